@@ -1,0 +1,21 @@
+"""Settings and their documented defaults (config/default.toml). Imports nothing of ours."""
+
+from config.settings import (
+    CallSettings,
+    DatabaseSettings,
+    MailboxSettings,
+    Settings,
+    SmtpSettings,
+    StorageSettings,
+    load_settings,
+)
+
+__all__ = [
+    "CallSettings",
+    "DatabaseSettings",
+    "MailboxSettings",
+    "Settings",
+    "SmtpSettings",
+    "StorageSettings",
+    "load_settings",
+]

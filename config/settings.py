@@ -1,0 +1,154 @@
+"""Typed settings: defaults from config/default.toml, a user TOML file on top, environment above all.
+
+Environment variables are named ``UIP_INTAKE_<SECTION>__<KEY>`` (``UIP_INTAKE_MAILBOX__HOST``).
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+DEFAULT_FILE = Path(__file__).with_name("default.toml")
+CONFIG_ENV = "UIP_INTAKE_CONFIG"
+
+Security = Literal["ssl", "starttls", "none"]
+
+
+class _Section(BaseModel):
+    model_config = {"extra": "forbid"}
+
+
+def _read_secret(password: SecretStr, password_file: str) -> SecretStr:
+    if password_file:
+        return SecretStr(Path(password_file).read_text(encoding="utf-8").strip())
+    return password
+
+
+class MailboxSettings(_Section):
+    protocol: Literal["imap", "maildir"] = "maildir"
+    host: str = "localhost"
+    port: int = Field(993, ge=1, le=65535)
+    security: Security = "ssl"
+    username: str = ""
+    password: SecretStr = SecretStr("")
+    password_file: str = ""
+    folder: str = "INBOX"
+    processed_folder: str = "Processed"
+    rejected_folder: str = "Rejected"
+    poll_seconds: int = Field(60, ge=1)
+    timeout_seconds: float = Field(60, gt=0)
+    maildir_path: Path = Path("var/maildir")
+
+    @model_validator(mode="after")
+    def _secret_from_file(self) -> MailboxSettings:
+        self.password = _read_secret(self.password, self.password_file)
+        return self
+
+
+class SmtpSettings(_Section):
+    transport: Literal["smtp", "file"] = "file"
+    host: str = "localhost"
+    port: int = Field(587, ge=1, le=65535)
+    security: Security = "starttls"
+    username: str = ""
+    password: SecretStr = SecretStr("")
+    password_file: str = ""
+    sender: str = "Socialstyrelsen, Åben Dialog <uip-imp2@socialstyrelsen.dk>"
+    timeout_seconds: float = Field(30, gt=0)
+    outbox_dir: Path = Path("var/outbox")
+    max_attempts: int = Field(8, ge=1)
+
+    @model_validator(mode="after")
+    def _secret_from_file(self) -> SmtpSettings:
+        self.password = _read_secret(self.password, self.password_file)
+        return self
+
+
+class DatabaseSettings(_Section):
+    url: str = "sqlite:///var/uip-intake.db"
+
+
+class StorageSettings(_Section):
+    archive_dir: Path = Path("var/archive")
+
+
+class CallSettings(_Section):
+    deadline: datetime = datetime.fromisoformat("2019-09-09T12:00:00+02:00")
+    timezone: str = "Europe/Copenhagen"
+    max_message_bytes: int = Field(10 * 1024 * 1024, ge=1)
+    reference_prefix: str = Field("AD", pattern=r"^[A-Z]{1,8}$")
+    questions_address: str = "spm-uip2@socialstyrelsen.dk"
+    open: bool = True
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        ZoneInfo(value)  # raises for an unknown zone
+        return value
+
+    @model_validator(mode="after")
+    def _aware_deadline(self) -> CallSettings:
+        if self.deadline.tzinfo is None:  # a naive deadline is Danish local time
+            self.deadline = self.deadline.replace(tzinfo=ZoneInfo(self.timezone))
+        return self
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="UIP_INTAKE_",
+        env_nested_delimiter="__",
+        extra="ignore",
+    )
+
+    mailbox: MailboxSettings = MailboxSettings()
+    smtp: SmtpSettings = SmtpSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    storage: StorageSettings = StorageSettings()
+    call: CallSettings = CallSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        user_file = settings_cls.model_config.get("toml_file")
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if user_file:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=user_file))
+        sources.append(TomlConfigSettingsSource(settings_cls, toml_file=DEFAULT_FILE))
+        return tuple(sources)
+
+
+class ConfigFileError(ValueError):
+    """The configuration file named by the operator cannot be used."""
+
+
+def load_settings(config_file: str | Path | None = None, **overrides: object) -> Settings:
+    """Load settings: defaults, then ``config_file`` (or $UIP_INTAKE_CONFIG), then the environment."""
+    path = config_file or os.environ.get(CONFIG_ENV) or None
+    if path is None:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigFileError(f"configuration file not found: {path}")
+    bound = type("FileSettings", (Settings,), {"model_config": {**Settings.model_config, "toml_file": path}})
+    return bound(**overrides)  # type: ignore[no-any-return]

@@ -1,0 +1,219 @@
+"""The ``uip-intake`` command: the worker, one poll, the staff views and the embedded demo."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from config import Settings, load_settings
+from config.settings import ConfigFileError
+from ingest.errors import MailboxError
+from ingest.poller import Intake
+from storage.queries import application_view, get_application, list_applications, list_messages, message_view
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Application intake for the Open Dialogue implementation-support call.")
+
+
+class State:
+    config: Path | None = None
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings(State.config)
+    except ConfigFileError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from error
+
+
+def _intake(settings: Settings | None = None) -> Intake:
+    intake = Intake.from_settings(settings or _settings())
+    intake.db.migrate()
+    return intake
+
+
+def _logging(verbose: bool = False) -> None:
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    for noisy in ("apscheduler", "alembic", "imapclient"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _print_json(data: Any) -> None:
+    typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+@app.callback()
+def main(config: Annotated[Path | None, typer.Option("--config", "-c", help="TOML settings file "
+                                                     "(also $UIP_INTAKE_CONFIG)", show_default=False)] = None
+         ) -> None:
+    State.config = config
+
+
+@app.command()
+def run(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
+    """Run the worker: poll the mailbox every mailbox.poll_seconds until SIGTERM/SIGINT."""
+    from ingest.worker import run_worker
+
+    _logging(verbose)
+    run_worker(_intake())
+
+
+@app.command()
+def poll(once: Annotated[bool, typer.Option("--once", help="one cycle, then exit")] = False,
+         verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
+    """Poll the mailbox: one cycle with --once (for cron and tests), else like `run`."""
+    _logging(verbose)
+    if not once:
+        from ingest.worker import run_worker
+
+        run_worker(_intake())
+        return
+    intake = _intake()
+    try:
+        report = intake.poll_once()
+    except MailboxError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(1) from error
+    typer.echo(f"{report.seen} seen, {report.processed} processed, {report.moved} moved, {report.errors} errors; "
+               f"outcomes {report.outcomes}; replies sent {report.outbox.sent if report.outbox else 0}, "
+               f"deferred {report.outbox.deferred if report.outbox else 0}")
+
+
+@app.command("send")
+def send_replies() -> None:
+    """Send the pending replies now (they are also sent after every poll)."""
+    _logging()
+    report = _intake().send_replies()
+    typer.echo(f"sent {report.sent}, deferred {report.deferred}, failed {report.failed}")
+
+
+@app.command()
+def messages(as_json: Annotated[bool, typer.Option("--json", help="machine-readable")] = False) -> None:
+    """Every inbound message and what became of it."""
+    intake = _intake()
+    with intake.db.session() as session:
+        rows = [message_view(m) for m in list_messages(session)]
+    if as_json:
+        _print_json(rows)
+        return
+    for row in rows:
+        replies = ", ".join(f"{r['kind']}:{r['status']}" for r in row["replies"]) or "-"
+        typer.echo(f"{row['received_at'][:16]}  {row['outcome'] or row['state']:<12} {row['reference'] or '-':<13} "
+                   f"{row['sender'][:30]:<30} {row['subject'][:40]:<40} {replies}")
+        if row["reason"]:
+            typer.echo(f"{'':18}{row['reason']}")
+
+
+def _queue_table(apps: list[dict[str, Any]]) -> str:
+    header = f"{'Reference':<13} {'Status':<20} {'Late':<4} {'Received (UTC)':<16} {'Municipality':<28} " \
+             f"{'Problems':>8}  Last reply"
+    lines = [header, "-" * len(header)]
+    for a in apps:
+        last = a["replies"][-1] if a["replies"] else None
+        lines.append(f"{a['reference']:<13} {a['status']:<20} {'yes' if a['late'] else 'no':<4} "
+                     f"{a['received_at'][:16]:<16} {(a['municipality'] or '?')[:28]:<28} {len(a['problems']):>8}  "
+                     f"{last['kind'] + ' (' + last['status'] + ')' if last else '-'}")
+    return "\n".join(lines)
+
+
+@app.command()
+def queue(as_json: Annotated[bool, typer.Option("--json", help="machine-readable")] = False) -> None:
+    """Every application: status, late, fields and problems."""
+    intake = _intake()
+    with intake.db.session() as session:
+        apps = [application_view(a) for a in list_applications(session)]
+    if as_json:
+        _print_json(apps)
+    else:
+        typer.echo(_queue_table(apps))
+
+
+@app.command()
+def show(reference: str, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """One application in full."""
+    intake = _intake()
+    with intake.db.session() as session:
+        application = get_application(session, reference)
+        view = application_view(application) if application else None
+    if view is None:
+        typer.echo(f"no application {reference}", err=True)
+        raise typer.Exit(1)
+    if as_json:
+        _print_json(view)
+        return
+    from parsers.form_fields import FIELDS
+
+    typer.echo(f"{view['reference']}  {view['status']}{'  (late)' if view['late'] else ''}  "
+               f"received {view['received_at']}")
+    for spec in FIELDS:
+        if spec.key in view["fields"]:
+            typer.echo(f"  {spec.label[:60]:<60} {view['fields'][spec.key]}")
+    for problem in view["problems"]:
+        typer.echo(f"  ! {problem['label']}: {problem['message']}")
+    for reply in view["replies"]:
+        typer.echo(f"  > {reply['kind']} to {reply['to']}: {reply['status']}")
+
+
+@app.command()
+def form(output: Annotated[Path, typer.Option("--output", "-o", help="where to write the .docx")]) -> None:
+    """Write the official blank application form (.docx)."""
+    from parsers.blank_form import blank_form
+
+    output.write_bytes(blank_form())
+    typer.echo(f"wrote {output}")
+
+
+@app.command()
+def migrate() -> None:
+    """Create or upgrade the database schema (also done by every other command)."""
+    _intake()
+    typer.echo("database schema is up to date")
+
+
+@app.command()
+def demo(fresh: Annotated[bool, typer.Option("--fresh/--keep", help="start from an empty var/")] = True) -> None:
+    """Run the real pipeline on the embedded default: a seeded Maildir, SQLite and an .eml outbox."""
+    from ingest.demo import seed_maildir
+
+    settings = _settings()
+    if settings.mailbox.protocol != "maildir" or settings.smtp.transport != "file":
+        typer.echo("error: the demo runs on the embedded default (mailbox.protocol = \"maildir\", "
+                   "smtp.transport = \"file\"); unset the overrides or use another --config", err=True)
+        raise typer.Exit(2)
+    _logging()
+    logging.getLogger().setLevel(logging.WARNING)
+    if fresh:
+        for path in (settings.mailbox.maildir_path, settings.storage.archive_dir, settings.smtp.outbox_dir):
+            shutil.rmtree(path, ignore_errors=True)
+        if settings.database.url.startswith("sqlite:///"):
+            for suffix in ("", "-wal", "-shm"):
+                Path(settings.database.url.removeprefix("sqlite:///") + suffix).unlink(missing_ok=True)
+    shown = seed_maildir(settings.mailbox.maildir_path)
+    typer.echo(f"Seeded {settings.mailbox.maildir_path} with {len(shown)} emails:")
+    for what in shown:
+        typer.echo(f"  - {what}")
+    intake = _intake(settings)
+    report = intake.poll_once()
+    typer.echo(f"\nOne poll: {report.seen} seen, {report.processed} processed, outcomes {report.outcomes}, "
+               f"{report.outbox.sent if report.outbox else 0} replies written to {settings.smtp.outbox_dir}/\n")
+    with intake.db.session() as session:
+        apps = [application_view(a) for a in list_applications(session)]
+        msgs = [message_view(m) for m in list_messages(session)]
+    typer.echo(_queue_table(apps))
+    typer.echo("\nMessages:")
+    for m in msgs:
+        typer.echo(f"  {m['outcome']:<12} {m['reference'] or '-':<13} {m['subject'][:50]:<50} "
+                   f"{', '.join(r['kind'] for r in m['replies']) or 'no reply'}")
+    typer.echo("\nTry: uip-intake queue --json | uip-intake show AD-2019-0001 | uip-intake messages")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,32 @@
+"""The typed context one message carries through the pipeline (instead of an untyped dict)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+
+from sqlalchemy.orm import Session
+
+from config import Settings
+from parsers import ParsedForm, Problem
+from storage import Application, Archive, Attachment, InboundMessage
+
+
+@dataclass
+class MessageContext:
+    settings: Settings
+    session: Session
+    archive: Archive
+    row: InboundMessage
+    message: EmailMessage
+    no_reply_reason: str | None = None
+    attachments: list[Attachment] = field(default_factory=list)
+    attachment_data: dict[int, bytes] = field(default_factory=dict)  # Attachment.id → bytes
+    form: ParsedForm | None = None
+    form_attachment: Attachment | None = None
+    problems: list[Problem] = field(default_factory=list)
+    application: Application | None = None
+
+    @property
+    def late(self) -> bool:
+        return self.row.received_at > self.settings.call.deadline

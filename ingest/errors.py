@@ -1,0 +1,50 @@
+"""One hierarchy: operational errors, and the control-flow exceptions that end a message's pipeline."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class IntakeError(Exception):
+    """Base of every error uip-intake raises on purpose."""
+
+
+class MailboxError(IntakeError):
+    """The mailbox could not be reached or answered unexpectedly; the poll is retried later."""
+
+
+class StopPipeline(IntakeError):  # noqa: N818 - control flow, like Mailman's RejectMessage
+    """Ends the pipeline for one message with an outcome; caught in one place, the pipeline loop."""
+
+    outcome = ""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class IgnoreMessage(StopPipeline):
+    """Stored, never answered: auto-replies, bounces, lists (RFC 3834)."""
+
+    outcome = "ignored"
+
+
+class DuplicateMessage(StopPipeline):
+    """The same email seen before: no second application, no second reply."""
+
+    outcome = "duplicate"
+
+    def __init__(self, reason: str, original_id: int) -> None:
+        super().__init__(reason)
+        self.original_id = original_id
+
+
+class RejectMessage(StopPipeline):
+    """Stored and answered with the reply ``template`` explaining what to do."""
+
+    outcome = "rejected"
+
+    def __init__(self, reason: str, template: str, **context: Any) -> None:
+        super().__init__(reason)
+        self.template = template
+        self.context = context

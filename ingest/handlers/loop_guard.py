@@ -1,0 +1,16 @@
+"""Stage: never answer auto-replies, bounces or lists (RFC 3834); record them as ignored."""
+
+from __future__ import annotations
+
+from email.utils import parseaddr
+
+from ingest.context import MessageContext
+from ingest.errors import IgnoreMessage
+from ingest.loop_guard import no_reply_reason
+
+
+def process(ctx: MessageContext) -> None:
+    reason = no_reply_reason(ctx.message, parseaddr(ctx.settings.smtp.sender)[1])
+    if reason is not None:
+        ctx.no_reply_reason = reason
+        raise IgnoreMessage(f"no automatic reply: {reason}")

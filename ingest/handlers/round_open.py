@@ -1,0 +1,11 @@
+"""Stage: when the operator has closed the round, store the message and say there is no open round."""
+
+from __future__ import annotations
+
+from ingest.context import MessageContext
+from ingest.errors import RejectMessage
+
+
+def process(ctx: MessageContext) -> None:
+    if not ctx.settings.call.open:
+        raise RejectMessage("the application round is closed (call.open = false)", "round_closed")

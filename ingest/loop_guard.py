@@ -1,0 +1,40 @@
+"""RFC 3834 (and RFC 5230 §4.5-4.6): messages an automatic responder must never answer."""
+
+from __future__ import annotations
+
+import re
+from email.message import Message
+
+from ingest.mime import address_of, header
+
+_ROBOT_LOCAL = re.compile(r"^(mailer-daemon|postmaster|no-?reply|do-?not-?reply|owner-.*|.*-request|bounce.*)$",
+                          re.I)
+
+
+def no_reply_reason(message: Message, own_address: str) -> str | None:
+    """Why ``message`` must not get an automatic reply, or None when a reply is appropriate."""
+    auto = header(message, "Auto-Submitted").split(";")[0].strip().lower()
+    if auto and auto != "no":
+        return f"Auto-Submitted: {auto}"
+    precedence = header(message, "Precedence").lower()
+    if precedence in {"bulk", "list", "junk"}:
+        return f"Precedence: {precedence}"
+    for name in message.keys():
+        if name.lower().startswith("list-"):
+            return f"mailing list header {name}"
+    suppress = {v.strip().lower() for v in header(message, "X-Auto-Response-Suppress").split(",")}
+    if suppress & {"all", "oof", "autoreply"}:
+        return "X-Auto-Response-Suppress"
+    return_path = header(message, "Return-Path")
+    if "Return-Path" in message and return_path.strip() in {"<>", ""}:
+        return "null return path (a bounce)"
+    if message.get_content_type() == "multipart/report":
+        return "delivery or disposition report"
+    sender = address_of(message, "From")[1].lower()
+    if not sender:
+        return "no sender address"
+    if _ROBOT_LOCAL.match(sender.partition("@")[0]):
+        return f"automatic sender {sender}"
+    if own_address and sender == own_address.lower():
+        return "sent by ourselves"
+    return None

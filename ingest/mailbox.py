@@ -1,0 +1,164 @@
+"""The mailbox the worker polls: IMAP (imapclient) in production, a local Maildir as the embedded default.
+
+Both expose the same small interface; ``open_mailbox`` is the factory tests may replace.
+"""
+
+from __future__ import annotations
+
+import logging
+import mailbox as stdlib_mailbox
+import os
+import ssl
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Protocol
+
+from imapclient import IMAPClient
+from imapclient.exceptions import IMAPClientError
+from imapclient.imapclient import SocketTimeout
+
+from config import MailboxSettings
+from ingest.errors import MailboxError
+
+log = logging.getLogger(__name__)
+FETCH_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class MailboxEntry:
+    uid: str
+    size: int
+    received_at: datetime  # INTERNALDATE (IMAP) or delivery time (Maildir), timezone-aware
+
+
+class Mailbox(Protocol):
+    folder: str
+    uidvalidity: str
+
+    def entries(self) -> list[MailboxEntry]: ...
+    def fetch_header(self, uid: str) -> bytes | None: ...
+    def fetch(self, uid: str) -> bytes | None: ...
+    def move(self, uid: str, folder: str) -> None: ...
+
+
+class ImapMailbox:
+    def __init__(self, client: IMAPClient, folder: str) -> None:
+        self.client = client
+        self.folder = folder
+        selected = client.select_folder(folder)
+        self.uidvalidity = str(selected[b"UIDVALIDITY"])
+        self._can_move = client.has_capability("MOVE")
+        self._known_folders: set[str] = set()
+
+    def entries(self) -> list[MailboxEntry]:
+        uids = self.client.search(["NOT", "DELETED"])
+        found: list[MailboxEntry] = []
+        for start in range(0, len(uids), FETCH_CHUNK):
+            chunk = uids[start:start + FETCH_CHUNK]
+            for uid, data in self.client.fetch(chunk, ["RFC822.SIZE", "INTERNALDATE"]).items():
+                when = data[b"INTERNALDATE"]
+                # imapclient gives local naive time unless normalise_times=False: we set it False
+                found.append(MailboxEntry(str(uid), int(data[b"RFC822.SIZE"]),
+                                          when if when.tzinfo else when.replace(tzinfo=UTC)))
+        return sorted(found, key=lambda e: int(e.uid))
+
+    def _fetch(self, uid: str, item: str, key: bytes) -> bytes | None:
+        data = self.client.fetch([int(uid)], [item]).get(int(uid))
+        return None if data is None else data.get(key)
+
+    def fetch_header(self, uid: str) -> bytes | None:
+        return self._fetch(uid, "BODY.PEEK[HEADER]", b"BODY[HEADER]")
+
+    def fetch(self, uid: str) -> bytes | None:
+        return self._fetch(uid, "BODY.PEEK[]", b"BODY[]")
+
+    def _ensure_folder(self, folder: str) -> None:
+        if folder in self._known_folders:
+            return
+        if not self.client.folder_exists(folder):
+            self.client.create_folder(folder)
+        self._known_folders.add(folder)
+
+    def move(self, uid: str, folder: str) -> None:
+        self._ensure_folder(folder)
+        if self._can_move:
+            self.client.move([int(uid)], folder)
+            return
+        self.client.copy([int(uid)], folder)
+        self.client.add_flags([int(uid)], [b"\\Deleted"], silent=True)
+        self.client.expunge([int(uid)])  # UID EXPUNGE: only this message, never other clients' \Deleted
+
+
+class MaildirMailbox:
+    """A local Maildir; sub-folders are Maildir++ folders (``.Processed``)."""
+
+    def __init__(self, path: Path, folder: str) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.box = stdlib_mailbox.Maildir(self.path, create=True)
+        self.folder = folder
+        self.uidvalidity = f"maildir:{self.path.resolve()}"
+
+    def entries(self) -> list[MailboxEntry]:
+        found = []
+        for key in self.box.keys():
+            try:
+                stat = os.stat(self.path / self.box._lookup(key))  # noqa: SLF001 - no public path API
+            except (KeyError, FileNotFoundError):
+                continue
+            found.append(MailboxEntry(key, stat.st_size, datetime.fromtimestamp(stat.st_mtime, UTC)))
+        return sorted(found, key=lambda e: (e.received_at, e.uid))
+
+    def fetch_header(self, uid: str) -> bytes | None:
+        data = self.fetch(uid)
+        return None if data is None else data.split(b"\n\n", 1)[0].split(b"\r\n\r\n", 1)[0] + b"\n\n"
+
+    def fetch(self, uid: str) -> bytes | None:
+        try:
+            return self.box.get_bytes(uid)
+        except KeyError:
+            return None
+
+    def move(self, uid: str, folder: str) -> None:
+        try:
+            target = self.box.get_folder(folder)
+        except stdlib_mailbox.NoSuchMailboxError:
+            target = self.box.add_folder(folder)
+        try:
+            message = self.box.get_message(uid)
+        except KeyError:
+            return
+        target.add(message)
+        self.box.discard(uid)
+
+
+@contextmanager
+def open_mailbox(settings: MailboxSettings) -> Iterator[Mailbox]:
+    """Connect, log in and select ``settings.folder``; always logs out."""
+    if settings.protocol == "maildir":
+        yield MaildirMailbox(settings.maildir_path, settings.folder)
+        return
+    timeout = SocketTimeout(connect=settings.timeout_seconds, read=settings.timeout_seconds)
+    try:
+        client = IMAPClient(settings.host, port=settings.port, ssl=settings.security == "ssl",
+                            ssl_context=ssl.create_default_context() if settings.security != "none" else None,
+                            timeout=timeout, use_uid=True)
+        client.normalise_times = False
+        if settings.security == "starttls":
+            client.starttls(ssl.create_default_context())
+        client.login(settings.username, settings.password.get_secret_value())
+        box = ImapMailbox(client, settings.folder)
+    except (IMAPClientError, OSError) as exc:
+        raise MailboxError(f"IMAP {settings.host}:{settings.port}: {type(exc).__name__}: {exc}") from exc
+    try:
+        yield box
+    except (IMAPClientError, OSError) as exc:
+        raise MailboxError(f"IMAP {settings.host}:{settings.port}: {type(exc).__name__}: {exc}") from exc
+    finally:
+        try:
+            client.logout()
+        except (IMAPClientError, OSError) as exc:
+            log.debug("logout failed: %s", exc)

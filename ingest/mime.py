@@ -1,0 +1,132 @@
+"""MIME handling with the standard library's ``email`` package (policy.default), defensively.
+
+Headers may be malformed, filenames hostile (RFC 2231/2047 can decode to ``../../x``), nesting deep:
+every accessor here returns clean text and every walk is bounded.
+"""
+
+from __future__ import annotations
+
+import email
+import re
+from dataclasses import dataclass
+from email import policy
+from email.message import EmailMessage, Message
+from email.utils import getaddresses, parseaddr
+
+MAX_DEPTH = 16
+MAX_PARTS = 300
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+_EXTENSIONS = {
+    "application/pdf": ".pdf",
+    "application/msword": ".doc",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ".docx",
+    "image/jpeg": ".jpg",
+    "image/png": ".png",
+    "text/plain": ".txt",
+}
+
+
+@dataclass(frozen=True)
+class MimePart:
+    filename: str
+    content_type: str
+    data: bytes
+    path: str  # where in the message, e.g. "2.1" (for staff; never a file path)
+
+
+def parse_message(raw: bytes) -> EmailMessage:
+    return email.message_from_bytes(raw, policy=policy.default)  # type: ignore[return-value]
+
+
+def clean(value: str, limit: int = 998) -> str:
+    return _CONTROL.sub(" ", value).strip()[:limit]
+
+
+def header(message: Message, name: str) -> str:
+    """A header's decoded value, cleaned of control characters; '' if absent or unparseable."""
+    try:
+        value = message.get(name)
+    except (ValueError, TypeError, IndexError, AttributeError):
+        raw = message.get_all(name, failobj=[]) if hasattr(message, "get_all") else []
+        value = str(raw[0]) if raw else None
+    return clean(str(value)) if value is not None else ""
+
+
+def address_of(message: Message, name: str) -> tuple[str, str]:
+    """(display name, address) of the first address in header ``name``; ('', '') if none."""
+    value = header(message, name)
+    if not value:
+        return "", ""
+    pairs = [p for p in getaddresses([value]) if "@" in p[1]] or [parseaddr(value)]
+    display, address = pairs[0]
+    return clean(display, 255), clean(address, 320) if "@" in address else ""
+
+
+def reply_address(message: Message) -> str:
+    """Where a reply goes: Reply-To if it names an address, else From."""
+    return address_of(message, "Reply-To")[1] or address_of(message, "From")[1]
+
+
+def safe_filename(name: str | None, content_type: str, index: int) -> str:
+    """A display name only: no directories, no control characters, bounded; never used as a path."""
+    name = clean(name or "", 1000)
+    name = re.split(r"[\\/]", name)[-1].strip(" .")
+    if not name:
+        name = f"bilag-{index}{_EXTENSIONS.get(content_type, '.bin')}"
+    if len(name) > 200:
+        stem, dot, ext = name.rpartition(".")
+        name = (stem[: 200 - len(ext) - 1] + dot + ext) if dot and len(ext) <= 10 else name[:200]
+    return name
+
+
+def _filename(part: Message) -> str | None:
+    try:
+        return part.get_filename()
+    except (ValueError, TypeError, IndexError, AttributeError, LookupError):
+        return None
+
+
+def attachments(message: Message) -> list[MimePart]:
+    """Every attached file, including those inside forwarded messages (message/rfc822), in order."""
+    found: list[MimePart] = []
+    _walk(message, "", 0, found, is_top=True)
+    return found
+
+
+def _walk(part: Message, path: str, depth: int, found: list[MimePart], is_top: bool = False) -> None:
+    if depth > MAX_DEPTH or len(found) >= MAX_PARTS:
+        return
+    content_type = part.get_content_type()
+    if part.is_multipart():
+        payload = part.get_payload()
+        children = payload if isinstance(payload, list) else [payload]
+        for n, child in enumerate(children, start=1):
+            if isinstance(child, Message):
+                _walk(child, f"{path}.{n}" if path else str(n), depth + 1, found)
+        return
+    filename = _filename(part)
+    disposition = part.get_content_disposition()
+    is_body_text = content_type in ("text/plain", "text/html") and not filename and disposition != "attachment"
+    if is_top and is_body_text:
+        return
+    if is_body_text:
+        return
+    try:
+        data = part.get_payload(decode=True) or b""
+    except (ValueError, TypeError, LookupError):
+        data = b""
+    if not data and disposition != "attachment":
+        return
+    found.append(MimePart(safe_filename(filename, content_type, len(found) + 1), content_type, data,
+                          path or "1"))
+
+
+def body_text(message: Message, limit: int = 20000) -> str:
+    """The first text/plain body part (for staff), bounded."""
+    for part in message.walk():
+        if part.get_content_type() == "text/plain" and part.get_content_disposition() != "attachment":
+            try:
+                return str(part.get_content())[:limit]
+            except (LookupError, ValueError, AttributeError):
+                return ""
+    return ""

@@ -1,0 +1,59 @@
+"""The pipeline: stages in one tuple, control-flow exceptions caught in one loop.
+
+The caller commits once per message: the outcome, the stored application and the queued reply
+land together or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ingest.context import MessageContext
+from ingest.errors import RejectMessage, StopPipeline
+from ingest.handlers import (
+    acknowledge,
+    application,
+    attachments,
+    duplicates,
+    find_form,
+    loop_guard,
+    round_open,
+    validate_form,
+)
+from ingest.mime import header
+from ingest.reply_queue import queue_reply
+from storage.models import utcnow
+
+Stage = Callable[[MessageContext], None]
+
+PIPELINE: tuple[Stage, ...] = (
+    duplicates.process,
+    loop_guard.process,
+    round_open.process,
+    attachments.process,
+    find_form.process,
+    validate_form.process,
+    application.process,
+    acknowledge.process,
+)
+
+
+def run_pipeline(ctx: MessageContext, stages: tuple[Stage, ...] = PIPELINE) -> None:
+    """Run ``stages`` over one message and record its outcome on ``ctx.row`` (not committed)."""
+    row = ctx.row
+    try:
+        for stage in stages:
+            stage(ctx)
+    except StopPipeline as stop:
+        row.outcome = stop.outcome
+        row.reason = stop.reason
+        if isinstance(stop, RejectMessage):
+            queue_reply(row, ctx.settings, stop.template, dict(stop.context),
+                        prior_references=header(ctx.message, "References"))
+    else:
+        row.outcome = "application"
+        row.reason = None if ctx.application is None else (
+            "complete" if ctx.application.status == "complete" else f"{len(ctx.problems)} problem(s) to clarify")
+    row.state = "processed"
+    row.error = None
+    row.processed_at = utcnow()

@@ -1,0 +1,172 @@
+"""One poll cycle: list the mailbox, gate on size, store the raw message first, run the pipeline, move.
+
+Nothing is lost: the raw message and its row are committed before any parsing; the outcome and the
+queued reply are committed together; only then is the message moved out of the inbox. A crash at any
+point leaves the message in the inbox, and the next cycle picks up where this one stopped, by
+(folder, UIDVALIDITY, UID) and by Message-ID.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+
+from config import MailboxSettings, Settings
+from ingest.context import MessageContext
+from ingest.mailbox import Mailbox, MailboxEntry, open_mailbox
+from ingest.mime import address_of, clean, header, parse_message, reply_address
+from ingest.pipeline import run_pipeline
+from ingest.size_gate import is_oversized, reject_oversized
+from notifications import OutboxReport, Transport, make_transport, send_pending
+from storage import Archive, Database, InboundMessage
+from storage.queries import find_message, find_original
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 3
+MailboxFactory = Callable[[MailboxSettings], AbstractContextManager[Mailbox]]
+
+
+@dataclass
+class PollReport:
+    seen: int = 0
+    processed: int = 0
+    moved: int = 0
+    errors: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)
+    outbox: OutboxReport | None = None
+
+
+@dataclass
+class Intake:
+    """The service's parts, wired from settings; tests replace the mailbox factory or the transport."""
+
+    settings: Settings
+    db: Database
+    archive: Archive
+    transport: Transport
+    mailbox_factory: MailboxFactory = open_mailbox
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Intake:
+        return cls(settings, Database(settings.database.url), Archive(settings.storage.archive_dir),
+                   make_transport(settings.smtp))
+
+    def poll_once(self) -> PollReport:
+        report = PollReport()
+        with self.mailbox_factory(self.settings.mailbox) as mailbox:
+            for entry in mailbox.entries():
+                report.seen += 1
+                _handle_entry(self, mailbox, entry, report)
+        report.outbox = self.send_replies()
+        return report
+
+    def send_replies(self) -> OutboxReport:
+        return send_pending(self.db, self.transport, self.settings.smtp.sender, self.settings.smtp.max_attempts)
+
+
+def _dedupe_key(message_id: str, raw: bytes) -> str:
+    return message_id or "sha256:" + hashlib.sha256(raw).hexdigest()
+
+
+def _new_row(mailbox: Mailbox, entry: MailboxEntry, raw: bytes, digest: str, headers_only: bool) -> InboundMessage:
+    message = parse_message(raw)
+    message_id = clean(header(message, "Message-ID"))
+    name, address = address_of(message, "From")
+    return InboundMessage(
+        folder=mailbox.folder, uidvalidity=mailbox.uidvalidity, uid=entry.uid,
+        message_id=message_id or None, dedupe_key=_dedupe_key(message_id, raw),
+        sender=address, sender_name=name, reply_address=reply_address(message) or None,
+        subject=header(message, "Subject"), received_at=entry.received_at, size=entry.size,
+        raw_sha256=digest, headers_only=headers_only, state="received",
+    )
+
+
+def _handle_entry(intake: Intake, mailbox: Mailbox, entry: MailboxEntry, report: PollReport) -> None:
+    settings, db = intake.settings, intake.db
+    with db.session() as session:
+        row = find_message(session, mailbox.folder, mailbox.uidvalidity, entry.uid)
+        row_id = row.id if row else None
+        state = (row.state, row.outcome, row.attempts) if row else None
+    if state is not None and state[0] == "error" and state[2] >= MAX_ATTEMPTS:
+        return  # visible to staff with its error; left in the inbox for them
+    if state is None or state[0] != "processed":
+        progress = _Progress(row_id)
+        try:
+            row_id = _process(intake, mailbox, entry, progress)
+        except Exception as exc:  # one bad message must not stop the others
+            log.exception("message uid %s failed", entry.uid)
+            report.errors += 1
+            row_id = progress.row_id
+            if row_id is not None:
+                with db.session() as session:
+                    failed = session.get(InboundMessage, row_id)
+                    if failed is not None:
+                        failed.state, failed.attempts = "error", failed.attempts + 1
+                        failed.error = f"{type(exc).__name__}: {exc}"[:2000]
+            return
+        if row_id is None:  # vanished from the mailbox meanwhile
+            return
+        report.processed += 1
+    with db.session() as session:
+        row = session.get(InboundMessage, row_id)
+        assert row is not None  # noqa: S101
+        report.outcomes[row.outcome or "?"] = report.outcomes.get(row.outcome or "?", 0) + 1
+        target = settings.mailbox.rejected_folder if row.outcome == "rejected" else settings.mailbox.processed_folder
+        if row.moved_to == target:
+            return
+    mailbox.move(entry.uid, target)
+    with db.session() as session:
+        moved = session.get(InboundMessage, row_id)
+        assert moved is not None  # noqa: S101
+        moved.moved_to = target
+    report.moved += 1
+
+
+@dataclass
+class _Progress:
+    row_id: int | None
+
+
+def _process(intake: Intake, mailbox: Mailbox, entry: MailboxEntry, progress: _Progress) -> int | None:
+    """Store and process one message; returns its row id, or None if it vanished from the mailbox."""
+    settings, db, archive = intake.settings, intake.db, intake.archive
+    row_id = progress.row_id
+    if is_oversized(entry, settings):
+        head = mailbox.fetch_header(entry.uid)
+        if head is None:
+            return None
+        digest = archive.put("messages", head)
+        with db.session() as session:
+            row = session.get(InboundMessage, row_id) if row_id else None
+            if row is None:
+                row = _new_row(mailbox, entry, head, digest, headers_only=True)
+                session.add(row)
+                session.flush()
+                progress.row_id = row.id
+            original = find_original(session, row.dedupe_key, exclude_id=row.id)
+            if original is not None:
+                row.state, row.outcome, row.duplicate_of_id = "processed", "duplicate", original.id
+                row.reason = f"same oversized email as message #{original.id}"
+            else:
+                reject_oversized(row, head, settings)
+            return row.id
+    raw = mailbox.fetch(entry.uid)
+    if raw is None:
+        return None
+    digest = archive.put("messages", raw)  # the raw message is stored before anything else happens to it
+    if row_id is None:
+        with db.session() as session:
+            row = _new_row(mailbox, entry, raw, digest, headers_only=False)
+            session.add(row)
+            session.flush()
+            row_id = progress.row_id = row.id
+    with db.session() as session:
+        row = session.get(InboundMessage, row_id)
+        assert row is not None  # noqa: S101
+        ctx = MessageContext(settings=settings, session=session, archive=archive, row=row,
+                             message=parse_message(raw))
+        run_pipeline(ctx)
+    return row_id

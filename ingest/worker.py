@@ -1,0 +1,62 @@
+"""The scheduled worker: APScheduler runs one poll at a time, every ``poll_seconds``; SIGTERM stops it."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from datetime import UTC, datetime
+from types import FrameType
+
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MAX_INSTANCES, JobExecutionEvent
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from ingest.errors import MailboxError
+from ingest.poller import Intake
+
+log = logging.getLogger(__name__)
+
+
+def poll_job(intake: Intake) -> None:
+    try:
+        report = intake.poll_once()
+    except MailboxError as error:  # reported, retried at the next interval; replies still go out
+        log.error("poll failed: %s", error)
+        intake.send_replies()
+        return
+    if report.seen or (report.outbox and (report.outbox.sent or report.outbox.deferred)):
+        log.info("poll: %d seen, %d processed, %d moved, %d errors, outcomes %s, outbox %s",
+                 report.seen, report.processed, report.moved, report.errors, report.outcomes, report.outbox)
+
+
+def run_worker(intake: Intake, stop: threading.Event | None = None) -> None:
+    """Poll now and then every interval until SIGTERM/SIGINT (or ``stop`` is set)."""
+    stop = stop or threading.Event()
+    scheduler = BackgroundScheduler(executors={"default": ThreadPoolExecutor(1)}, timezone="UTC")
+
+    def _on_event(event: JobExecutionEvent) -> None:
+        if event.code == EVENT_JOB_MAX_INSTANCES:
+            log.warning("previous poll still running; this one skipped")
+        elif event.exception is not None:
+            log.error("poll crashed: %r", event.exception)
+
+    scheduler.add_listener(_on_event, EVENT_JOB_ERROR | EVENT_JOB_MAX_INSTANCES)
+    scheduler.add_job(poll_job, "interval", args=[intake], seconds=intake.settings.mailbox.poll_seconds,
+                      id="poll", max_instances=1, coalesce=True, next_run_time=datetime.now(UTC))
+
+    def _stop(signum: int, _frame: FrameType | None) -> None:
+        log.info("signal %s: stopping after the current poll", signal.Signals(signum).name)
+        stop.set()
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _stop)
+        signal.signal(signal.SIGINT, _stop)
+    scheduler.start()
+    log.info("worker started: polling %s every %ss", intake.settings.mailbox.protocol,
+             intake.settings.mailbox.poll_seconds)
+    try:
+        stop.wait()
+    finally:
+        scheduler.shutdown(wait=True)  # let a poll in progress finish its message and commit
+        log.info("worker stopped")

@@ -1,0 +1,43 @@
+"""Build the RFC 5322 message for a stored reply, with the RFC 3834 headers of an auto-responder."""
+
+from __future__ import annotations
+
+import re
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid, parseaddr
+
+from storage.models import Reply
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+def header_safe(value: str, limit: int = 900) -> str:
+    """A value from an incoming message, made safe to put in a header: no CR/LF or other controls."""
+    return _CONTROL.sub(" ", value).strip()[:limit]
+
+
+def sender_domain(sender: str) -> str:
+    address = parseaddr(sender)[1]
+    return address.rpartition("@")[2] or "localhost"
+
+
+def new_message_id(sender: str) -> str:
+    return make_msgid(idstring="uip-intake", domain=sender_domain(sender))
+
+
+def build_email(reply: Reply, sender: str) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = reply.to_addr
+    message["Subject"] = header_safe(reply.subject)
+    message["Date"] = format_datetime(reply.created_at)
+    message["Message-ID"] = reply.message_id_header
+    if reply.in_reply_to:
+        message["In-Reply-To"] = reply.in_reply_to
+    if reply.references:
+        message["References"] = reply.references
+    message["Auto-Submitted"] = "auto-replied"
+    message["X-Auto-Response-Suppress"] = "All"
+    message["Content-Language"] = "da"
+    message.set_content(reply.body, charset="utf-8")
+    return message

@@ -1,0 +1,60 @@
+"""Send the replies storage holds as pending: retries with backoff, failures shown to staff."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from notifications.compose import build_email
+from notifications.transport import Transport, TransportError
+from storage.database import Database
+from storage.models import Reply, utcnow
+
+log = logging.getLogger(__name__)
+BACKOFF = timedelta(minutes=1)
+MAX_BACKOFF = timedelta(hours=2)
+
+
+@dataclass
+class OutboxReport:
+    sent: int = 0
+    deferred: int = 0
+    failed: int = 0
+
+
+def send_pending(db: Database, transport: Transport, sender: str, max_attempts: int,
+                 now: datetime | None = None) -> OutboxReport:
+    """Send every pending reply that is due. Each reply is committed on its own after sending."""
+    report = OutboxReport()
+    now = now or utcnow()
+    with db.session() as session:
+        due = list(session.scalars(select(Reply.id).where(Reply.status == "pending", Reply.next_attempt_at <= now)
+                                   .order_by(Reply.id)))
+    for reply_id in due:
+        with db.session() as session:
+            reply = session.get(Reply, reply_id)
+            if reply is None or reply.status != "pending":
+                continue
+            try:
+                transport.send(build_email(reply, sender))
+            except TransportError as error:
+                reply.attempts += 1
+                reply.last_error = str(error)[:2000]
+                if error.permanent or reply.attempts >= max_attempts:
+                    reply.status = "failed"
+                    report.failed += 1
+                    log.error("reply %s to %s failed for good: %s", reply.message_id_header, reply.to_addr, error)
+                else:
+                    reply.next_attempt_at = now + min(BACKOFF * 2 ** (reply.attempts - 1), MAX_BACKOFF)
+                    report.deferred += 1
+                    log.warning("reply %s deferred (attempt %d): %s", reply.message_id_header, reply.attempts, error)
+                continue
+            reply.status = "sent"
+            reply.attempts += 1
+            reply.sent_at = utcnow()
+            reply.last_error = None
+            report.sent += 1
+    return report

@@ -1,0 +1,158 @@
+"""Read a .docx into a :class:`FormDocument`: content controls at every level, table rows, paragraphs.
+
+python-docx opens the package; the body is walked with lxml because python-docx's ``cell.text`` skips
+content controls, tracked insertions and symbols (see the field notes). Anything under ``mc:Fallback``
+(the VML copy of a text box) is skipped so nothing is read twice.
+"""
+
+from __future__ import annotations
+
+import io
+
+import docx
+from docx.opc.exceptions import PackageNotFoundError
+from lxml import etree
+
+from parsers.document_model import CHECKED, UNCHECKED, Cell, Control, ControlKind, FormDocument, Row
+from parsers.errors import UnreadableFile
+from parsers.values import clean_text
+
+W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+W14 = "http://schemas.microsoft.com/office/word/2010/wordml"
+MC = "http://schemas.openxmlformats.org/markup-compatibility/2006"
+NS = {"w": W, "w14": W14, "mc": MC}
+
+
+def _q(ns: str, name: str) -> str:
+    return f"{{{ns}}}{name}"
+
+
+T, TAB, BR, CR, SYM, P, TBL, TR, TC, SDT = (_q(W, n) for n in ("t", "tab", "br", "cr", "sym", "p", "tbl", "tr", "tc", "sdt"))
+SDT_PR, SDT_CONTENT, FLD_CHAR, NOBREAK_HYPHEN = (_q(W, n) for n in ("sdtPr", "sdtContent", "fldChar", "noBreakHyphen"))
+FALLBACK = _q(MC, "Fallback")
+VAL = _q(W, "val")
+
+# Wingdings / Symbol glyphs used as checkboxes
+_SYM_GLYPHS = {"F0FE": CHECKED, "F0FD": CHECKED, "F078": CHECKED, "F0FB": CHECKED, "F0A8": UNCHECKED,
+               "F06F": UNCHECKED, "F071": UNCHECKED}
+
+_tables = etree.XPath("//w:tbl[not(ancestor::mc:Fallback)]", namespaces=NS)
+_rows = etree.XPath("./w:tr | ./w:sdt/w:sdtContent/w:tr | ./w:customXml/w:tr", namespaces=NS)
+_cells = etree.XPath("./w:tc | ./w:sdt/w:sdtContent/w:tc | ./w:customXml/w:tc", namespaces=NS)
+_sdts = etree.XPath("//w:sdt[not(ancestor::mc:Fallback)]", namespaces=NS)
+_body_paragraphs = etree.XPath("./w:p | ./w:sdt/w:sdtContent/w:p | ./w:ins/w:p", namespaces=NS)
+_ancestor_row = etree.XPath("ancestor::w:tr[1]", namespaces=NS)
+
+
+def read_docx(data: bytes) -> FormDocument:
+    try:
+        body = docx.Document(io.BytesIO(data)).element.body
+    except (PackageNotFoundError, KeyError, ValueError, etree.XMLSyntaxError) as exc:
+        raise UnreadableFile("corrupt", "Word-dokumentet er beskadiget og kan ikke åbnes. "
+                                        "Gem det venligst igen som .docx og send det på ny.") from exc
+    document = FormDocument(reader="docx")
+    row_index: dict[etree._Element, int] = {}
+    for t_index, table in enumerate(_tables(body)):
+        for r_index, tr in enumerate(_rows(table)):
+            cells = tuple(Cell(clean_text(_render_children(tc, skip_tables=True))) for tc in _cells(tr))
+            row_index[tr] = len(document.rows)
+            document.rows.append(Row(cells, t_index, r_index))
+    for paragraph in _body_paragraphs(body):
+        text = clean_text(_render(paragraph))
+        if text:
+            document.paragraphs.append(text)
+    for n, sdt in enumerate(_sdts(body)):
+        control = _control(sdt, n, row_index)
+        if control is not None:
+            document.controls.append(control)
+    return document
+
+
+def _sdt_properties(sdt: etree._Element) -> etree._Element | None:
+    return sdt.find(SDT_PR)
+
+
+def _checkbox_state(pr: etree._Element) -> bool | None:
+    box = pr.find(_q(W14, "checkbox"))
+    if box is None:
+        return None
+    checked = box.find(_q(W14, "checked"))
+    return checked is not None and checked.get(_q(W14, "val"), "1") in {"1", "true", "on"}
+
+
+def _control(sdt: etree._Element, n: int, row_index: dict[etree._Element, int]) -> Control | None:
+    pr = _sdt_properties(sdt)
+    if pr is None:
+        return None
+    tag_el = pr.find(_q(W, "tag"))
+    tag = tag_el.get(VAL, "") if tag_el is not None else ""
+    if not tag:
+        return None
+    alias_el = pr.find(_q(W, "alias"))
+    alias = alias_el.get(VAL, "") if alias_el is not None else ""
+    placeholder = pr.find(_q(W, "showingPlcHdr")) is not None
+    checked = _checkbox_state(pr)
+    kind: ControlKind = "text"
+    full_date = None
+    if checked is not None:
+        kind = "checkbox"
+    elif (date_el := pr.find(_q(W, "date"))) is not None:
+        kind = "date"
+        full_date = date_el.get(_q(W, "fullDate"))
+    elif pr.find(_q(W, "dropDownList")) is not None or pr.find(_q(W, "comboBox")) is not None:
+        kind = "dropdown"
+    content = sdt.find(SDT_CONTENT)
+    text = "" if placeholder or content is None else clean_text(_render_children(content))
+    rows = _ancestor_row(sdt)
+    return Control(
+        tag=tag, alias=alias, kind=kind, text=text, location=f"indholdskontrol {n + 1} »{tag}«",
+        checked=checked, full_date=None if placeholder else full_date, placeholder=placeholder,
+        row=row_index.get(rows[0]) if rows else None,
+    )
+
+
+def _render_children(element: etree._Element, skip_tables: bool = False) -> str:
+    return "".join(_render(child, skip_tables) for child in element)
+
+
+def _render(el: etree._Element, skip_tables: bool = False) -> str:  # noqa: PLR0911
+    tag = el.tag
+    if tag == T:
+        return el.text or ""
+    if tag in (TAB,):
+        return " "
+    if tag in (BR, CR):
+        return "\n"
+    if tag == NOBREAK_HYPHEN:
+        return "-"
+    if tag == SYM:
+        return _SYM_GLYPHS.get((el.get(_q(W, "char")) or "").upper(), "")
+    if tag == FALLBACK or (skip_tables and tag == TBL):
+        return ""
+    if tag == SDT:
+        pr = _sdt_properties(el)
+        if pr is not None:
+            state = _checkbox_state(pr)
+            if state is not None:
+                return CHECKED if state else UNCHECKED
+            if pr.find(_q(W, "showingPlcHdr")) is not None:
+                return ""
+        content = el.find(SDT_CONTENT)
+        return "" if content is None else _render_children(content, skip_tables)
+    if tag == FLD_CHAR:
+        box = el.find(f"{_q(W, 'ffData')}/{_q(W, 'checkBox')}")
+        if box is not None:
+            return CHECKED if _legacy_checked(box) else UNCHECKED
+        return ""
+    if tag == TR:
+        return "\n".join(_render_children(tc, skip_tables) for tc in _cells(el)) + "\n"
+    text = _render_children(el, skip_tables)
+    return text + "\n" if tag == P else text
+
+
+def _legacy_checked(box: etree._Element) -> bool:
+    for name in ("checked", "default"):
+        el = box.find(_q(W, name))
+        if el is not None:
+            return el.get(VAL, "1") in {"1", "true", "on"}
+    return False

@@ -1,0 +1,105 @@
+"""Look at a file's bytes before anything opens it: what it really is, and whether it is safe to read.
+
+Checks are made on the zip directory (declared sizes, entry count, ratio) before any part is inflated,
+so a zip bomb costs nothing; OOXML parts are refused when they declare a DOCTYPE or entities.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from dataclasses import dataclass
+from typing import Literal
+
+from parsers.errors import UnreadableFile
+
+FileKind = Literal["docx", "doc", "pdf", "other"]
+
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+MAX_ENTRIES = 1000
+MAX_TOTAL_UNCOMPRESSED = 64 * 1024 * 1024
+MAX_PART_BYTES = 32 * 1024 * 1024
+MAX_RATIO = 120  # typical OOXML parts compress 5-20x; bombs 1000x and more
+RATIO_FLOOR = 1024 * 1024  # small parts may compress well without being suspicious
+
+_RESEND = "Gem venligst skemaet som et almindeligt Word-dokument (.docx) uden adgangskode og send det igen."
+
+
+@dataclass(frozen=True)
+class FileInspection:
+    kind: FileKind
+    detail: str = ""
+
+
+def _looks_like(filename: str) -> str:
+    name = filename.lower()
+    return name.rsplit(".", 1)[-1] if "." in name else ""
+
+
+def inspect_file(data: bytes, filename: str) -> FileInspection:
+    """Classify ``data`` by content (not by name) and raise :class:`UnreadableFile` for unsafe files."""
+    if data.startswith(OLE_MAGIC):
+        return _inspect_ole(data, filename)
+    if data.startswith(b"%PDF-"):
+        if b"/Encrypt" in data[-4096:] or b"/Encrypt" in data[:4096]:
+            raise UnreadableFile("encrypted", f"Filen »{filename}« er en krypteret PDF. {_RESEND}")
+        return FileInspection("pdf")
+    if data.startswith(b"PK\x03\x04") or data.startswith(b"PK\x05\x06"):
+        return _inspect_zip(data, filename)
+    if _looks_like(filename) in {"docx", "docm", "doc", "pdf", "dotx"}:
+        raise UnreadableFile(
+            "corrupt", f"Filen »{filename}« er ikke et Word- eller PDF-dokument, selv om navnet siger det. {_RESEND}")
+    return FileInspection("other")
+
+
+def _inspect_ole(data: bytes, filename: str) -> FileInspection:
+    # A password-protected OOXML file is an OLE container holding "EncryptedPackage" (UTF-16 stream name).
+    if "EncryptedPackage".encode("utf-16-le") in data[:65536] or b"EncryptedPackage" in data[:65536]:
+        raise UnreadableFile("encrypted", f"Filen »{filename}« er beskyttet med adgangskode. {_RESEND}")
+    if "Macros".encode("utf-16-le") in data or "_VBA_PROJECT".encode("utf-16-le") in data:
+        raise UnreadableFile(
+            "macro", f"Filen »{filename}« indeholder makroer, som vi af sikkerhedshensyn ikke åbner. {_RESEND}")
+    return FileInspection("doc")
+
+
+def _inspect_zip(data: bytes, filename: str) -> FileInspection:
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        infos = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise UnreadableFile("corrupt", f"Filen »{filename}« er beskadiget og kan ikke åbnes. {_RESEND}") from exc
+    names = {info.filename for info in infos}
+    if "word/document.xml" not in names:
+        if _looks_like(filename) in {"docx", "docm", "dotx"}:
+            raise UnreadableFile("corrupt", f"Filen »{filename}« er ikke et gyldigt Word-dokument. {_RESEND}")
+        return FileInspection("other", "zip")
+    if len(infos) > MAX_ENTRIES:
+        raise UnreadableFile("unsafe", f"Filen »{filename}« har en usædvanlig opbygning og åbnes ikke. {_RESEND}")
+    total = 0
+    for info in infos:
+        total += info.file_size
+        ratio = info.file_size / max(info.compress_size, 1)
+        if info.file_size > MAX_PART_BYTES or (info.file_size > RATIO_FLOOR and ratio > MAX_RATIO):
+            raise UnreadableFile(
+                "unsafe", f"Filen »{filename}« ser ud til at være en såkaldt zip-bombe og åbnes ikke. {_RESEND}")
+    if total > MAX_TOTAL_UNCOMPRESSED:
+        raise UnreadableFile("too_large", f"Filen »{filename}« fylder for meget udpakket. {_RESEND}")
+    content_types = _read_part(archive, "[Content_Types].xml", filename)
+    if any(n.lower().endswith("vbaproject.bin") for n in names) or b"macroEnabled" in content_types:
+        raise UnreadableFile(
+            "macro", f"Filen »{filename}« er et dokument med makroer (.docm), som vi af sikkerhedshensyn "
+                     f"ikke åbner. {_RESEND}")
+    for info in infos:
+        if info.filename.endswith((".xml", ".rels")) and b"<!DOCTYPE" in _read_part(archive, info.filename, filename):
+            raise UnreadableFile(
+                "unsafe", f"Filen »{filename}« indeholder usikre XML-erklæringer og åbnes ikke. {_RESEND}")
+    return FileInspection("docx")
+
+
+def _read_part(archive: zipfile.ZipFile, name: str, filename: str) -> bytes:
+    try:
+        return archive.read(name)
+    except KeyError:
+        return b""
+    except (zipfile.BadZipFile, OSError, RuntimeError, EOFError) as exc:  # bad CRC, encrypted entry, truncated
+        raise UnreadableFile("corrupt", f"Filen »{filename}« er beskadiget og kan ikke åbnes. {_RESEND}") from exc

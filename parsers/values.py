@@ -1,0 +1,138 @@
+"""Danish values as people type them, normalised: numbers, dates, yes/no, phone, CVR, e-mail.
+
+Each function returns the normalised value or raises :class:`ValueProblem` with a Danish reason.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date
+
+_MONTHS = {
+    "januar": 1, "jan": 1, "februar": 2, "feb": 2, "marts": 3, "mar": 3, "april": 4, "apr": 4,
+    "maj": 5, "juni": 6, "jun": 6, "juli": 7, "jul": 7, "august": 8, "aug": 8, "september": 9,
+    "sep": 9, "sept": 9, "oktober": 10, "okt": 10, "november": 11, "nov": 11, "december": 12, "dec": 12,
+}
+
+
+class ValueProblem(ValueError):
+    """A value was present but could not be read as its type; the message is Danish."""
+
+
+def clean_text(value: str) -> str:
+    """NFC, non-breaking and en spaces folded, runs of blanks collapsed, lines kept."""
+    value = unicodedata.normalize("NFC", value)
+    value = re.sub(r"[\u00a0\u2000-\u200b\u202f\u205f\u3000\t]", " ", value)
+    lines = [re.sub(r" {2,}", " ", line).strip() for line in value.splitlines()]
+    while lines and not lines[0]:
+        lines.pop(0)
+    while lines and not lines[-1]:
+        lines.pop()
+    return "\n".join(lines)
+
+
+def parse_integer(value: str) -> int:
+    """'1.250', '59 000', 'ca. 300', '300 borgere', '1.250,0' → int."""
+    text = clean_text(value).lower()
+    text = re.sub(r"^(ca\.?|cirka|omkring|ca)\s*", "", text)
+    match = re.search(r"\d[\d. ]*(,\d+)?", text)
+    if not match:
+        raise ValueProblem(f"»{value.strip()}« er ikke et tal")
+    number = match.group(0).strip()
+    whole, _, fraction = number.partition(",")
+    groups = re.split(r"[. ]", whole)
+    if len(groups) > 1 and not all(len(g) == 3 for g in groups[1:]):
+        # "2.5" is a decimal number typed the English way, not a thousands separator
+        raise ValueProblem(f"»{value.strip()}« er ikke et helt tal")
+    if fraction and int(fraction) != 0:
+        raise ValueProblem(f"»{value.strip()}« er ikke et helt tal")
+    rest = text[match.end():].strip()
+    if re.search(r"\d", rest):
+        raise ValueProblem(f"»{value.strip()}« indeholder mere end ét tal")
+    return int("".join(groups))
+
+
+def parse_date(value: str) -> date:
+    """'2.9.2019', '02-09-2019', '2. september 2019', '2019-09-02', '2/9 2019' → date."""
+    text = clean_text(value).lower().rstrip(".")
+    try:
+        if m := re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", text):
+            return date(int(m[1]), int(m[2]), int(m[3]))
+        if m := re.fullmatch(r"(\d{1,2})\s*[.\-/ ]\s*(\d{1,2})\s*[.\-/ ]\s*(\d{2}|\d{4})", text):
+            year = int(m[3]) + (2000 if len(m[3]) == 2 else 0)
+            return date(year, int(m[2]), int(m[1]))
+        if m := re.fullmatch(r"(?:\w+dag\s+)?(?:d\.\s*|den\s+)?(\d{1,2})\.?\s*([a-zæøå]+)\.?\s+(\d{4})", text):
+            month = _MONTHS.get(m[2])
+            if month:
+                return date(int(m[3]), month, int(m[1]))
+    except ValueError as exc:
+        raise ValueProblem(f"»{value.strip()}« er ikke en gyldig dato") from exc
+    raise ValueProblem(f"»{value.strip()}« kan ikke læses som en dato (skriv fx 2-9-2019)")
+
+
+_YES = ("ja", "yes", "j", "x ja")
+_NO = ("nej", "no", "n", "x nej")
+
+
+def parse_yes_no(value: str) -> bool:
+    """'ja', 'JA', 'Ja, det har vi', 'nej' → bool."""
+    text = clean_text(value).lower()
+    first = re.split(r"[\s,.;:!()-]+", text, maxsplit=1)[0] if text else ""
+    if first in _YES or text in _YES:
+        return True
+    if first in _NO or text in _NO:
+        return False
+    raise ValueProblem(f"»{value.strip()}« er hverken Ja eller Nej")
+
+
+def parse_phone(value: str) -> str:
+    """'+45 12 34 56 78', '0045 12345678', '12 34 56 78' → '+4512345678'."""
+    digits = re.sub(r"[\s\-./()]", "", clean_text(value))
+    if digits.startswith("+45"):
+        digits = digits[3:]
+    elif digits.startswith("0045"):
+        digits = digits[4:]
+    if not re.fullmatch(r"\d{8}", digits):
+        raise ValueProblem(f"»{value.strip()}« er ikke et dansk telefonnummer på 8 cifre")
+    return "+45" + digits
+
+
+_CVR_WEIGHTS = (2, 7, 6, 5, 4, 3, 2, 1)
+
+
+def parse_cvr(value: str) -> str:
+    """8 digits (spaces allowed), modulus-11 check → '12345678'."""
+    digits = re.sub(r"[\s\-]", "", clean_text(value))
+    digits = re.sub(r"^(?i:cvr)[.:\-]?(?:nr\.?)?[:.]?", "", digits)
+    if not re.fullmatch(r"\d{8}", digits):
+        raise ValueProblem(f"»{value.strip()}« er ikke et CVR-nummer på 8 cifre")
+    if sum(int(d) * w for d, w in zip(digits, _CVR_WEIGHTS, strict=True)) % 11:
+        raise ValueProblem(f"»{value.strip()}« er ikke et gyldigt CVR-nummer (kontrolcifferet passer ikke)")
+    return digits
+
+
+_EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+                    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+")
+
+
+def parse_email(value: str) -> str:
+    text = clean_text(value).strip("<>").removeprefix("mailto:")
+    if not _EMAIL.fullmatch(text) or ".." in text:
+        raise ValueProblem(f"»{value.strip()}« er ikke en gyldig e-mailadresse")
+    local, _, domain = text.rpartition("@")
+    return f"{local}@{domain.lower()}"
+
+
+def parse_postal(value: str) -> str:
+    text = clean_text(value).replace("\n", " ")
+    text = re.sub(r"^(?i:dk)[- ]?", "", text)
+    if not re.fullmatch(r"\d{4}\s+\S.*", text):
+        raise ValueProblem(f"»{value.strip()}« er ikke et firecifret postnummer efterfulgt af by")
+    return text
+
+
+def parse_names(value: str) -> list[str]:
+    """One name per line, or separated by commas / semicolons."""
+    parts = re.split(r"[\n;,]+", clean_text(value))
+    return [re.sub(r"^[\-•*·\d.)\s]+", "", p).strip() for p in parts if p.strip(" -•*·")]

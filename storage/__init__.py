@@ -1,0 +1,27 @@
+"""Models, the database, the raw-file archive and read queries. Knows no mailbox and parses nothing."""
+
+from storage.archive import Archive
+from storage.database import Database
+from storage.models import (
+    Application,
+    Attachment,
+    Base,
+    FieldValueRow,
+    InboundMessage,
+    ProblemRow,
+    Reply,
+    Submission,
+)
+
+__all__ = [
+    "Application",
+    "Archive",
+    "Attachment",
+    "Base",
+    "Database",
+    "FieldValueRow",
+    "InboundMessage",
+    "ProblemRow",
+    "Reply",
+    "Submission",
+]

@@ -1,0 +1,43 @@
+"""Raw files on disk, content-addressed by SHA-256: written once, atomically, never named by the sender."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Literal
+
+Kind = Literal["messages", "files"]
+
+
+class Archive:
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def path(self, kind: Kind, sha256: str) -> Path:
+        if len(sha256) != 64 or not all(c in "0123456789abcdef" for c in sha256):
+            raise ValueError(f"not a sha256 digest: {sha256!r}")
+        return self.root / kind / sha256[:2] / sha256[2:4] / sha256
+
+    def put(self, kind: Kind, data: bytes) -> str:
+        """Store ``data`` (durably: fsync before rename) and return its SHA-256."""
+        digest = hashlib.sha256(data).hexdigest()
+        target = self.path(kind, digest)
+        if target.exists() and target.stat().st_size == len(data):
+            return digest
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return digest
+
+    def get(self, kind: Kind, sha256: str) -> bytes:
+        return self.path(kind, sha256).read_bytes()

@@ -1,0 +1,207 @@
+"""The schema: inbound messages, applications with their form versions, attachments and outgoing replies."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores them naive)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class InboundMessage(Base):
+    """Every message seen in the mailbox, whatever became of it."""
+
+    __tablename__ = "inbound_message"
+    __table_args__ = (UniqueConstraint("folder", "uidvalidity", "uid", name="uq_inbound_message_mailbox_uid"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    folder: Mapped[str] = mapped_column(String(255))
+    uidvalidity: Mapped[str] = mapped_column(String(64))
+    uid: Mapped[str] = mapped_column(String(255))
+    message_id: Mapped[str | None] = mapped_column(String(998), index=True)
+    dedupe_key: Mapped[str] = mapped_column(String(1000), index=True)
+    sender: Mapped[str] = mapped_column(String(320), default="")
+    sender_name: Mapped[str] = mapped_column(String(255), default="")
+    reply_address: Mapped[str | None] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(Text, default="")
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    size: Mapped[int] = mapped_column(Integer)
+    raw_sha256: Mapped[str | None] = mapped_column(String(64))
+    headers_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    state: Mapped[str] = mapped_column(String(16), default="received")  # received | processed | error
+    outcome: Mapped[str | None] = mapped_column(String(16))  # application | rejected | ignored | duplicate
+    reason: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    application_id: Mapped[int | None] = mapped_column(ForeignKey("application.id"), index=True)
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_message.id"))
+    moved_to: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    application: Mapped[Application | None] = relationship(back_populates="messages", foreign_keys=[application_id])
+    attachments: Mapped[list[Attachment]] = relationship(back_populates="message", order_by="Attachment.id")
+    replies: Mapped[list[Reply]] = relationship(back_populates="message", order_by="Reply.id")
+
+
+class Application(Base):
+    __tablename__ = "application"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reference: Mapped[str] = mapped_column(String(32), unique=True)
+    status: Mapped[str] = mapped_column(String(32))  # complete | needs_clarification
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    municipality: Mapped[str | None] = mapped_column(String(255))
+    municipality_code: Mapped[str | None] = mapped_column(String(3))
+    current_submission_id: Mapped[int | None] = mapped_column(
+        ForeignKey("submission.id", use_alter=True, name="fk_application_current_submission"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    messages: Mapped[list[InboundMessage]] = relationship(
+        back_populates="application", foreign_keys="InboundMessage.application_id", order_by="InboundMessage.id")
+    submissions: Mapped[list[Submission]] = relationship(
+        back_populates="application", foreign_keys="Submission.application_id", order_by="Submission.id")
+    current_submission: Mapped[Submission | None] = relationship(foreign_keys=[current_submission_id],
+                                                                 post_update=True)
+    attachments: Mapped[list[Attachment]] = relationship(back_populates="application", order_by="Attachment.id")
+    replies: Mapped[list[Reply]] = relationship(back_populates="application", order_by="Reply.id")
+
+
+class Submission(Base):
+    """One version of the form, as read from one attachment of one message."""
+
+    __tablename__ = "submission"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("application.id"), index=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("inbound_message.id"))
+    attachment_id: Mapped[int | None] = mapped_column(ForeignKey("attachment.id"))
+    reader: Mapped[str] = mapped_column(String(32))
+    complete: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    application: Mapped[Application] = relationship(back_populates="submissions", foreign_keys=[application_id])
+    values: Mapped[list[FieldValueRow]] = relationship(back_populates="submission", order_by="FieldValueRow.id")
+    problems: Mapped[list[ProblemRow]] = relationship(back_populates="submission", order_by="ProblemRow.id")
+
+
+class FieldValueRow(Base):
+    __tablename__ = "field_value"
+    __table_args__ = (UniqueConstraint("submission_id", "key", name="uq_field_value_submission_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submission.id"))
+    key: Mapped[str] = mapped_column(String(64))
+    value: Mapped[Any] = mapped_column(JSON)
+    raw: Mapped[str] = mapped_column(Text, default="")
+    source: Mapped[str] = mapped_column(String(255), default="")
+
+    submission: Mapped[Submission] = relationship(back_populates="values")
+
+
+class ProblemRow(Base):
+    __tablename__ = "problem"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submission.id"), index=True)
+    field: Mapped[str] = mapped_column(String(64))
+    label: Mapped[str] = mapped_column(Text)
+    message: Mapped[str] = mapped_column(Text)
+
+    submission: Mapped[Submission] = relationship(back_populates="problems")
+
+
+class Attachment(Base):
+    __tablename__ = "attachment"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("inbound_message.id"), index=True)
+    application_id: Mapped[int | None] = mapped_column(ForeignKey("application.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16), default="annex")  # form | annex | unreadable
+    note: Mapped[str | None] = mapped_column(Text)
+
+    message: Mapped[InboundMessage] = relationship(back_populates="attachments")
+    application: Mapped[Application | None] = relationship(back_populates="attachments")
+
+
+class Reply(Base):
+    """An outgoing reply: written with the state change that caused it, sent afterwards (outbox)."""
+
+    __tablename__ = "reply"
+    __table_args__ = (Index("ix_reply_status_next", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id_header: Mapped[str] = mapped_column(String(998), unique=True)
+    inbound_message_id: Mapped[int] = mapped_column(ForeignKey("inbound_message.id"), index=True)
+    application_id: Mapped[int | None] = mapped_column(ForeignKey("application.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))  # acknowledgement | clarification | size_rejection | rejection
+    to_addr: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(Text)
+    in_reply_to: Mapped[str | None] = mapped_column(String(998))
+    references: Mapped[str | None] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sent | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    message: Mapped[InboundMessage] = relationship(back_populates="replies")
+    application: Mapped[Application | None] = relationship(back_populates="replies")

@@ -1,0 +1,110 @@
+"""What staff read: messages and applications as plain dicts (the JSON contract of the CLI)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from storage.models import Application, InboundMessage, Reply, Submission
+
+
+def find_message(session: Session, folder: str, uidvalidity: str, uid: str) -> InboundMessage | None:
+    return session.scalar(select(InboundMessage).where(
+        InboundMessage.folder == folder, InboundMessage.uidvalidity == uidvalidity, InboundMessage.uid == uid))
+
+
+def find_original(session: Session, dedupe_key: str, exclude_id: int | None) -> InboundMessage | None:
+    """The first processed message with this Message-ID (or content digest), other than ``exclude_id``."""
+    query = (select(InboundMessage)
+             .where(InboundMessage.dedupe_key == dedupe_key, InboundMessage.state == "processed",
+                    InboundMessage.outcome != "duplicate")
+             .order_by(InboundMessage.id).limit(1))
+    if exclude_id is not None:
+        query = query.where(InboundMessage.id != exclude_id)
+    return session.scalar(query)
+
+
+def next_reference(session: Session, prefix: str, year: int) -> str:
+    stem = f"{prefix}-{year}-"
+    count = session.scalar(select(func.count()).select_from(Application)
+                           .where(Application.reference.like(f"{stem}%"))) or 0
+    return f"{stem}{count + 1:04d}"
+
+
+def reply_view(reply: Reply) -> dict[str, Any]:
+    return {
+        "kind": reply.kind,
+        "to": reply.to_addr,
+        "subject": reply.subject,
+        "message_id": reply.message_id_header,
+        "status": reply.status,
+        "attempts": reply.attempts,
+        "last_error": reply.last_error,
+        "created_at": reply.created_at.isoformat(),
+        "sent_at": reply.sent_at.isoformat() if reply.sent_at else None,
+    }
+
+
+def message_view(message: InboundMessage) -> dict[str, Any]:
+    return {
+        "message_id": message.message_id,
+        "sender": message.sender,
+        "subject": message.subject,
+        "received_at": message.received_at.isoformat(),
+        "size": message.size,
+        "state": message.state,
+        "outcome": message.outcome,
+        "reason": message.reason if message.state != "error" else message.error,
+        "reference": message.application.reference if message.application else None,
+        "folder": message.moved_to or message.folder,
+        "replies": [reply_view(r) for r in message.replies],
+    }
+
+
+def submission_fields(submission: Submission | None) -> dict[str, Any]:
+    return {} if submission is None else {v.key: v.value for v in submission.values}
+
+
+def application_view(application: Application) -> dict[str, Any]:
+    submission = application.current_submission
+    fields = submission_fields(submission)
+    fields["municipality_code"] = application.municipality_code
+    return {
+        "reference": application.reference,
+        "status": application.status,
+        "late": application.late,
+        "received_at": application.received_at.isoformat(),
+        "municipality": application.municipality,
+        "fields": fields,
+        "sources": {v.key: v.source for v in submission.values} if submission else {},
+        "problems": [{"field": p.field, "label": p.label, "message": p.message}
+                     for p in (submission.problems if submission else [])],
+        "message_ids": [m.message_id for m in application.messages],
+        "attachments": [{"filename": a.filename, "content_type": a.content_type, "size": a.size,
+                         "role": a.role, "sha256": a.sha256} for a in application.attachments],
+        "replies": [reply_view(r) for r in application.replies],
+    }
+
+
+def list_messages(session: Session) -> list[InboundMessage]:
+    return list(session.scalars(select(InboundMessage).options(
+        selectinload(InboundMessage.replies), selectinload(InboundMessage.application))
+        .order_by(InboundMessage.received_at, InboundMessage.id)))
+
+
+def _application_query() -> Any:
+    return select(Application).options(
+        selectinload(Application.current_submission).selectinload(Submission.values),
+        selectinload(Application.current_submission).selectinload(Submission.problems),
+        selectinload(Application.messages), selectinload(Application.replies),
+        selectinload(Application.attachments))
+
+
+def list_applications(session: Session) -> list[Application]:
+    return list(session.scalars(_application_query().order_by(Application.received_at, Application.id)))
+
+
+def get_application(session: Session, reference: str) -> Application | None:
+    return session.scalar(_application_query().where(Application.reference == reference.strip().upper()))
