@@ -1,0 +1,228 @@
+"""The whole path against real servers: Dovecot (IMAP), aiosmtpd (SMTP), SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from imapclient import IMAPClient
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from ingest.cli import app
+from ingest.errors import MailboxError
+from ingest.demo import application_email, complete_values, sized_email, to_bytes
+from ingest.mailbox import open_mailbox
+from ingest.poller import Intake
+from storage import Application, InboundMessage, Reply
+
+pytestmark = pytest.mark.integration
+ON_TIME = datetime(2019, 9, 2, 9, 0, tzinfo=UTC)
+TEN_MIB = 10 * 1024 * 1024
+
+
+def folder_uids(client: IMAPClient, folder: str) -> list[int]:
+    if not client.folder_exists(folder):
+        return []
+    client.select_folder(folder, readonly=True)
+    return client.search("ALL")
+
+
+def cli_json(settings_env: dict[str, str], *args: str) -> object:
+    result = CliRunner().invoke(app, list(args), env=settings_env)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+def env_for(intake: Intake) -> dict[str, str]:
+    s = intake.settings
+    return {
+        "UIP_INTAKE_MAILBOX__PROTOCOL": "imap", "UIP_INTAKE_MAILBOX__HOST": s.mailbox.host,
+        "UIP_INTAKE_MAILBOX__PORT": str(s.mailbox.port), "UIP_INTAKE_MAILBOX__SECURITY": "none",
+        "UIP_INTAKE_MAILBOX__USERNAME": s.mailbox.username,
+        "UIP_INTAKE_MAILBOX__PASSWORD": s.mailbox.password.get_secret_value(),
+        "UIP_INTAKE_SMTP__TRANSPORT": "smtp", "UIP_INTAKE_SMTP__HOST": s.smtp.host,
+        "UIP_INTAKE_SMTP__PORT": str(s.smtp.port), "UIP_INTAKE_SMTP__SECURITY": "none",
+        "UIP_INTAKE_DATABASE__URL": s.database.url, "UIP_INTAKE_STORAGE__ARCHIVE_DIR": str(s.storage.archive_dir),
+    }
+
+
+def test_every_kind_of_email_ends_in_exactly_one_outcome_with_the_right_reply(intake, imap, smtp):
+    sink, _ = smtp
+    complete = to_bytes(application_email(complete_values(), message_id="<complete@aarhus.dk>"))
+    incomplete = to_bytes(application_email(
+        complete_values(municipality="Odense", population=None, director_approved=False),
+        sender="Lone <lone@odense.dk>", message_id="<incomplete@odense.dk>"))
+    just_under = sized_email(9_900_000, sender="Jan <jan@vejle.dk>", message_id="<big-ok@vejle.dk>")
+    at_limit = sized_email(TEN_MIB, sender="Eva <eva@vejen.dk>", message_id="<at-limit@vejen.dk>")
+    over = sized_email(TEN_MIB + 1, sender="Sofie <sofie@horsens.dk>", message_id="<too-big@horsens.dk>")
+    for raw in (complete, incomplete, just_under, at_limit, over, complete):
+        imap.append("INBOX", raw, msg_time=ON_TIME)
+
+    report = intake.poll_once()
+    assert report.errors == 0
+    assert report.outbox is not None and report.outbox.sent == 5
+
+    messages = cli_json(env_for(intake), "messages", "--json")
+    by_id = {}
+    for m in messages:
+        by_id.setdefault(m["message_id"], []).append(m)
+    assert [m["outcome"] for m in by_id["<complete@aarhus.dk>"]] == ["application", "duplicate"]
+    assert by_id["<complete@aarhus.dk>"][1]["replies"] == []
+    assert by_id["<incomplete@odense.dk>"][0]["replies"][0]["kind"] == "clarification"
+    assert by_id["<big-ok@vejle.dk>"][0]["outcome"] == "application"
+    assert by_id["<at-limit@vejen.dk>"][0]["outcome"] == "application"
+    (rejected,) = by_id["<too-big@horsens.dk>"]
+    assert rejected["outcome"] == "rejected" and rejected["size"] == TEN_MIB + 1
+    assert rejected["replies"][0]["kind"] == "size_rejection" and rejected["replies"][0]["status"] == "sent"
+    assert {r["status"] for m in messages for r in m["replies"]} == {"sent"}
+
+    queue = cli_json(env_for(intake), "queue", "--json")
+    assert [a["status"] for a in queue] == ["complete", "needs_clarification", "complete", "complete"]
+    odense = queue[1]
+    assert odense["municipality"] == "Odense Kommune" and odense["fields"]["municipality_code"] == "461"
+    assert {p["field"] for p in odense["problems"]} == {"population", "director_approved"}
+    assert all(p["label"] and p["message"] for p in odense["problems"])
+
+    assert len(sink.messages) == 5
+    subjects = [m["Subject"] for m in sink.messages]
+    assert any(s.startswith("[AD-2019-0001] Kvittering") for s in subjects)
+    assert any(s.startswith("[AD-2019-0002] Manglende oplysninger") for s in subjects)
+    assert any("for stor" in s for s in subjects)
+    assert sorted(to for _, tos in sink.envelopes for to in tos).count("mette.jensen@aarhus.dk") == 1
+    for m in sink.messages:
+        assert m["Auto-Submitted"] == "auto-replied" and m["In-Reply-To"]
+
+    assert folder_uids(imap, "INBOX") == []
+    assert len(folder_uids(imap, "Processed")) == 5
+    assert len(folder_uids(imap, "Rejected")) == 1
+    imap.select_folder("Processed", readonly=True)
+    flags = imap.get_flags(imap.search("ALL"))
+    assert all(b"\\Seen" not in f for f in flags.values()), "fetching must not mark mail as read"
+
+
+def test_oversized_email_is_judged_on_its_size_and_headers_without_downloading_the_body(intake, imap, smtp):
+    imap.append("INBOX", sized_email(TEN_MIB + 1, message_id="<huge@kommune.dk>"), msg_time=ON_TIME)
+    fetched: list[str] = []
+
+    class Spy:
+        def __init__(self, box):
+            self.box, self.folder, self.uidvalidity = box, box.folder, box.uidvalidity
+
+        def entries(self):
+            return self.box.entries()
+
+        def fetch_header(self, uid):
+            fetched.append("header")
+            return self.box.fetch_header(uid)
+
+        def fetch(self, uid):
+            fetched.append("body")
+            return self.box.fetch(uid)
+
+        def move(self, uid, folder):
+            return self.box.move(uid, folder)
+
+    from contextlib import contextmanager
+
+    @contextmanager
+    def spying(mailbox_settings):
+        with open_mailbox(mailbox_settings) as box:
+            yield Spy(box)
+
+    intake.mailbox_factory = spying
+    intake.poll_once()
+    assert fetched == ["header"]
+    with intake.db.session() as session:
+        row = session.scalars(select(InboundMessage)).one()
+        assert row.headers_only and row.outcome == "rejected"
+        assert intake.archive.path("messages", row.raw_sha256).stat().st_size < 10_000
+    assert len(smtp[0].messages) == 1
+
+
+def test_crash_after_commit_before_move_gives_no_second_application_or_reply(intake, imap, smtp):
+    imap.append("INBOX", to_bytes(application_email(complete_values())), msg_time=ON_TIME)
+    real_factory = intake.mailbox_factory
+    from contextlib import contextmanager
+
+    @contextmanager
+    def move_crashes(mailbox_settings):
+        with real_factory(mailbox_settings) as box:
+            box.move = lambda uid, folder: (_ for _ in ()).throw(ConnectionResetError("killed before MOVE"))
+            yield box
+
+    intake.mailbox_factory = move_crashes
+    with pytest.raises(MailboxError):
+        intake.poll_once()
+    assert len(folder_uids(imap, "INBOX")) == 1  # still there: nothing lost
+
+    intake.mailbox_factory = real_factory
+    report = intake.poll_once()
+    assert report.processed == 0 and report.moved == 1
+    with intake.db.session() as session:
+        assert len(session.scalars(select(Application)).all()) == 1
+        assert len(session.scalars(select(InboundMessage)).all()) == 1
+        assert len(session.scalars(select(Reply)).all()) == 1
+    assert len(smtp[0].messages) == 1
+    assert folder_uids(imap, "INBOX") == []
+
+
+def test_smtp_outage_keeps_the_reply_pending_and_sends_it_once_when_back(intake, imap, smtp):
+    sink, _ = smtp
+    sink.fail_with = "451 4.3.0 try again later"
+    imap.append("INBOX", to_bytes(application_email(complete_values())), msg_time=ON_TIME)
+    report = intake.poll_once()
+    assert report.outbox is not None and report.outbox.deferred == 1
+    with intake.db.session() as session:
+        reply = session.scalars(select(Reply)).one()
+        assert reply.status == "pending" and reply.attempts == 1 and "451" in (reply.last_error or "")
+        first_id = reply.message_id_header
+    sink.fail_with = None
+    later = datetime.now(UTC) + timedelta(hours=3)
+    from notifications import send_pending
+
+    assert send_pending(intake.db, intake.transport, intake.settings.smtp.sender, 8, now=later).sent == 1
+    assert send_pending(intake.db, intake.transport, intake.settings.smtp.sender, 8, now=later).sent == 0
+    assert [m["Message-ID"].strip() for m in sink.messages] == [first_id]
+
+
+def test_a_failing_stage_leaves_the_message_in_the_inbox_in_a_visible_error_state(intake, imap, smtp, monkeypatch):
+    imap.append("INBOX", to_bytes(application_email(complete_values(), message_id="<x@k.dk>")), msg_time=ON_TIME)
+
+    def broken(ctx):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr("ingest.poller.run_pipeline", broken)
+    report = intake.poll_once()
+    assert report.errors == 1
+    with intake.db.session() as session:
+        row = session.scalars(select(InboundMessage)).one()
+        assert row.state == "error" and "disk on fire" in (row.error or "") and row.raw_sha256
+        assert intake.archive.path("messages", row.raw_sha256).exists()
+    assert len(folder_uids(imap, "INBOX")) == 1
+    monkeypatch.undo()
+    report = intake.poll_once()
+    assert report.errors == 0 and report.outcomes == {"application": 1}
+    assert len(smtp[0].messages) == 1
+
+
+def test_lateness_follows_the_internaldate_in_danish_time(intake, imap, smtp):
+    before = datetime(2019, 9, 9, 9, 59, 59, tzinfo=UTC)  # 11:59:59 in Copenhagen (CEST)
+    after = datetime(2019, 9, 9, 10, 0, 1, tzinfo=UTC)  # 12:00:01
+    imap.append("INBOX", to_bytes(application_email(complete_values(), message_id="<a@k.dk>")), msg_time=before)
+    imap.append("INBOX", to_bytes(application_email(complete_values(), message_id="<b@k.dk>")), msg_time=after)
+    intake.poll_once()
+    queue = cli_json(env_for(intake), "queue", "--json")
+    assert [(a["message_ids"], a["late"]) for a in queue] == [(["<a@k.dk>"], False), (["<b@k.dk>"], True)]
+    late_ack = next(m for m in smtp[0].messages if m["In-Reply-To"] == "<b@k.dk>")
+    assert "efter ansøgningsfristen" in late_ack.get_content()
+
+
+def test_cli_poll_once_runs_one_cycle_and_exits_zero(intake, imap, smtp):
+    imap.append("INBOX", to_bytes(application_email(complete_values())), msg_time=ON_TIME)
+    result = CliRunner().invoke(app, ["poll", "--once"], env=env_for(intake))
+    assert result.exit_code == 0, result.output
+    assert "1 seen, 1 processed" in result.output
+    show = cli_json(env_for(intake), "show", "AD-2019-0001", "--json")
+    assert show["fields"]["target_group_size"] == 1250 and show["status"] == "complete"
