@@ -105,7 +105,7 @@ def sized_email(total_bytes: int, **kwargs: Any) -> bytes:
         line = max(line, 0)
         pad += b"x" * line + b"\r\n"
         remaining -= line + 2
-    assert remaining == 0, remaining  # noqa: S101
+    assert remaining == 0, remaining
     return raw + pad
 
 
@@ -154,7 +154,7 @@ def seed_maildir(path: Path) -> list[str]:
     shown = []
     for what, raw, delivered in sample_mail():
         key = box.add(raw)
-        file = Path(path) / box._lookup(key)  # noqa: SLF001 - Maildir has no public path API
+        file = Path(path) / box._lookup(key)
         os.utime(file, (delivered.timestamp(), delivered.timestamp()))
         shown.append(what)
     return shown

@@ -13,7 +13,7 @@ class MailboxError(IntakeError):
     """The mailbox could not be reached or answered unexpectedly; the poll is retried later."""
 
 
-class StopPipeline(IntakeError):  # noqa: N818 - control flow, like Mailman's RejectMessage
+class StopPipeline(IntakeError):
     """Ends the pipeline for one message with an outcome; caught in one place, the pipeline loop."""
 
     outcome = ""

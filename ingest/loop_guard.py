@@ -19,7 +19,7 @@ def no_reply_reason(message: Message, own_address: str) -> str | None:
     precedence = header(message, "Precedence").lower()
     if precedence in {"bulk", "list", "junk"}:
         return f"Precedence: {precedence}"
-    for name in message.keys():
+    for name in message:
         if name.lower().startswith("list-"):
             return f"mailing list header {name}"
     suppress = {v.strip().lower() for v in header(message, "X-Auto-Response-Suppress").split(",")}

@@ -104,9 +104,9 @@ class MaildirMailbox:
 
     def entries(self) -> list[MailboxEntry]:
         found = []
-        for key in self.box.keys():
+        for key in self.box:
             try:
-                stat = os.stat(self.path / self.box._lookup(key))  # noqa: SLF001 - no public path API
+                stat = os.stat(self.path / self.box._lookup(key))
             except (KeyError, FileNotFoundError):
                 continue
             found.append(MailboxEntry(key, stat.st_size, datetime.fromtimestamp(stat.st_mtime, UTC)))

@@ -112,7 +112,7 @@ def _handle_entry(intake: Intake, mailbox: Mailbox, entry: MailboxEntry, report:
         report.processed += 1
     with db.session() as session:
         row = session.get(InboundMessage, row_id)
-        assert row is not None  # noqa: S101
+        assert row is not None
         report.outcomes[row.outcome or "?"] = report.outcomes.get(row.outcome or "?", 0) + 1
         target = settings.mailbox.rejected_folder if row.outcome == "rejected" else settings.mailbox.processed_folder
         if row.moved_to == target:
@@ -120,7 +120,7 @@ def _handle_entry(intake: Intake, mailbox: Mailbox, entry: MailboxEntry, report:
     mailbox.move(entry.uid, target)
     with db.session() as session:
         moved = session.get(InboundMessage, row_id)
-        assert moved is not None  # noqa: S101
+        assert moved is not None
         moved.moved_to = target
     report.moved += 1
 
@@ -165,7 +165,7 @@ def _process(intake: Intake, mailbox: Mailbox, entry: MailboxEntry, progress: _P
             row_id = progress.row_id = row.id
     with db.session() as session:
         row = session.get(InboundMessage, row_id)
-        assert row is not None  # noqa: S101
+        assert row is not None
         ctx = MessageContext(settings=settings, session=session, archive=archive, row=row,
                              message=parse_message(raw))
         run_pipeline(ctx)

@@ -20,7 +20,7 @@ from docx.oxml import parse_xml
 from docx.shared import Pt
 from lxml import etree
 
-from parsers.docx_reader import NS, SDT_CONTENT, SDT_PR, TC, W, W14, _q
+from parsers.docx_reader import NS, SDT_CONTENT, SDT_PR, TC, W14, W, _q
 from parsers.form_fields import DATE_PLACEHOLDER, FIELDS, FORM_TITLE, PARTNER_COLUMNS, PLACEHOLDER, SECTIONS, FieldSpec
 
 PARTNER_ROWS = 4
@@ -145,12 +145,11 @@ def _type_over(sdt: etree._Element, text: str) -> None:
     parent = sdt.getparent()
     position = parent.index(sdt)
     parent.remove(sdt)
-    for i, line in enumerate(reversed(text.split("\n"))):
+    for i, line in enumerate(text.split("\n")):
         run = parse_xml(_run(line))
         if i:
-            run.append(etree.Element(_q(W, "br")))
-            run.insert(0, run[-1])  # break before the text of the following line
-        parent.insert(position, run)
+            run.insert(0, etree.Element(_q(W, "br")))  # a line break before the following line
+        parent.insert(position + i, run)
 
 
 def fill_form(values: Mapping[str, FormValue], mode: FillMode = "controls", template: bytes | None = None) -> bytes:

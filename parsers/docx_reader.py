@@ -27,7 +27,8 @@ def _q(ns: str, name: str) -> str:
     return f"{{{ns}}}{name}"
 
 
-T, TAB, BR, CR, SYM, P, TBL, TR, TC, SDT = (_q(W, n) for n in ("t", "tab", "br", "cr", "sym", "p", "tbl", "tr", "tc", "sdt"))
+T, TAB, BR, CR, SYM, P, TBL, TR, TC, SDT = (
+    _q(W, n) for n in ("t", "tab", "br", "cr", "sym", "p", "tbl", "tr", "tc", "sdt"))
 SDT_PR, SDT_CONTENT, FLD_CHAR, NOBREAK_HYPHEN = (_q(W, n) for n in ("sdtPr", "sdtContent", "fldChar", "noBreakHyphen"))
 FALLBACK = _q(MC, "Fallback")
 VAL = _q(W, "val")
@@ -115,7 +116,7 @@ def _render_children(element: etree._Element, skip_tables: bool = False) -> str:
     return "".join(_render(child, skip_tables) for child in element)
 
 
-def _render(el: etree._Element, skip_tables: bool = False) -> str:  # noqa: PLR0911
+def _render(el: etree._Element, skip_tables: bool = False) -> str:
     tag = el.tag
     if tag == T:
         return el.text or ""

@@ -10,11 +10,10 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
 from parsers.document_model import CHECKED, UNCHECKED, Control, FormDocument
-from parsers.form_fields import FIELDS, FIELDS_BY_KEY, PARTNER_COLUMNS, FieldSpec
+from parsers.form_fields import FIELDS_BY_KEY, PARTNER_COLUMNS, FieldSpec
 from parsers.labels import is_partner_header, match_label, split_label_value
 from parsers.municipalities import find_municipality
 from parsers.values import (
@@ -76,7 +75,7 @@ def _yes_no_from_text(text: str) -> bool | None:
     return parse_yes_no(text) if text.strip() else None
 
 
-def _normalise(spec: FieldSpec, raw: str) -> Any:  # noqa: PLR0911
+def _normalise(spec: FieldSpec, raw: str) -> Any:
     text = clean_text(raw)
     match spec.kind:
         case "integer":
@@ -201,9 +200,8 @@ def _partners(document: FormDocument, builder: _Builder) -> None:
             if is_partner_header(texts):
                 in_table = row.table
                 continue
-            if in_table is not None and row.table == in_table and not is_partner_header(texts):
-                if any(t.strip() for t in texts):
-                    rows[index] = dict(zip((k for k, _ in PARTNER_COLUMNS), texts, strict=False))
+            if in_table is not None and row.table == in_table and any(t.strip() for t in texts):
+                rows[index] = dict(zip((k for k, _ in PARTNER_COLUMNS), texts, strict=False))
     partners: list[dict[str, Any]] = []
     problems: list[str] = []
     for n, cells in enumerate(rows.values(), start=1):

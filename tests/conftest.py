@@ -5,15 +5,14 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
 
 import pytest
 from imapclient import IMAPClient
+from servers import REQUIRE_SERVERS, Dovecot, SmtpSink, start_dovecot, start_smtp
 
 from config import Settings, load_settings
 from ingest.poller import Intake
-from servers import REQUIRE_SERVERS, Dovecot, SmtpSink, start_dovecot, start_smtp
 from storage import Database
 
 POSTGRES_URL = os.environ.get("UIP_INTAKE_TEST_POSTGRES_URL", "")

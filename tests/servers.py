@@ -128,7 +128,7 @@ class SmtpSink:
     fail_with: str | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:  # noqa: N802
+    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
         if self.fail_with:
             return self.fail_with
         message = message_from_bytes(envelope.content, policy=policy.default)  # type: ignore[attr-defined]

@@ -11,8 +11,8 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from ingest.cli import app
-from ingest.errors import MailboxError
 from ingest.demo import application_email, complete_values, sized_email, to_bytes
+from ingest.errors import MailboxError
 from ingest.mailbox import open_mailbox
 from ingest.poller import Intake
 from storage import Application, InboundMessage, Reply

@@ -18,7 +18,7 @@ def _number(value: object) -> str:
 
 
 def process(ctx: MessageContext) -> None:
-    assert ctx.form is not None and ctx.application is not None  # noqa: S101 - earlier stages ran
+    assert ctx.form is not None and ctx.application is not None
     fields = ctx.form.record.as_fields()
     display_name = address_of(ctx.message, "From")[0]
     context: dict[str, Any] = {

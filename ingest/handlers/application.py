@@ -9,7 +9,7 @@ from storage.queries import next_reference
 
 
 def process(ctx: MessageContext) -> None:
-    assert ctx.form is not None  # noqa: S101 - find_form ran before
+    assert ctx.form is not None
     record = ctx.form.record
     municipality = record.get("municipality")
     found = find_municipality(municipality) if municipality else None

@@ -7,6 +7,6 @@ from parsers import validate
 
 
 def process(ctx: MessageContext) -> None:
-    assert ctx.form is not None  # noqa: S101 - find_form ran before
+    assert ctx.form is not None
     received_on = ctx.row.received_at.astimezone(ctx.settings.call.zone).date()
     ctx.problems = validate(ctx.form.record, received_on)
