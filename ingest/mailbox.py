@@ -104,7 +104,7 @@ class MaildirMailbox:
 
     def entries(self) -> list[MailboxEntry]:
         found = []
-        for key in self.box:
+        for key in self.box.keys():  # noqa: SIM118 - iterating a Maildir yields messages, not keys
             try:
                 stat = os.stat(self.path / self.box._lookup(key))
             except (KeyError, FileNotFoundError):

@@ -1,0 +1,39 @@
+# uip-intake: `make demo` runs the service on its embedded default, `make test` runs the tests.
+# Both set themselves up on a fresh machine (a virtualenv in .venv; Dovecot for the IMAP tests when root).
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test lint bench servers run clean
+
+$(BIN)/uip-intake: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+demo: $(BIN)/uip-intake
+	$(BIN)/uip-intake demo
+
+run: $(BIN)/uip-intake
+	$(BIN)/uip-intake run
+
+# The integration tests start a private Dovecot; install it when we can (root on Debian/Ubuntu).
+servers:
+	@if ! command -v dovecot >/dev/null 2>&1 && ! test -x /usr/sbin/dovecot; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd >/dev/null; \
+	  else echo "note: dovecot-imapd is not installed; the IMAP integration tests will be skipped"; fi; \
+	fi
+
+lint: $(BIN)/uip-intake
+	$(BIN)/ruff check .
+
+test: $(BIN)/uip-intake servers lint
+	$(BIN)/python -m pytest
+
+bench: $(BIN)/uip-intake servers
+	$(BIN)/python tests/benchmarks/bench_intake.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -1,0 +1,117 @@
+"""`make bench`: figures and ratios against baselines measured in the same run. No timings live in tests.
+
+1. Form parsing: our full read (safety checks, every control, every table row, validation) per form,
+   against python-docx merely opening the same file.
+2. Pipeline throughput on the embedded Maildir + SQLite: applications per second for a whole poll,
+   against archiving + MIME-parsing the same messages alone.
+3. The 10 MB gate on a real Dovecot: judging an oversized message (RFC822.SIZE + headers) against
+   downloading it, which is what the gate avoids.
+"""
+
+from __future__ import annotations
+
+import io
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+import docx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from config import load_settings  # noqa: E402
+from ingest.demo import application_email, complete_values, sized_email, to_bytes  # noqa: E402
+from ingest.mime import parse_message  # noqa: E402
+from ingest.poller import Intake  # noqa: E402
+from parsers import parse_form, validate  # noqa: E402
+from parsers.blank_form import fill_form  # noqa: E402
+from storage import Archive  # noqa: E402
+
+
+def best_of(fn: Callable[[], object], repeat: int = 5, number: int = 10) -> float:
+    """Seconds per call: the median of ``repeat`` runs of ``number`` calls."""
+    runs = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        for _ in range(number):
+            fn()
+        runs.append((time.perf_counter() - start) / number)
+    return statistics.median(runs)
+
+
+def bench_parse() -> None:
+    for mode in ("controls", "typed"):
+        data = fill_form(complete_values(), mode=mode)
+        ours = best_of(lambda data=data: validate(parse_form(data, "skema.docx")[1], date(2019, 9, 3)))
+        baseline = best_of(lambda data=data: docx.Document(io.BytesIO(data)))
+        print(f"parse form ({mode:8}): {ours * 1000:7.2f} ms/form; python-docx open alone {baseline * 1000:6.2f} ms; "
+              f"ratio {ours / baseline:4.1f}x")
+
+
+def bench_pipeline(count: int = 40) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        raws = [to_bytes(application_email(complete_values(), message_id=f"<bench-{n}@k.dk>")) for n in range(count)]
+        settings = load_settings(None, mailbox={"maildir_path": str(root / "maildir")},
+                                 database={"url": f"sqlite:///{root}/bench.db"},
+                                 storage={"archive_dir": str(root / "archive")},
+                                 smtp={"outbox_dir": str(root / "outbox")})
+        import mailbox
+
+        box = mailbox.Maildir(root / "maildir", create=True)
+        for raw in raws:
+            box.add(raw)
+        intake = Intake.from_settings(settings)
+        intake.db.migrate()
+        start = time.perf_counter()
+        report = intake.poll_once()
+        elapsed = time.perf_counter() - start
+        archive = Archive(root / "baseline")
+        start = time.perf_counter()
+        for raw in raws:
+            archive.put("messages", raw)
+            parse_message(raw)
+        baseline = time.perf_counter() - start
+        assert report.outcomes == {"application": count}, report
+        print(f"pipeline ({count} applications, Maildir + SQLite + .eml outbox): {count / elapsed:6.1f} msg/s "
+              f"({elapsed / count * 1000:.1f} ms each); archive+MIME parse alone {baseline / count * 1000:.2f} ms; "
+              f"ratio {elapsed / baseline:4.1f}x")
+
+
+def bench_size_gate() -> None:
+    try:
+        from servers import start_dovecot
+    except ImportError:
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+        from servers import start_dovecot
+    try:
+        server = start_dovecot()
+    except (FileNotFoundError, RuntimeError) as error:
+        print(f"size gate: skipped ({error})")
+        return
+    try:
+        from imapclient import IMAPClient
+
+        client = IMAPClient("127.0.0.1", port=server.port, ssl=False)
+        client.login("bench", server.password)
+        client.append("INBOX", sized_email(10 * 1024 * 1024 + 1))
+        client.select_folder("INBOX")
+        (uid,) = client.search("ALL")
+        gate = best_of(lambda: (client.fetch([uid], ["RFC822.SIZE"]), client.fetch([uid], ["BODY.PEEK[HEADER]"])),
+                       number=20)
+        download = best_of(lambda: client.fetch([uid], ["BODY.PEEK[]"]), repeat=3, number=2)
+        print(f"size gate (10 MiB + 1 byte on Dovecot): judged in {gate * 1000:.2f} ms; full download "
+              f"{download * 1000:.1f} ms; the gate is {download / gate:,.0f}x cheaper")
+        client.logout()
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    bench_parse()
+    bench_pipeline()
+    bench_size_gate()
