@@ -21,15 +21,13 @@ from pathlib import Path
 
 import docx
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from config import load_settings  # noqa: E402
-from ingest.demo import application_email, complete_values, sized_email, to_bytes  # noqa: E402
-from ingest.mime import parse_message  # noqa: E402
-from ingest.poller import Intake  # noqa: E402
-from parsers import parse_form, validate  # noqa: E402
-from parsers.blank_form import fill_form  # noqa: E402
-from storage import Archive  # noqa: E402
+from config import load_settings
+from ingest.demo import application_email, complete_values, sized_email, to_bytes
+from ingest.mime import parse_message
+from ingest.poller import Intake
+from parsers import parse_form, validate
+from parsers.blank_form import fill_form
+from storage import Archive
 
 
 def best_of(fn: Callable[[], object], repeat: int = 5, number: int = 10) -> float:
@@ -83,11 +81,8 @@ def bench_pipeline(count: int = 40) -> None:
 
 
 def bench_size_gate() -> None:
-    try:
-        from servers import start_dovecot
-    except ImportError:
-        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-        from servers import start_dovecot
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/servers.py
+    from servers import start_dovecot
     try:
         server = start_dovecot()
     except (FileNotFoundError, RuntimeError) as error:
