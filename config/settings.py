@@ -64,7 +64,7 @@ class SmtpSettings(_Section):
     username: str = ""
     password: SecretStr = SecretStr("")
     password_file: str = ""
-    sender: str = "Socialstyrelsen, Åben Dialog <uip-imp2@socialstyrelsen.dk>"
+    sender: str = "Socialstyrelsen – Åben Dialog <uip-imp2@socialstyrelsen.dk>"
     timeout_seconds: float = Field(30, gt=0)
     outbox_dir: Path = Path("var/outbox")
     max_attempts: int = Field(8, ge=1)

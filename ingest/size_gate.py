@@ -6,13 +6,12 @@ why and how to resend (unless RFC 3834 says not to answer).
 
 from __future__ import annotations
 
-from email.utils import parseaddr
-
 from config import Settings
 from ingest.loop_guard import no_reply_reason
 from ingest.mailbox import MailboxEntry
 from ingest.mime import header, parse_message
 from ingest.reply_queue import queue_reply
+from notifications.compose import parse_sender
 from storage import InboundMessage
 from storage.models import utcnow
 
@@ -33,7 +32,7 @@ def reject_oversized(row: InboundMessage, header_bytes: bytes, settings: Setting
     row.reason = f"message is {row.size} bytes, over the limit of {limit} bytes; not downloaded"
     row.state = "processed"
     row.processed_at = utcnow()
-    if no_reply_reason(message, parseaddr(settings.smtp.sender)[1]) is not None:
+    if no_reply_reason(message, parse_sender(settings.smtp.sender)[1]) is not None:
         row.reason += "; no automatic reply (auto-submitted, list or bounce)"
         return
     queue_reply(row, settings, "size_rejection",

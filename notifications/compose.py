@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
 
@@ -16,9 +17,16 @@ def header_safe(value: str, limit: int = 900) -> str:
     return _CONTROL.sub(" ", value).strip()[:limit]
 
 
+def parse_sender(sender: str) -> tuple[str, str]:
+    """(display name, address) of the configured sender; tolerates an unquoted comma in the name."""
+    match = re.fullmatch(r"\s*(.*?)\s*<([^<>@\s]+@[^<>@\s]+)>\s*", sender)
+    if match:
+        return match.group(1).strip('"'), match.group(2)
+    return parseaddr(sender)
+
+
 def sender_domain(sender: str) -> str:
-    address = parseaddr(sender)[1]
-    return address.rpartition("@")[2] or "localhost"
+    return parse_sender(sender)[1].rpartition("@")[2] or "localhost"
 
 
 def new_message_id(sender: str) -> str:
@@ -27,7 +35,8 @@ def new_message_id(sender: str) -> str:
 
 def build_email(reply: Reply, sender: str) -> EmailMessage:
     message = EmailMessage()
-    message["From"] = sender
+    name, address = parse_sender(sender)
+    message["From"] = Address(display_name=name, addr_spec=address)
     message["To"] = reply.to_addr
     message["Subject"] = header_safe(reply.subject)
     message["Date"] = format_datetime(reply.created_at)

@@ -30,3 +30,15 @@ def test_file_transport_writes_a_complete_threaded_auto_reply(tmp_path):
     assert message["In-Reply-To"] == "<m1@aarhus.dk>" and message["Auto-Submitted"] == "auto-replied"
     assert message["X-Auto-Response-Suppress"] == "All"
     assert message.get_content().replace("\r\n", "\n") == "Kære Mette\n\nTak.\n"
+
+
+def test_sender_with_a_comma_in_its_name_gives_one_from_address_and_our_message_id_domain():
+    from notifications.compose import new_message_id, parse_sender
+
+    sender = "Socialstyrelsen, Åben Dialog <uip-imp2@socialstyrelsen.dk>"
+    assert parse_sender(sender) == ("Socialstyrelsen, Åben Dialog", "uip-imp2@socialstyrelsen.dk")
+    assert new_message_id(sender).endswith("@socialstyrelsen.dk>")
+    reply = Reply(message_id_header="<r@socialstyrelsen.dk>", kind="acknowledgement", to_addr="a@aarhus.dk",
+                  subject="s", body="b\n", created_at=datetime(2019, 9, 2, 10, tzinfo=UTC))
+    message = message_from_bytes(build_email(reply, sender).as_bytes(), policy=policy.default)
+    assert [a.addr_spec for a in message["From"].addresses] == ["uip-imp2@socialstyrelsen.dk"]

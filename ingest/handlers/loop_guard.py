@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from email.utils import parseaddr
-
 from ingest.context import MessageContext
 from ingest.errors import IgnoreMessage
 from ingest.loop_guard import no_reply_reason
+from notifications.compose import parse_sender
 
 
 def process(ctx: MessageContext) -> None:
-    reason = no_reply_reason(ctx.message, parseaddr(ctx.settings.smtp.sender)[1])
+    reason = no_reply_reason(ctx.message, parse_sender(ctx.settings.smtp.sender)[1])
     if reason is not None:
         ctx.no_reply_reason = reason
         raise IgnoreMessage(f"no automatic reply: {reason}")
