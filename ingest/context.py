@@ -19,7 +19,6 @@ class MessageContext:
     archive: Archive
     row: InboundMessage
     message: EmailMessage
-    no_reply_reason: str | None = None
     attachments: list[Attachment] = field(default_factory=list)
     attachment_data: dict[int, bytes] = field(default_factory=dict)  # Attachment.id → bytes
     form: ParsedForm | None = None

@@ -89,11 +89,11 @@ def _filename(part: Message) -> str | None:
 def attachments(message: Message) -> list[MimePart]:
     """Every attached file, including those inside forwarded messages (message/rfc822), in order."""
     found: list[MimePart] = []
-    _walk(message, "", 0, found, is_top=True)
+    _walk(message, "", 0, found)
     return found
 
 
-def _walk(part: Message, path: str, depth: int, found: list[MimePart], is_top: bool = False) -> None:
+def _walk(part: Message, path: str, depth: int, found: list[MimePart]) -> None:
     if depth > MAX_DEPTH or len(found) >= MAX_PARTS:
         return
     content_type = part.get_content_type()
@@ -106,11 +106,8 @@ def _walk(part: Message, path: str, depth: int, found: list[MimePart], is_top: b
         return
     filename = _filename(part)
     disposition = part.get_content_disposition()
-    is_body_text = content_type in ("text/plain", "text/html") and not filename and disposition != "attachment"
-    if is_top and is_body_text:
-        return
-    if is_body_text:
-        return
+    if content_type in ("text/plain", "text/html") and not filename and disposition != "attachment":
+        return  # body text, not an attachment
     try:
         data = part.get_payload(decode=True) or b""
     except (ValueError, TypeError, LookupError):

@@ -11,5 +11,4 @@ from notifications.compose import parse_sender
 def process(ctx: MessageContext) -> None:
     reason = no_reply_reason(ctx.message, parse_sender(ctx.settings.smtp.sender)[1])
     if reason is not None:
-        ctx.no_reply_reason = reason
         raise IgnoreMessage(f"no automatic reply: {reason}")
