@@ -83,6 +83,21 @@ class StorageSettings(_Section):
     archive_dir: Path = Path("var/archive")
 
 
+class ParsingSettings(_Section):
+    isolate: bool = True  # parse each file in a separate process with the bounds below
+    timeout_seconds: float = Field(90, gt=0)
+    memory_mb: int = Field(1536, ge=128)
+    libreoffice: str = "soffice"  # command or path for .doc files; "" answers .doc with a request for .docx
+    convert_timeout_seconds: float = Field(60, gt=0)
+    max_pdf_pages: int = Field(40, ge=1)
+
+    @model_validator(mode="after")
+    def _conversion_inside_parse(self) -> ParsingSettings:
+        if self.convert_timeout_seconds >= self.timeout_seconds:
+            raise ValueError("parsing.convert_timeout_seconds must be below parsing.timeout_seconds")
+        return self
+
+
 class CallSettings(_Section):
     deadline: datetime = datetime.fromisoformat("2019-09-09T12:00:00+02:00")
     timezone: str = "Europe/Copenhagen"
@@ -120,6 +135,7 @@ class Settings(BaseSettings):
     database: DatabaseSettings = DatabaseSettings()
     storage: StorageSettings = StorageSettings()
     call: CallSettings = CallSettings()
+    parsing: ParsingSettings = ParsingSettings()
 
     @classmethod
     def settings_customise_sources(

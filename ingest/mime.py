@@ -7,11 +7,14 @@ every accessor here returns clean text and every walk is bounded.
 from __future__ import annotations
 
 import email
+import mimetypes
 import re
 from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage, Message
 from email.utils import getaddresses, parseaddr
+
+from tnefparse import TNEF
 
 MAX_DEPTH = 16
 MAX_PARTS = 300
@@ -114,8 +117,31 @@ def _walk(part: Message, path: str, depth: int, found: list[MimePart]) -> None:
         data = b""
     if not data and disposition != "attachment":
         return
-    found.append(MimePart(safe_filename(filename, content_type, len(found) + 1), content_type, data,
-                          path or "1"))
+    part_path = path or "1"
+    if content_type == "application/ms-tnef" or (filename or "").lower() == "winmail.dat":
+        unpacked = tnef_attachments(data, part_path, len(found))
+        if unpacked:
+            found.extend(unpacked[: MAX_PARTS - len(found)])
+            return
+    found.append(MimePart(safe_filename(filename, content_type, len(found) + 1), content_type, data, part_path))
+
+
+def tnef_attachments(data: bytes, path: str, already: int = 0) -> list[MimePart]:
+    """The files inside an Outlook ``winmail.dat`` (TNEF); [] when it holds none or cannot be read, in which
+    case the winmail.dat itself is kept as an attachment and the sender is asked to resend."""
+    try:
+        tnef = TNEF(data, do_checksum=False)
+        files = [(a.long_filename() or a.name, a.data) for a in tnef.attachments]
+    except Exception:  # tnefparse raises ValueError, struct.error, IndexError … on damaged data
+        return []
+    parts = []
+    for n, (name, content) in enumerate(files, start=1):
+        if not isinstance(content, bytes) or not content:
+            continue
+        filename = safe_filename(name if isinstance(name, str) else "", "application/octet-stream", already + n)
+        content_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
+        parts.append(MimePart(filename, content_type, content, f"{path}/winmail.dat#{n}"))
+    return parts
 
 
 def body_text(message: Message, limit: int = 20000) -> str:

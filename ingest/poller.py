@@ -16,11 +16,13 @@ from dataclasses import dataclass, field
 
 from config import MailboxSettings, Settings
 from ingest.context import MessageContext
+from ingest.form_sandbox import FormSandbox, options_from
 from ingest.mailbox import Mailbox, MailboxEntry, open_mailbox
 from ingest.mime import address_of, clean, header, parse_message, reply_address
 from ingest.pipeline import run_pipeline
 from ingest.size_gate import is_oversized, reject_oversized
 from notifications import OutboxReport, Transport, make_transport, send_pending
+from parsers.form_file import Parse, parse_form
 from storage import Archive, Database, InboundMessage
 from storage.queries import find_message, find_original
 
@@ -48,6 +50,12 @@ class Intake:
     archive: Archive
     transport: Transport
     mailbox_factory: MailboxFactory = open_mailbox
+    form_parser: Parse | None = None  # default: the bounded sandbox, or parse_form when parsing.isolate is off
+
+    def __post_init__(self) -> None:
+        if self.form_parser is None:
+            isolate = self.settings.parsing.isolate
+            self.form_parser = FormSandbox.from_settings(self.settings.parsing) if isolate else parse_form
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Intake:
@@ -62,6 +70,12 @@ class Intake:
                 _handle_entry(self, mailbox, entry, report)
         report.outbox = self.send_replies()
         return report
+
+    def close(self) -> None:
+        """Stop the parsing worker and release database connections."""
+        if isinstance(self.form_parser, FormSandbox):
+            self.form_parser.close()
+        self.db.dispose()
 
     def send_replies(self) -> OutboxReport:
         return send_pending(self.db, self.transport, self.settings.smtp.sender, self.settings.smtp.max_attempts)
@@ -167,6 +181,7 @@ def _process(intake: Intake, mailbox: Mailbox, entry: MailboxEntry, progress: _P
         row = session.get(InboundMessage, row_id)
         assert row is not None
         ctx = MessageContext(settings=settings, session=session, archive=archive, row=row,
-                             message=parse_message(raw))
+                             message=parse_message(raw), parse=intake.form_parser or parse_form,
+                             parse_options=options_from(settings.parsing))
         run_pipeline(ctx)
     return row_id

@@ -59,4 +59,5 @@ def run_worker(intake: Intake, stop: threading.Event | None = None) -> None:
         stop.wait()
     finally:
         scheduler.shutdown(wait=True)  # let a poll in progress finish its message and commit
+        intake.close()
         log.info("worker stopped")

@@ -100,6 +100,8 @@ def blank_form() -> bytes:
                 row = partners.add_row()
                 for cell, (key, title) in zip(row.cells, PARTNER_COLUMNS, strict=True):
                     cell.paragraphs[0]._p.append(parse_xml(_text_control(f"partners.{key}", title, False)))
+    # Word always ends a document with a paragraph; LibreOffice's .doc export merges a final table otherwise.
+    document.add_paragraph("Husk at vedhæfte eventuelle bilag. Tak for ansøgningen.")
     out = io.BytesIO()
     document.save(out)
     return out.getvalue()

@@ -31,6 +31,7 @@ T, TAB, BR, CR, SYM, P, TBL, TR, TC, SDT = (
     _q(W, n) for n in ("t", "tab", "br", "cr", "sym", "p", "tbl", "tr", "tc", "sdt"))
 SDT_PR, SDT_CONTENT, FLD_CHAR, NOBREAK_HYPHEN = (_q(W, n) for n in ("sdtPr", "sdtContent", "fldChar", "noBreakHyphen"))
 FALLBACK = _q(MC, "Fallback")
+MOVE_FROM = _q(W, "moveFrom")
 VAL = _q(W, "val")
 
 # Wingdings / Symbol glyphs used as checkboxes
@@ -55,7 +56,7 @@ def read_docx(data: bytes) -> FormDocument:
     row_index: dict[etree._Element, int] = {}
     for t_index, table in enumerate(_tables(body)):
         for r_index, tr in enumerate(_rows(table)):
-            cells = tuple(Cell(clean_text(_render_children(tc, skip_tables=True))) for tc in _cells(tr))
+            cells = tuple(Cell(_cell_text(tc)) for tc in _cells(tr))
             row_index[tr] = len(document.rows)
             document.rows.append(Row(cells, t_index, r_index))
     for paragraph in _body_paragraphs(body):
@@ -67,6 +68,13 @@ def read_docx(data: bytes) -> FormDocument:
         if control is not None:
             document.controls.append(control)
     return document
+
+
+def _cell_text(tc: etree._Element) -> str:
+    """A cell's own text; a cell holding only a nested table shows that table's text (its rows are also
+    read as a table of their own, where labels in it are found)."""
+    own = clean_text(_render_children(tc, skip_tables=True))
+    return own if own else clean_text(_render_children(tc))
 
 
 def _sdt_properties(sdt: etree._Element) -> etree._Element | None:
@@ -113,42 +121,79 @@ def _control(sdt: etree._Element, n: int, row_index: dict[etree._Element, int]) 
 
 
 def _render_children(element: etree._Element, skip_tables: bool = False) -> str:
-    return "".join(_render(child, skip_tables) for child in element)
+    return _Renderer(skip_tables).children(element)
 
 
 def _render(el: etree._Element, skip_tables: bool = False) -> str:
-    tag = el.tag
-    if tag == T:
-        return el.text or ""
-    if tag in (TAB,):
-        return " "
-    if tag in (BR, CR):
-        return "\n"
-    if tag == NOBREAK_HYPHEN:
-        return "-"
-    if tag == SYM:
-        return _SYM_GLYPHS.get((el.get(_q(W, "char")) or "").upper(), "")
-    if tag == FALLBACK or (skip_tables and tag == TBL):
-        return ""
-    if tag == SDT:
-        pr = _sdt_properties(el)
-        if pr is not None:
-            state = _checkbox_state(pr)
-            if state is not None:
-                return CHECKED if state else UNCHECKED
-            if pr.find(_q(W, "showingPlcHdr")) is not None:
-                return ""
-        content = el.find(SDT_CONTENT)
-        return "" if content is None else _render_children(content, skip_tables)
-    if tag == FLD_CHAR:
-        box = el.find(f"{_q(W, 'ffData')}/{_q(W, 'checkBox')}")
+    return _Renderer(skip_tables).element(el)
+
+
+class _Renderer:
+    """Text as a person sees it: field results (not codes), checkbox glyphs, no deleted or fallback copies.
+
+    Legacy form fields are a run sequence begin … instrText … separate … result … end; a drop-down shows its
+    selected entry (from ``w:ddList``) and its stored result text, if any, is not read a second time.
+    """
+
+    def __init__(self, skip_tables: bool) -> None:
+        self.skip_tables = skip_tables
+        self.fields: list[bool] = []  # per open field: whether its result text is suppressed
+
+    def children(self, element: etree._Element) -> str:
+        return "".join(self.element(child) for child in element)
+
+    def element(self, el: etree._Element) -> str:
+        tag = el.tag
+        if tag == FLD_CHAR:
+            return self.field_char(el)
+        if any(self.fields):
+            return ""
+        if tag == T:
+            return el.text or ""
+        if tag == TAB:
+            return " "
+        if tag in (BR, CR):
+            return "\n"
+        if tag == NOBREAK_HYPHEN:
+            return "-"
+        if tag == SYM:
+            return _SYM_GLYPHS.get((el.get(_q(W, "char")) or "").upper(), "")
+        if tag in (FALLBACK, MOVE_FROM) or (self.skip_tables and tag == TBL):
+            return ""
+        if tag == SDT:
+            pr = el.find(SDT_PR)
+            if pr is not None:
+                state = _checkbox_state(pr)
+                if state is not None:
+                    return CHECKED if state else UNCHECKED
+                if pr.find(_q(W, "showingPlcHdr")) is not None:
+                    return ""
+            content = el.find(SDT_CONTENT)
+            return "" if content is None else self.children(content)
+        if tag == TR:
+            return "\n".join(self.children(tc) for tc in _cells(el)) + "\n"
+        text = self.children(el)
+        return text + "\n" if tag == P else text
+
+    def field_char(self, el: etree._Element) -> str:
+        kind = el.get(_q(W, "fldCharType"))
+        if kind == "end":
+            if self.fields:
+                self.fields.pop()
+            return ""
+        if kind != "begin":
+            return ""
+        data = el.find(_q(W, "ffData"))
+        box = None if data is None else data.find(_q(W, "checkBox"))
+        choices = None if data is None else data.find(_q(W, "ddList"))
+        self.fields.append(choices is not None)
+        if any(self.fields[:-1]):
+            return ""
         if box is not None:
             return CHECKED if _legacy_checked(box) else UNCHECKED
+        if choices is not None:
+            return _dropdown_choice(choices)
         return ""
-    if tag == TR:
-        return "\n".join(_render_children(tc, skip_tables) for tc in _cells(el)) + "\n"
-    text = _render_children(el, skip_tables)
-    return text + "\n" if tag == P else text
 
 
 def _legacy_checked(box: etree._Element) -> bool:
@@ -157,3 +202,13 @@ def _legacy_checked(box: etree._Element) -> bool:
         if el is not None:
             return el.get(VAL, "1") in {"1", "true", "on"}
     return False
+
+
+def _dropdown_choice(choices: etree._Element) -> str:
+    entries = [e.get(VAL, "") for e in choices.findall(_q(W, "listEntry"))]
+    for name in ("result", "default"):
+        el = choices.find(_q(W, name))
+        if el is not None and (el.get(VAL) or "").isdigit():
+            index = int(el.get(VAL))
+            return entries[index] if index < len(entries) else ""
+    return entries[0] if entries else ""

@@ -11,6 +11,12 @@ FieldKind = Literal["text", "freetext", "email", "phone", "cvr", "postal", "yesn
 FORM_TITLE = "Ansøgningsskema – implementeringsstøtte til Åben Dialog i bostøtten"
 PLACEHOLDER = "Klik eller tryk her for at skrive tekst."
 DATE_PLACEHOLDER = "Klik eller tryk for at angive en dato."
+# Word's placeholder sentences (Danish and English, old and new Word); never a value, even as plain text.
+PLACEHOLDERS: tuple[str, ...] = (
+    PLACEHOLDER, DATE_PLACEHOLDER, "Klik her for at angive tekst.", "Klik her for at angive en dato.",
+    "Vælg et element.", "Click or tap here to enter text.", "Click or tap to enter a date.",
+    "Click here to enter text.", "Click here to enter a date.", "Choose an item.",
+)
 
 
 @dataclass(frozen=True)

@@ -1,16 +1,31 @@
-"""From attachment bytes to a parsed form: pick which attachment is the application form and read it."""
+"""From attachment bytes to a parsed form: pick which attachment is the application form and read it.
+
+Every format goes through its reader into one :class:`~parsers.document_model.FormDocument` and then the
+same label matching: .docx directly, .doc after LibreOffice converts it, PDF with pdfplumber.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from parsers.doc_converter import convert_doc
 from parsers.docx_reader import read_docx
 from parsers.errors import UnreadableFile
 from parsers.file_safety import FileKind, inspect_file
-from parsers.form_record import FormRecord, read_record
+from parsers.form_record import FormRecord
+from parsers.pdf_reader import MAX_PAGES, read_pdf
+from parsers.record_reading import read_record
 
 # A document is the form when at least this many of its fields are recognised (by tag or label).
 MIN_RECOGNISED = 4
+
+
+@dataclass(frozen=True)
+class ParseOptions:
+    libreoffice: str | None = "soffice"  # command or path; None: .doc files are answered with a request for .docx
+    convert_timeout: float = 60.0
+    max_pdf_pages: int = MAX_PAGES
 
 
 @dataclass(frozen=True)
@@ -36,26 +51,52 @@ class FormChoice:
     unreadable: tuple[tuple[str, UnreadableFile], ...] = ()
 
 
-def parse_form(data: bytes, filename: str) -> tuple[FileKind, FormRecord | None]:
+Parse = Callable[[bytes, str, ParseOptions], tuple[FileKind, FormRecord | None]]
+
+
+def parse_form(data: bytes, filename: str, options: ParseOptions | None = None) -> tuple[FileKind, FormRecord | None]:
     """Read one file. Returns its kind and its record (None for files that are not documents)."""
-    inspection = inspect_file(data, filename)
-    if inspection.kind == "docx":
-        return "docx", read_record(read_docx(data))
-    if inspection.kind in ("doc", "pdf"):
-        what = "Word 97-2003 (.doc)" if inspection.kind == "doc" else "PDF"
-        raise UnreadableFile(
-            "unsupported", f"Filen »{filename}« er gemt som {what}. Vi kan kun behandle ansøgningsskemaet som "
-                           "Word-dokument (.docx). Gem venligst skemaet som .docx og send det igen.")
-    return inspection.kind, None
+    options = options or ParseOptions()
+    kind = inspect_file(data, filename).kind
+    try:
+        if kind == "docx":
+            return kind, read_record(read_docx(data))
+        if kind == "doc":
+            converted = convert_doc(data, options.libreoffice, options.convert_timeout)
+            inspect_file(converted, "converted.docx")
+            document = read_docx(converted)
+            document.reader = "doc (LibreOffice)"
+            return kind, read_record(document)
+        if kind == "pdf":
+            return kind, read_record(read_pdf(data, options.max_pdf_pages))
+    except UnreadableFile as error:
+        raise UnreadableFile(error.code, _name_file(error.reason, filename)) from error
+    return kind, None
 
 
-def choose_form(candidates: list[FormCandidate]) -> FormChoice:
+_GENERIC_SUBJECTS = ("PDF-filen", "Word 97-2003-filen (.doc)", "Word-dokumentet", "Filen")
+
+
+def _name_file(reason: str, filename: str) -> str:
+    """The reader's sentence with the file named, so the sender knows which attachment is meant."""
+    if f"»{filename}«" in reason:
+        return reason
+    for generic in _GENERIC_SUBJECTS:
+        if reason.startswith(generic):
+            return f"Filen »{filename}«{reason[len(generic):]}"
+    return f"Filen »{filename}«: {reason}"
+
+
+def choose_form(candidates: list[FormCandidate], options: ParseOptions | None = None,
+                parse: Parse | None = None) -> FormChoice:
     """The attachment that reads best as the form, or the reasons the documents could not be read."""
+    parse = parse or parse_form
+    options = options or ParseOptions()
     best: ParsedForm | None = None
     unreadable: list[tuple[str, UnreadableFile]] = []
     for candidate in candidates:
         try:
-            kind, record = parse_form(candidate.data, candidate.filename)
+            kind, record = parse(candidate.data, candidate.filename, options)
         except UnreadableFile as error:
             unreadable.append((candidate.filename, error))
             continue

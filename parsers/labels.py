@@ -1,12 +1,22 @@
-"""Match the text a person sees against the form's labels, surviving small edits."""
+"""Match the text a person sees against the form's labels, surviving edits.
+
+Labels are normalised (Unicode NFKC, case, item number, "(Ja / Nej)", punctuation, spacing), then matched
+exactly, then fuzzily (a close match that no other label comes near), so "1.1 Ansøgende kommune (navn)",
+"Ansøgende kommune" and "2.3 Kontaktperson e-mail" all find their field, and a value never does.
+"""
 
 from __future__ import annotations
 
+import difflib
 import re
 import unicodedata
-from functools import cache
+from functools import cache, lru_cache
 
-from parsers.form_fields import FIELDS, PARTNER_COLUMNS, FieldSpec
+from parsers.form_fields import FIELDS, PARTNER_COLUMNS, SECTIONS, FieldSpec
+
+FUZZY_CUTOFF = 0.86  # similarity of normalised labels; a clear winner is also required
+FUZZY_MARGIN = 0.06
+_NUMBERED = re.compile(r"^\s*(pkt\.?\s*)?\d+(\.\d+)+\.?\s")
 
 
 def normalise_label(text: str) -> str:
@@ -29,19 +39,66 @@ def _label_index() -> dict[str, FieldSpec]:
     return index
 
 
+@cache
+def _longest_label() -> int:
+    return max(len(key) for key in _label_index())
+
+
+def exact_label(text: str) -> FieldSpec | None:
+    """The field whose label ``text`` is, after normalisation only."""
+    return _label_index().get(normalise_label(text))
+
+
+@lru_cache(maxsize=8192)
 def match_label(text: str) -> FieldSpec | None:
-    """The field whose label is ``text`` (exactly, after normalisation), or None."""
+    """The field whose label ``text`` is: exactly after normalisation, or by a close and unambiguous match."""
     key = normalise_label(text)
-    return _label_index().get(key) if key else None
+    if not key:
+        return None
+    index = _label_index()
+    if key in index:
+        return index[key]
+    if len(key) < 8 or len(key) > _longest_label() + 20:
+        return None
+    scored = sorted(((difflib.SequenceMatcher(None, key, known, autojunk=False).ratio(), known)
+                     for known in difflib.get_close_matches(key, index, n=3, cutoff=FUZZY_CUTOFF - 0.1)),
+                    reverse=True)
+    if not scored or scored[0][0] < FUZZY_CUTOFF:
+        return None
+    best = index[scored[0][1]]
+    rivals = [index[k] for score, k in scored[1:] if score > scored[0][0] - FUZZY_MARGIN and index[k] is not best]
+    return None if rivals else best
 
 
 def split_label_value(text: str) -> tuple[FieldSpec, str] | None:
-    """'3.2 Hvis ja: samarbejdskommuner: Odder' → (partners spec, 'Odder'); tries every colon."""
-    for match in re.finditer(r":", text):
-        spec = match_label(text[: match.start()])
+    """'3.2 Hvis ja: samarbejdskommuner: Odder' → (partners spec, 'Odder'); tries every ':' and '?'.
+
+    A numbered label followed by its value without punctuation ("1.3 Adresse Rådhuspladsen 2") is found
+    too, by the longest run of leading words that is exactly a label.
+    """
+    cuts = [(m.end() if m.group(0) == "?" else m.start(), m.end()) for m in re.finditer(r"[:?]", text)]
+    index = _label_index()
+    exact = [(spec, rest) for end, rest in cuts if (spec := index.get(normalise_label(text[:end]))) is not None]
+    if exact:  # the longest exact label wins: "3.1 … kommuner? (Ja / Nej): Nej"
+        spec, rest = exact[-1]
+        return spec, text[rest:].strip()
+    for end, rest in cuts:
+        spec = match_label(text[:end])
         if spec is not None:
-            return spec, text[match.end():].strip()
+            return spec, text[rest:].strip()
+    if _NUMBERED.match(text):
+        words = text.split(" ")
+        for n in range(min(len(words) - 1, 30), 1, -1):
+            spec = _label_index().get(normalise_label(" ".join(words[:n])))
+            if spec is not None:
+                return spec, " ".join(words[n:]).strip()
     return None
+
+
+def is_section_heading(text: str) -> bool:
+    """'4. Målgruppe' (a section title of the form), which ends the value of the field before it."""
+    key = normalise_label(text)
+    return any(key == normalise_label(section.title) for section in SECTIONS)
 
 
 def is_partner_header(cells: list[str]) -> bool:

@@ -114,7 +114,7 @@ def intake(settings: Settings) -> Iterator[Intake]:
     service = Intake.from_settings(settings)
     service.db.migrate()
     yield service
-    service.db.dispose()
+    service.close()
 
 
 @pytest.fixture()

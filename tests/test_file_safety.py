@@ -66,11 +66,12 @@ def test_a_file_whose_bytes_are_not_what_its_name_says_is_refused(data):
     assert error.value.code == "corrupt"
 
 
-def test_pdf_and_doc_forms_are_answered_with_a_request_for_docx():
+def test_damaged_pdf_and_doc_files_are_answered_as_damaged_naming_the_file():
     for data, name in ((b"%PDF-1.4\n...", "skema.pdf"), (OLE_MAGIC + b"\x00" * 1024, "skema.doc")):
         choice = choose_form([FormCandidate(1, name, data)])
         assert choice.form is None
-        assert choice.unreadable[0][1].code == "unsupported" and ".docx" in choice.unreadable[0][1].reason
+        error = choice.unreadable[0][1]
+        assert error.code == "corrupt" and f"»{name}«" in error.reason and ".docx" in error.reason
 
 
 def test_the_form_is_chosen_among_annexes_and_other_documents():

@@ -7,28 +7,13 @@ from datetime import date
 
 import docx
 import pytest
+from form_corpus import EXPECTED, RECEIVED
 
 from ingest.demo import complete_values
 from parsers import parse_form, validate
 from parsers.blank_form import blank_form, fill_form
 from parsers.docx_reader import read_docx
 from parsers.form_fields import FIELDS, FORM_TITLE
-
-EXPECTED = {
-    "municipality": "Aarhus Kommune", "department": "Sociale Forhold og Beskæftigelse",
-    "address": "Rådhuspladsen 2", "postal_code_city": "8000 Aarhus C", "cvr": "55133018",
-    "contact_name": "Mette Jensen", "contact_title": "Specialkonsulent", "contact_email": "mette.jensen@aarhus.dk",
-    "contact_phone": "+4541872000", "joint_application": False, "target_group_size": 1250,
-    "population": 352751, "target_group_description": "Borgere med psykiske vanskeligheder i bostøtten (§ 85).",
-    "already_implemented": False, "service_unit": "Bostøtten Syd", "leader": "Lars Holm, afdelingsleder",
-    "project_manager": "Sara Berg, sara.berg@aarhus.dk", "implementation_team": ["Anne Ravn", "Peter Lund",
-                                                                                 "Ida Krogh"],
-    "meeting_leaders_count": 6, "intro_course_count": 24, "startup_meeting": True,
-    "motivation": "Vi ønsker at styrke netværksinddragelsen.\nMetoden passer til vores bostøtte.",
-    "director_approved": True, "director_name": "Kirsten Bach",
-    "director_title": "Direktør for Sociale Forhold og Beskæftigelse", "approval_date": "2019-09-02",
-}
-RECEIVED = date(2019, 9, 3)
 
 
 def read(data: bytes):
@@ -67,8 +52,8 @@ def test_filled_form_reads_back_every_field(mode):
 def test_each_value_records_where_it_was_read():
     by_control = read(fill_form(complete_values()))
     typed = read(fill_form(complete_values(), mode="typed"))
-    assert by_control.values["population"].source.startswith("indholdskontrol")
-    assert typed.values["population"].source.startswith("tabel")
+    assert by_control.values["population"].source.startswith("docx: indholdskontrol")
+    assert typed.values["population"].source.startswith("docx: tabel")
     assert by_control.values["population"].raw == "352.751"
 
 

@@ -10,7 +10,7 @@ from parsers.form_file import choose_form
 
 def process(ctx: MessageContext) -> None:
     candidates = [FormCandidate(a.id, a.filename, ctx.attachment_data[a.id]) for a in ctx.attachments]
-    choice = choose_form(candidates)
+    choice = choose_form(candidates, ctx.parse_options, ctx.parse)
     if choice.form is None:
         by_name = {a.filename: a for a in ctx.attachments}
         for filename, error in choice.unreadable:

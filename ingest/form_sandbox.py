@@ -1,0 +1,147 @@
+"""Parse each attachment in its own process, bounded in wall time and memory, so no file can stall or kill
+the worker.
+
+The worker comes from a ``forkserver`` (safe beside the scheduler's and the SMTP client's threads, unlike a
+plain fork) and is reused from file to file. It lowers its own address-space limit (``RLIMIT_AS``) before
+it reads anything. A worker that overruns the time is killed; one that runs out of memory or dies
+answers as an unreadable file: the sender gets a clear reply, staff see the reason, and the poll goes on
+with the next message on a fresh worker.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import multiprocessing
+import resource
+import threading
+import traceback
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from typing import Any
+
+from config import ParsingSettings
+from parsers import UnreadableFile
+from parsers.file_safety import FileKind
+from parsers.form_file import Parse, ParseOptions, parse_form
+from parsers.form_record import FormRecord
+
+log = logging.getLogger(__name__)
+_CONTEXT = multiprocessing.get_context("forkserver")
+_CONTEXT.set_forkserver_preload(["parsers.form_file"])
+_RESEND = "Gem venligst skemaet som et almindeligt Word-dokument (.docx) og send det igen."
+
+
+class ParserCrash(RuntimeError):
+    """The parser itself failed (a bug, not a bad file): the message goes to the error state for staff."""
+
+
+def options_from(settings: ParsingSettings) -> ParseOptions:
+    return ParseOptions(libreoffice=settings.libreoffice or None, convert_timeout=settings.convert_timeout_seconds,
+                        max_pdf_pages=settings.max_pdf_pages)
+
+
+def _serve(connection: Connection, memory_bytes: int) -> None:
+    """The worker: lower its own memory limit, then parse what the parent sends until told to stop."""
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    limit = memory_bytes if hard == resource.RLIM_INFINITY else min(memory_bytes, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    while True:
+        try:
+            request = connection.recv()
+        except (EOFError, OSError):
+            return
+        if request is None:
+            return
+        parse, data, filename, options = request
+        result: tuple[Any, ...]
+        try:
+            result = ("ok", parse(data, filename, options))
+        except UnreadableFile as error:
+            result = ("unreadable", error.code, error.reason)
+        except MemoryError:
+            result = ("unreadable", "too_large", f"Filen »{filename}« kræver for meget hukommelse at åbne. {_RESEND}")
+        except Exception as exc:  # reported to the parent, which records it for staff
+            result = ("crash", f"{type(exc).__name__}: {exc}", traceback.format_exc())
+        del request, data
+        connection.send(result)
+
+
+@dataclass
+class FormSandbox:
+    """A :data:`parsers.form_file.Parse` that runs the real one in a bounded worker process.
+
+    One worker is kept and reused (starting one costs an interpreter's imports); it is replaced after
+    ``max_tasks`` files, after running out of memory, and whenever it is killed for overrunning its time.
+    """
+
+    timeout: float = 90.0
+    memory_mb: int = 1536
+    parse_function: Parse = field(default=parse_form)
+    max_tasks: int = 200
+    _process: Any = field(default=None, init=False, repr=False)
+    _connection: Connection | None = field(default=None, init=False, repr=False)
+    _tasks: int = field(default=0, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    @classmethod
+    def from_settings(cls, settings: ParsingSettings) -> FormSandbox:
+        return cls(timeout=settings.timeout_seconds, memory_mb=settings.memory_mb)
+
+    def _start(self) -> Connection:
+        receiver, sender = _CONTEXT.Pipe(duplex=True)
+        self._process = _CONTEXT.Process(target=_serve, args=(sender, self.memory_mb * 1024 * 1024),
+                                         daemon=True, name="uip-intake parser")
+        self._process.start()
+        sender.close()
+        self._connection, self._tasks = receiver, 0
+        return receiver
+
+    def close(self, kill: bool = False) -> None:
+        """Stop the worker (politely, or at once with ``kill``)."""
+        process, connection = self._process, self._connection
+        self._process, self._connection = None, None
+        if connection is not None:
+            if not kill:
+                with contextlib.suppress(OSError, ValueError):
+                    connection.send(None)
+            connection.close()
+        if process is not None:
+            if kill:
+                process.kill()
+            process.join(5)
+            if process.is_alive():
+                process.kill()
+                process.join()
+
+    def __call__(self, data: bytes, filename: str, options: ParseOptions) -> tuple[FileKind, FormRecord | None]:
+        with self._lock:
+            return self._parse(data, filename, options)
+
+    def _parse(self, data: bytes, filename: str, options: ParseOptions) -> tuple[FileKind, FormRecord | None]:
+        if self._process is None or not self._process.is_alive() or self._tasks >= self.max_tasks:
+            self.close()
+            self._start()
+        connection = self._connection
+        assert connection is not None
+        self._tasks += 1
+        try:
+            connection.send((self.parse_function, data, filename, options))
+            if not connection.poll(self.timeout):
+                log.warning("parsing %r took over %.0f s; worker stopped", filename, self.timeout)
+                self.close(kill=True)
+                raise UnreadableFile("timeout", f"Filen »{filename}« kunne ikke læses inden for "
+                                                f"{self.timeout:.0f} sekunder. {_RESEND}")
+            result = connection.recv()
+        except (EOFError, OSError):  # the worker died: killed by the OS, out of memory, a crash
+            self.close(kill=True)
+            raise UnreadableFile("too_large", f"Filen »{filename}« kunne ikke åbnes sikkert: den brugte for "
+                                              f"mange ressourcer. {_RESEND}") from None
+        if result[0] == "ok":
+            return result[1]
+        if result[0] == "unreadable":
+            if result[1] == "too_large":
+                self.close()  # a worker that ran out of memory is not trusted with the next file
+            raise UnreadableFile(result[1], result[2])
+        log.error("parser failed on %r: %s", filename, result[2])
+        raise ParserCrash(result[1])
