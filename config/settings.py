@@ -68,6 +68,9 @@ class SmtpSettings(_Section):
     timeout_seconds: float = Field(30, gt=0)
     outbox_dir: Path = Path("var/outbox")
     max_attempts: int = Field(8, ge=1)
+    max_per_recipient_per_hour: int = Field(10, ge=1)  # more are held for staff, not sent: a loop breaker
+    max_per_hour: int = Field(500, ge=1)
+    sent_folder: str = ""  # IMAP folder to append each sent reply to ("" = none), e.g. "Sent"
 
     @model_validator(mode="after")
     def _secret_from_file(self) -> SmtpSettings:

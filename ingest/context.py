@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from config import Settings
 from parsers import ParsedForm, Problem
 from parsers.form_file import Parse, ParseOptions, parse_form
-from storage import Application, Archive, Attachment, InboundMessage
+from storage import Application, Archive, Attachment, InboundMessage, Submission
 
 
 @dataclass
@@ -26,6 +26,9 @@ class MessageContext:
     form_attachment: Attachment | None = None
     problems: list[Problem] = field(default_factory=list)
     application: Application | None = None
+    thread: Application | None = None  # the application this message follows up, if any
+    thread_found_by: str = ""
+    submission: Submission | None = None
     parse: Parse = parse_form  # the bounded sandbox in the service; plain parse_form in unit tests
     parse_options: ParseOptions = field(default_factory=ParseOptions)
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from storage import Application
 
 
 class IntakeError(Exception):
@@ -44,7 +47,14 @@ class RejectMessage(StopPipeline):
 
     outcome = "rejected"
 
-    def __init__(self, reason: str, template: str, **context: Any) -> None:
+    def __init__(self, reason: str, template: str, application: Application | None = None, **context: Any) -> None:
         super().__init__(reason)
         self.template = template
+        self.application = application  # the application the answer belongs to, when it follows one up
         self.context = context
+
+
+class FollowUpMessage(RejectMessage):
+    """An answer to an application without a new form: attached to it for staff, with a short receipt."""
+
+    outcome = "follow_up"

@@ -11,7 +11,14 @@ _ROBOT_LOCAL = re.compile(r"^(mailer-daemon|postmaster|no-?reply|do-?not-?reply|
                           re.I)
 
 
-def no_reply_reason(message: Message, own_address: str) -> str | None:
+def is_bounce(message: Message) -> bool:
+    """A delivery failure report: a DSN (multipart/report), a null return path, or the mailer daemon."""
+    sender = address_of(message, "From")[1].lower().partition("@")[0]
+    return (message.get_content_type() == "multipart/report" or header(message, "Return-Path").strip() == "<>"
+            or sender in {"mailer-daemon", "postmaster"})
+
+
+def no_reply_reason(message: Message, own_address: str, own_domain: str = "") -> str | None:
     """Why ``message`` must not get an automatic reply, or None when a reply is appropriate."""
     auto = header(message, "Auto-Submitted").split(";")[0].strip().lower()
     if auto and auto != "no":
@@ -37,4 +44,7 @@ def no_reply_reason(message: Message, own_address: str) -> str | None:
         return f"automatic sender {sender}"
     if own_address and sender == own_address.lower():
         return "sent by ourselves"
+    message_id = header(message, "Message-ID").strip("<> ").lower()
+    if own_domain and message_id.endswith("@" + own_domain.lower()):
+        return "one of our own messages came back"
     return None

@@ -18,6 +18,7 @@ from ingest.handlers import (
     find_form,
     loop_guard,
     round_open,
+    thread,
     validate_form,
 )
 from ingest.mime import header
@@ -31,6 +32,7 @@ PIPELINE: tuple[Stage, ...] = (
     loop_guard.process,
     round_open.process,
     attachments.process,
+    thread.process,
     find_form.process,
     validate_form.process,
     application.process,
@@ -48,7 +50,7 @@ def run_pipeline(ctx: MessageContext, stages: tuple[Stage, ...] = PIPELINE) -> N
         row.outcome = stop.outcome
         row.reason = stop.reason
         if isinstance(stop, RejectMessage):
-            queue_reply(row, ctx.settings, stop.template, dict(stop.context),
+            queue_reply(row, ctx.settings, stop.template, dict(stop.context), stop.application,
                         prior_references=header(ctx.message, "References"))
     else:
         row.outcome = "application"

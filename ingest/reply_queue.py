@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import logging
+from datetime import datetime, timedelta
 from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import object_session
 
 from config import Settings
 from ingest.mime import clean
 from notifications import header_safe, new_message_id, render_reply
 from storage import Application, InboundMessage, Reply
+from storage.models import utcnow
+
+log = logging.getLogger(__name__)
 
 
 def danish_time(when: datetime, settings: Settings) -> str:
@@ -44,7 +51,27 @@ def queue_reply(row: InboundMessage, settings: Settings, template: str, context:
         body=rendered.body,
         status="pending",
     )
+    held = _rate_limited(row, settings, reply.to_addr)
+    if held:
+        reply.status, reply.last_error = "held", held
+        log.warning("reply to %s held: %s", reply.to_addr, held)
     row.replies.append(reply)
     if application is not None:
         application.replies.append(reply)
     return reply
+
+
+def _rate_limited(row: InboundMessage, settings: Settings, to_addr: str) -> str | None:
+    """Why a reply must not go out automatically (too many to this recipient, or in all, this last hour)."""
+    session = object_session(row)
+    if session is None:
+        return None
+    since = utcnow() - timedelta(hours=1)
+    recent = select(func.count(Reply.id)).where(Reply.created_at >= since, Reply.status != "held")
+    to_recipient = session.scalar(recent.where(func.lower(Reply.to_addr) == to_addr.lower())) or 0
+    if to_recipient >= settings.smtp.max_per_recipient_per_hour:
+        return f"rate limit: {to_recipient} replies to {to_addr} in the last hour"
+    overall = session.scalar(recent) or 0
+    if overall >= settings.smtp.max_per_hour:
+        return f"rate limit: {overall} replies in the last hour"
+    return None

@@ -19,6 +19,7 @@ TEMPLATE_KIND = {
     "no_form": "rejection",
     "unreadable": "rejection",
     "round_closed": "rejection",
+    "receipt": "receipt",
 }
 
 

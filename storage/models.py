@@ -130,6 +130,9 @@ class Submission(Base):
     attachment_id: Mapped[int | None] = mapped_column(ForeignKey("attachment.id"))
     reader: Mapped[str] = mapped_column(String(32))
     complete: Mapped[bool] = mapped_column(Boolean)
+    version: Mapped[int] = mapped_column(Integer, default=1)  # 1 = the first form, 2 = the first correction …
+    sender: Mapped[str | None] = mapped_column(String(320))  # who sent this version
+    after_deadline: Mapped[bool] = mapped_column(Boolean, default=False)  # a correction that came late
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     application: Mapped[Application] = relationship(back_populates="submissions", foreign_keys=[application_id])

@@ -85,7 +85,27 @@ def application_view(application: Application) -> dict[str, Any]:
         "attachments": [{"filename": a.filename, "content_type": a.content_type, "size": a.size,
                          "role": a.role, "sha256": a.sha256} for a in application.attachments],
         "replies": [reply_view(r) for r in application.replies],
+        "versions": [{"version": v.version, "sender": v.sender, "received_at": v.created_at.isoformat(),
+                      "reader": v.reader, "complete": v.complete, "after_deadline": v.after_deadline,
+                      "current": v.id == application.current_submission_id, "problems": len(v.problems)}
+                     for v in application.submissions],
+        "conversation": conversation(application),
     }
+
+
+def conversation(application: Application) -> list[dict[str, Any]]:
+    """Every message in, each followed by the replies it caused, in the order the messages arrived."""
+    replies: dict[int, list[Reply]] = {}
+    for r in application.replies:
+        replies.setdefault(r.inbound_message_id, []).append(r)
+    events: list[dict[str, Any]] = []
+    for m in sorted(application.messages, key=lambda m: (m.received_at, m.id)):
+        events.append({"direction": "in", "at": m.received_at.isoformat(), "message_id": m.message_id,
+                       "from": m.sender, "subject": m.subject, "outcome": m.outcome, "reason": m.reason})
+        events.extend({"direction": "out", "at": (r.sent_at or r.created_at).isoformat(), "kind": r.kind,
+                       "message_id": r.message_id_header, "to": r.to_addr, "subject": r.subject,
+                       "in_reply_to": r.in_reply_to, "status": r.status} for r in replies.pop(m.id, []))
+    return events
 
 
 def list_messages(session: Session) -> list[InboundMessage]:
@@ -99,6 +119,7 @@ def _application_query() -> Any:
         selectinload(Application.current_submission).selectinload(Submission.values),
         selectinload(Application.current_submission).selectinload(Submission.problems),
         selectinload(Application.messages), selectinload(Application.replies),
+        selectinload(Application.submissions).selectinload(Submission.problems),
         selectinload(Application.attachments))
 
 

@@ -35,6 +35,9 @@ def process(ctx: MessageContext) -> None:
         "approval_date": "-".join(reversed(str(fields.get("approval_date") or "").split("-"))),
         "annexes": [a.filename for a in ctx.attachments if a.role == "annex"],
         "problems": ctx.problems,
+        "version": ctx.submission.version if ctx.submission else 1,
+        "late": ctx.application.late,
+        "correction_after_deadline": bool(ctx.submission and ctx.submission.after_deadline),
     }
     template = "acknowledgement" if not ctx.problems else "clarification"
     queue_reply(ctx.row, ctx.settings, template, context, ctx.application,

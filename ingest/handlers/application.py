@@ -1,4 +1,9 @@
-"""Stage: store the application: reference, the form version with its values and problems, annexes."""
+"""Stage: store the form as a new application, or as a new version of the application it follows up.
+
+Every version is kept with who sent it; the newest complete version is the application's current one
+(an incomplete correction does not replace a complete version). A correction to an on-time application
+that arrives after the deadline keeps the application on time and is marked on its version.
+"""
 
 from __future__ import annotations
 
@@ -13,26 +18,31 @@ def process(ctx: MessageContext) -> None:
     record = ctx.form.record
     municipality = record.get("municipality")
     found = find_municipality(municipality) if municipality else None
-    call = ctx.settings.call
-    application = Application(
-        reference=next_reference(ctx.session, call.reference_prefix, call.deadline.year),
-        status="complete" if not ctx.problems else "needs_clarification",
-        late=ctx.late,
-        received_at=ctx.row.received_at,
-        municipality=found.official_name if found else None,
-        municipality_code=found.code if found else None,
-    )
-    ctx.session.add(application)
+    complete = not ctx.problems
+    application = ctx.thread
+    if application is None:
+        call = ctx.settings.call
+        application = Application(
+            reference=next_reference(ctx.session, call.reference_prefix, call.deadline.year),
+            status="needs_clarification", late=ctx.late, received_at=ctx.row.received_at)
+        ctx.session.add(application)
+    current = application.current_submission
     submission = Submission(application=application, message_id=ctx.row.id,
                             attachment_id=ctx.form_attachment.id if ctx.form_attachment else None,
-                            reader=record.reader, complete=not ctx.problems)
-    submission.values = [FieldValueRow(key=v.key, value=v.value, raw=v.raw[:10000], source=v.source)
+                            reader=record.reader[:32], complete=complete, version=len(application.submissions) + 1,
+                            sender=ctx.row.sender, after_deadline=ctx.thread is not None and ctx.late)
+    submission.values = [FieldValueRow(key=v.key, value=v.value, raw=v.raw[:10000], source=v.source[:255])
                          for v in record.values.values()]
     submission.problems = [ProblemRow(field=p.field, label=p.label, message=p.message) for p in ctx.problems]
     ctx.session.add(submission)
     ctx.session.flush()
-    application.current_submission = submission
+    if complete or current is None or not current.complete:
+        application.current_submission = submission
+        application.status = "complete" if complete else "needs_clarification"
+        if found is not None:
+            application.municipality, application.municipality_code = found.official_name, found.code
     for attachment in ctx.attachments:
         attachment.application = application
     ctx.row.application = application
     ctx.application = application
+    ctx.submission = submission

@@ -1,9 +1,13 @@
-"""Stage: find the application form among the attachments and read it; say why when there is none."""
+"""Stage: find the application form among the attachments and read it; say why when there is none.
+
+A follow-up without a form (a text answer to a clarification request) is attached to its application for
+staff and gets a short receipt; a message with no form and no application gets the "no form" reply.
+"""
 
 from __future__ import annotations
 
 from ingest.context import MessageContext
-from ingest.errors import RejectMessage
+from ingest.errors import FollowUpMessage, RejectMessage
 from parsers import FormCandidate
 from parsers.form_file import choose_form
 
@@ -11,19 +15,29 @@ from parsers.form_file import choose_form
 def process(ctx: MessageContext) -> None:
     candidates = [FormCandidate(a.id, a.filename, ctx.attachment_data[a.id]) for a in ctx.attachments]
     choice = choose_form(candidates, ctx.parse_options, ctx.parse)
-    if choice.form is None:
-        by_name = {a.filename: a for a in ctx.attachments}
-        for filename, error in choice.unreadable:
-            if filename in by_name:
-                by_name[filename].role = "unreadable"
-                by_name[filename].note = error.reason
-        names = [a.filename for a in ctx.attachments]
-        if choice.unreadable:
-            codes = ", ".join(sorted({e.code for _, e in choice.unreadable}))
-            raise RejectMessage(f"form could not be opened ({codes})", "unreadable",
-                                unreadable=[{"filename": f, "reason": e.reason} for f, e in choice.unreadable])
-        raise RejectMessage("no application form among the attachments" if names else "no attachments",
-                            "no_form", attachments=names)
-    ctx.form = choice.form
-    ctx.form_attachment = next(a for a in ctx.attachments if a.id == choice.form.index)
-    ctx.form_attachment.role = "form"
+    if choice.form is not None:
+        ctx.form = choice.form
+        ctx.form_attachment = next(a for a in ctx.attachments if a.id == choice.form.index)
+        ctx.form_attachment.role = "form"
+        return
+    by_name = {a.filename: a for a in ctx.attachments}
+    for filename, error in choice.unreadable:
+        if filename in by_name:
+            by_name[filename].role = "unreadable"
+            by_name[filename].note = error.reason
+    names = [a.filename for a in ctx.attachments]
+    thread = ctx.thread
+    if thread is not None:
+        ctx.row.application = thread
+        for attachment in ctx.attachments:
+            attachment.application = thread
+    if choice.unreadable:
+        codes = ", ".join(sorted({e.code for _, e in choice.unreadable}))
+        raise RejectMessage(f"form could not be opened ({codes})", "unreadable", application=thread,
+                            reference=thread.reference if thread else None,
+                            unreadable=[{"filename": f, "reason": e.reason} for f, e in choice.unreadable])
+    if thread is not None:
+        raise FollowUpMessage(f"answer to {thread.reference} without a form (found by {ctx.thread_found_by})",
+                              "receipt", application=thread, reference=thread.reference, attachments=names)
+    raise RejectMessage("no application form among the attachments" if names else "no attachments",
+                        "no_form", attachments=names)

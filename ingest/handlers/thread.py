@@ -1,0 +1,76 @@
+"""Stage: find the application a follow-up belongs to, the way ticket systems do.
+
+In order: the reference in the subject (``[AD-2019-0007]``, after any "SV:", "VS:", "Re:", "AW:" and with
+mangled spacing); the In-Reply-To / References Message-IDs against the replies we sent and the messages
+we received; and last, one open application (awaiting an answer) from the same sender, or from the same
+municipal mail domain.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+
+from ingest.context import MessageContext
+from ingest.mime import header
+from storage import Application, InboundMessage, Reply
+
+PUBLIC_MAIL_DOMAINS = frozenset({"gmail.com", "hotmail.com", "outlook.com", "live.dk", "yahoo.com", "icloud.com",
+                                 "mail.dk", "hotmail.dk", "outlook.dk", "protonmail.com", "jubii.dk"})
+
+
+def reference_in(subject: str, prefix: str) -> tuple[int, int] | None:
+    """(year, number) of a reference like 'AD-2019-0007' anywhere in ``subject``, forgiving spacing."""
+    match = re.search(rf"(?<![A-Za-z]){re.escape(prefix)}\s*[-–_ ]\s*(\d{{4}})\s*[-–_ ]\s*(\d{{1,6}})(?!\d)",
+                      subject, re.IGNORECASE)
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+def _by_reference(ctx: MessageContext) -> Application | None:
+    found = reference_in(header(ctx.message, "Subject"), ctx.settings.call.reference_prefix)
+    if found is None:
+        return None
+    reference = f"{ctx.settings.call.reference_prefix}-{found[0]}-{found[1]:04d}"
+    return ctx.session.scalars(select(Application).where(Application.reference == reference)).first()
+
+
+def _by_message_ids(ctx: MessageContext) -> Application | None:
+    ids = re.findall(r"<[^<>\s]+>", header(ctx.message, "In-Reply-To"))
+    ids += reversed(re.findall(r"<[^<>\s]+>", header(ctx.message, "References"))[-50:])
+    for message_id in dict.fromkeys(ids):  # the nearest ancestor first
+        reply = ctx.session.scalars(select(Reply).where(Reply.message_id_header == message_id,
+                                                        Reply.application_id.is_not(None))).first()
+        if reply is not None:
+            return reply.application
+        inbound = ctx.session.scalars(select(InboundMessage).where(
+            InboundMessage.message_id == message_id, InboundMessage.application_id.is_not(None))).first()
+        if inbound is not None:
+            return inbound.application
+    return None
+
+
+def _open_from(ctx: MessageContext, condition: object) -> Application | None:
+    found = set(ctx.session.scalars(
+        select(Application).join(InboundMessage, InboundMessage.application_id == Application.id)
+        .where(condition, Application.status == "needs_clarification", InboundMessage.id != ctx.row.id)))
+    return found.pop() if len(found) == 1 else None
+
+
+def _by_sender(ctx: MessageContext) -> Application | None:
+    sender = (ctx.row.sender or "").lower()
+    if not sender:
+        return None
+    found = _open_from(ctx, InboundMessage.sender == sender)
+    domain = sender.rpartition("@")[2]
+    if found is None and domain and domain not in PUBLIC_MAIL_DOMAINS:
+        found = _open_from(ctx, InboundMessage.sender.like(f"%@{domain}"))
+    return found
+
+
+def process(ctx: MessageContext) -> None:
+    for how, finder in (("reference", _by_reference), ("message-id", _by_message_ids), ("sender", _by_sender)):
+        application = finder(ctx)
+        if application is not None:
+            ctx.thread, ctx.thread_found_by = application, how
+            return

@@ -1,0 +1,115 @@
+"""An application is a conversation: clarification, correction, acknowledgement, all under one reference."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+from test_intake_end_to_end import env_for
+from typer.testing import CliRunner
+
+from ingest.cli import app
+from ingest.demo import application_email, complete_values, to_bytes
+from storage import Application, Reply
+
+pytestmark = pytest.mark.integration
+MORNING = datetime(2019, 9, 2, 8, 0, tzinfo=UTC)
+
+
+def show(intake, reference: str) -> dict:
+    result = CliRunner().invoke(app, ["show", reference, "--json"], env=env_for(intake))
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+def deliver(imap, message, when: datetime) -> None:
+    imap.append("INBOX", to_bytes(message), msg_time=when)
+
+
+def test_incomplete_then_corrected_reply_is_one_application_with_two_versions_and_same_reference(intake, imap,
+                                                                                                 smtp):
+    sink, _ = smtp
+    deliver(imap, application_email(complete_values(population=None), message_id="<first@aarhus.dk>"), MORNING)
+    intake.poll_once()
+    clarification = sink.messages[-1]
+    assert clarification["Subject"].startswith("[AD-2019-0001] Manglende oplysninger")
+
+    answer = application_email(complete_values(), subject=f"SV: {clarification['Subject']}",
+                               message_id="<second@aarhus.dk>")
+    answer["In-Reply-To"] = clarification["Message-ID"]
+    answer["References"] = f"<first@aarhus.dk> {clarification['Message-ID']}"
+    deliver(imap, answer, MORNING + timedelta(hours=2))
+    report = intake.poll_once()
+
+    assert report.outcomes == {"application": 1}
+    acknowledgement = sink.messages[-1]
+    assert acknowledgement["Subject"].startswith("[AD-2019-0001] Kvittering")
+    assert "rettede ansøgningsskema (version 2)" in acknowledgement.get_content()
+    assert acknowledgement["In-Reply-To"] == "<second@aarhus.dk>"
+    view = show(intake, "AD-2019-0001")
+    assert view["status"] == "complete" and view["fields"]["population"] == 352751
+    assert [(v["version"], v["complete"], v["current"]) for v in view["versions"]] == [(1, False, False),
+                                                                                      (2, True, True)]
+    assert [(e["direction"], e.get("kind") or e["outcome"]) for e in view["conversation"]] == [
+        ("in", "application"), ("out", "clarification"), ("in", "application"), ("out", "acknowledgement")]
+    with intake.db.session() as session:
+        assert len(session.scalars(select(Application)).all()) == 1
+
+
+@pytest.mark.parametrize("subject", ["VS: [AD-2019-0001] Manglende oplysninger", "Re: AD - 2019 - 1 rettelse",
+                                     "AW:ad-2019-0001", "Rettet skema"])
+def test_a_correction_finds_its_application_by_subject_reference_or_by_sender(intake, imap, smtp, subject):
+    deliver(imap, application_email(complete_values(director_name=None), message_id="<a@odder.dk>"), MORNING)
+    intake.poll_once()
+    deliver(imap, application_email(complete_values(), subject=subject, message_id="<b@odder.dk>"),
+            MORNING + timedelta(hours=1))
+    intake.poll_once()
+    view = show(intake, "AD-2019-0001")
+    assert view["status"] == "complete" and len(view["versions"]) == 2
+
+
+def test_a_text_answer_without_a_form_is_attached_with_a_short_receipt(intake, imap, smtp):
+    sink, _ = smtp
+    deliver(imap, application_email(complete_values(approval_date=None), message_id="<q1@vejle.dk>"), MORNING)
+    intake.poll_once()
+    answer = application_email(None, subject="SV: [AD-2019-0001] Manglende oplysninger",
+                               message_id="<q2@vejle.dk>")
+    answer.set_content("Direktøren godkendte ansøgningen den 5. september.")
+    deliver(imap, answer, MORNING + timedelta(days=3))
+    report = intake.poll_once()
+    assert report.outcomes == {"follow_up": 1}
+    assert sink.messages[-1]["Subject"] == "[AD-2019-0001] Vi har modtaget dit svar"
+    view = show(intake, "AD-2019-0001")
+    assert view["status"] == "needs_clarification"
+    assert [e.get("kind") or e["outcome"] for e in view["conversation"]] == [
+        "application", "clarification", "follow_up", "receipt"]
+
+
+def test_a_correction_after_the_deadline_keeps_the_application_on_time_but_is_marked(intake, imap, smtp):
+    sink, _ = smtp
+    deliver(imap, application_email(complete_values(cvr="12345678"), message_id="<d1@viborg.dk>"), MORNING)
+    intake.poll_once()
+    late = datetime(2019, 9, 10, 9, 0, tzinfo=UTC)
+    deliver(imap, application_email(complete_values(), subject="Re: [AD-2019-0001]", message_id="<d2@viborg.dk>"),
+            late)
+    intake.poll_once()
+    view = show(intake, "AD-2019-0001")
+    assert view["late"] is False and view["status"] == "complete"
+    assert [v["after_deadline"] for v in view["versions"]] == [False, True]
+    body = sink.messages[-1].get_content()
+    assert "Rettelsen er modtaget efter ansøgningsfristen" in body and "Bemærk: Ansøgningen er modtaget" not in body
+
+
+def test_an_incomplete_correction_does_not_replace_a_complete_version(intake, imap, smtp):
+    deliver(imap, application_email(complete_values(), message_id="<e1@aalborg.dk>"), MORNING)
+    intake.poll_once()
+    deliver(imap, application_email(complete_values(contact_email=None), subject="Re: [AD-2019-0001]",
+                                    message_id="<e2@aalborg.dk>"), MORNING + timedelta(hours=1))
+    intake.poll_once()
+    view = show(intake, "AD-2019-0001")
+    assert view["status"] == "complete" and [v["current"] for v in view["versions"]] == [True, False]
+    with intake.db.session() as session:
+        kinds = [r.kind for r in session.scalars(select(Reply).order_by(Reply.id))]
+    assert kinds == ["acknowledgement", "clarification"]
