@@ -47,6 +47,7 @@ class MailboxSettings(_Section):
     processed_folder: str = "Processed"
     rejected_folder: str = "Rejected"
     poll_seconds: int = Field(60, ge=1)
+    idle: bool = True  # also keep an IMAP IDLE connection, so new mail is processed within seconds
     timeout_seconds: float = Field(60, gt=0)
     maildir_path: Path = Path("var/maildir")
 

@@ -135,21 +135,27 @@ class MaildirMailbox:
         self.box.discard(uid)
 
 
+def connect_imap(settings: MailboxSettings, read_timeout: float | None = None) -> IMAPClient:
+    """A logged-in IMAP client with timeouts on connect and on every read (never a hang on a dead peer)."""
+    timeout = SocketTimeout(connect=settings.timeout_seconds, read=read_timeout or settings.timeout_seconds)
+    client = IMAPClient(settings.host, port=settings.port, ssl=settings.security == "ssl",
+                        ssl_context=ssl.create_default_context() if settings.security != "none" else None,
+                        timeout=timeout, use_uid=True)
+    client.normalise_times = False
+    if settings.security == "starttls":
+        client.starttls(ssl.create_default_context())
+    client.login(settings.username, settings.password.get_secret_value())
+    return client
+
+
 @contextmanager
 def open_mailbox(settings: MailboxSettings) -> Iterator[Mailbox]:
     """Connect, log in and select ``settings.folder``; always logs out."""
     if settings.protocol == "maildir":
         yield MaildirMailbox(settings.maildir_path, settings.folder)
         return
-    timeout = SocketTimeout(connect=settings.timeout_seconds, read=settings.timeout_seconds)
     try:
-        client = IMAPClient(settings.host, port=settings.port, ssl=settings.security == "ssl",
-                            ssl_context=ssl.create_default_context() if settings.security != "none" else None,
-                            timeout=timeout, use_uid=True)
-        client.normalise_times = False
-        if settings.security == "starttls":
-            client.starttls(ssl.create_default_context())
-        client.login(settings.username, settings.password.get_secret_value())
+        client = connect_imap(settings)
         box = ImapMailbox(client, settings.folder)
     except (IMAPClientError, OSError) as exc:
         raise MailboxError(f"IMAP {settings.host}:{settings.port}: {type(exc).__name__}: {exc}") from exc

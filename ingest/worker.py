@@ -13,12 +13,23 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from ingest.errors import MailboxError
+from ingest.idle import IdleWatcher
 from ingest.poller import Intake
 
 log = logging.getLogger(__name__)
 
 
-def poll_job(intake: Intake) -> None:
+def poll_job(intake: Intake, wake: threading.Event | None = None) -> None:
+    """One poll; again at once while IDLE announced new mail during it."""
+    while True:
+        if wake is not None:
+            wake.clear()
+        _poll(intake)
+        if wake is None or not wake.is_set():
+            return
+
+
+def _poll(intake: Intake) -> None:
     try:
         report = intake.poll_once()
     except MailboxError as error:  # reported, retried at the next interval; replies still go out
@@ -42,8 +53,19 @@ def run_worker(intake: Intake, stop: threading.Event | None = None) -> None:
             log.error("poll crashed: %r", event.exception)
 
     scheduler.add_listener(_on_event, EVENT_JOB_ERROR | EVENT_JOB_MAX_INSTANCES)
-    scheduler.add_job(poll_job, "interval", args=[intake], seconds=intake.settings.mailbox.poll_seconds,
+    wake = threading.Event()
+    scheduler.add_job(poll_job, "interval", args=[intake, wake], seconds=intake.settings.mailbox.poll_seconds,
                       id="poll", max_instances=1, coalesce=True, next_run_time=datetime.now(UTC))
+
+    def _wake() -> None:
+        wake.set()
+        try:
+            scheduler.modify_job("poll", next_run_time=datetime.now(UTC))
+        except Exception as error:  # the scheduler is shutting down
+            log.debug("could not schedule a poll: %s", error)
+
+    mailbox = intake.settings.mailbox
+    watcher = IdleWatcher(mailbox, _wake, stop) if mailbox.protocol == "imap" and mailbox.idle else None
 
     def _stop(signum: int, _frame: FrameType | None) -> None:
         log.info("signal %s: stopping after the current poll", signal.Signals(signum).name)
@@ -53,6 +75,8 @@ def run_worker(intake: Intake, stop: threading.Event | None = None) -> None:
         signal.signal(signal.SIGTERM, _stop)
         signal.signal(signal.SIGINT, _stop)
     scheduler.start()
+    if watcher is not None:
+        watcher.start()
     log.info("worker started: polling %s every %ss", intake.settings.mailbox.protocol,
              intake.settings.mailbox.poll_seconds)
     try:

@@ -1,0 +1,69 @@
+"""IMAP IDLE against the private Dovecot: new mail is processed within seconds, not at the next interval."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import func, select
+
+from ingest.demo import application_email, complete_values, to_bytes
+from ingest.idle import IdleWatcher
+from ingest.worker import run_worker
+from storage import InboundMessage
+
+pytestmark = pytest.mark.integration
+
+
+def processed(intake) -> int:
+    with intake.db.session() as session:
+        return session.scalar(select(func.count(InboundMessage.id)).where(InboundMessage.state == "processed")) or 0
+
+
+def wait_for(condition, seconds: float) -> float | None:
+    started = time.monotonic()
+    while time.monotonic() - started < seconds:
+        if condition():
+            return time.monotonic() - started
+        time.sleep(0.05)
+    return None
+
+
+def test_idle_picks_up_a_new_message_within_two_seconds_while_the_interval_is_an_hour(intake, imap, smtp):
+    intake.settings.mailbox.poll_seconds = 3600
+    stop = threading.Event()
+    worker = threading.Thread(target=run_worker, args=(intake, stop), daemon=True)
+    worker.start()
+    try:
+        time.sleep(1.0)  # the first poll (at start) has run on an empty inbox, IDLE is established
+        imap.append("INBOX", to_bytes(application_email(complete_values())), msg_time=datetime.now(UTC))
+        took = wait_for(lambda: processed(intake) == 1, 10)
+        assert took is not None and took < 2.0, took
+    finally:
+        stop.set()
+        worker.join(30)
+    assert not worker.is_alive()
+
+
+def test_idle_reconnects_after_the_connection_dies_and_wakes_a_full_poll(settings, imap):
+    wakes: list[str] = []
+    stop = threading.Event()
+    watcher = IdleWatcher(settings.mailbox, lambda: wakes.append("wake"), stop)
+    watcher.start()
+    try:
+        assert watcher.connected.wait(10)
+        imap.append("INBOX", to_bytes(application_email(complete_values())), msg_time=datetime.now(UTC))
+        assert wait_for(lambda: len(wakes) == 1, 5) is not None
+        first = watcher.client
+        assert first is not None and wait_for(watcher.connected.is_set, 5) is not None
+        first.shutdown()  # the connection dies under the IDLE
+        assert wait_for(lambda: len(wakes) == 2 and watcher.client is not first, 15) is not None
+        assert watcher.connected.wait(10)
+        imap.append("INBOX", to_bytes(application_email(complete_values())), msg_time=datetime.now(UTC))
+        assert wait_for(lambda: len(wakes) == 3, 5) is not None
+    finally:
+        stop.set()
+        watcher.join(30)
+    assert not watcher.is_alive()
