@@ -109,6 +109,8 @@ class CallSettings(_Section):
     reference_prefix: str = Field("AD", pattern=r"^[A-Z]{1,8}$")
     questions_address: str = "spm-uip2@socialstyrelsen.dk"
     open: bool = True
+    language: Literal["da", "en"] = "da"  # the language of the replies
+    template_dir: str = ""  # an operator's folder of templates (<dir>/<language>/<name>.txt.j2), looked in first
 
     @field_validator("timezone")
     @classmethod

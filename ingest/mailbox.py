@@ -42,6 +42,7 @@ class Mailbox(Protocol):
     def fetch_header(self, uid: str) -> bytes | None: ...
     def fetch(self, uid: str) -> bytes | None: ...
     def move(self, uid: str, folder: str) -> None: ...
+    def append(self, folder: str, raw: bytes) -> None: ...
 
 
 class ImapMailbox:
@@ -91,6 +92,11 @@ class ImapMailbox:
         self.client.add_flags([int(uid)], [b"\\Deleted"], silent=True)
         self.client.expunge([int(uid)])  # UID EXPUNGE: only this message, never other clients' \Deleted
 
+    def append(self, folder: str, raw: bytes) -> None:
+        """Store a message we sent (the Sent folder), marked as read."""
+        self._ensure_folder(folder)
+        self.client.append(folder, raw, flags=[b"\\Seen"])
+
 
 class MaildirMailbox:
     """A local Maildir; sub-folders are Maildir++ folders (``.Processed``)."""
@@ -133,6 +139,13 @@ class MaildirMailbox:
             return
         target.add(message)
         self.box.discard(uid)
+
+    def append(self, folder: str, raw: bytes) -> None:
+        try:
+            target = self.box.get_folder(folder)
+        except stdlib_mailbox.NoSuchMailboxError:
+            target = self.box.add_folder(folder)
+        target.add(raw)
 
 
 def connect_imap(settings: MailboxSettings, read_timeout: float | None = None) -> IMAPClient:

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import signal
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 
 from config import MailboxSettings, Settings
 from ingest.context import MessageContext
+from ingest.errors import MailboxError
 from ingest.form_sandbox import FormSandbox, options_from
 from ingest.mailbox import Mailbox, MailboxEntry, open_mailbox
 from ingest.mime import address_of, clean, header, parse_message, reply_address
@@ -28,6 +31,7 @@ from storage.queries import find_message, find_original
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 3
+FAULT_ENV = "UIP_INTAKE_FAULT"
 MailboxFactory = Callable[[MailboxSettings], AbstractContextManager[Mailbox]]
 
 
@@ -78,7 +82,23 @@ class Intake:
         self.db.dispose()
 
     def send_replies(self) -> OutboxReport:
-        return send_pending(self.db, self.transport, self.settings.smtp.sender, self.settings.smtp.max_attempts)
+        sent: list[bytes] = []
+        smtp = self.settings.smtp
+        report = send_pending(self.db, self.transport, smtp.sender, smtp.max_attempts,
+                              on_sent=sent.append if smtp.sent_folder else None)
+        if sent:
+            self._keep_copies(sent)
+        return report
+
+    def _keep_copies(self, messages: list[bytes]) -> None:
+        """Append sent replies to the Sent folder; the replies are already sent, so a failure only warns."""
+        try:
+            with self.mailbox_factory(self.settings.mailbox) as mailbox:
+                for raw in messages:
+                    mailbox.append(self.settings.smtp.sent_folder, raw)
+        except (MailboxError, OSError) as error:
+            log.warning("could not append %d sent replies to %s: %s", len(messages),
+                        self.settings.smtp.sent_folder, error)
 
 
 def _dedupe_key(message_id: str, raw: bytes) -> str:
@@ -131,6 +151,8 @@ def _handle_entry(intake: Intake, mailbox: Mailbox, entry: MailboxEntry, report:
         target = settings.mailbox.rejected_folder if row.outcome == "rejected" else settings.mailbox.processed_folder
         if row.moved_to == target:
             return
+    if os.environ.get(FAULT_ENV) == "kill-before-move":  # fault injection for the crash test; never set in service
+        os.kill(os.getpid(), signal.SIGKILL)
     mailbox.move(entry.uid, target)
     with db.session() as session:
         moved = session.get(InboundMessage, row_id)

@@ -38,7 +38,8 @@ def queue_reply(row: InboundMessage, settings: Settings, template: str, context:
     """A pending reply to ``row``'s sender, or None when it has no address to answer."""
     if not row.reply_address:
         return None
-    rendered = render_reply(template, {**base_context(row, settings), **context})
+    rendered = render_reply(template, {**base_context(row, settings), **context}, settings.call.language,
+                            settings.call.template_dir)
     chain = [*clean(prior_references).split()[-10:], clean(row.message_id or "")]
     references = " ".join(dict.fromkeys(ref for ref in chain if ref.startswith("<")))
     reply = Reply(
@@ -49,6 +50,7 @@ def queue_reply(row: InboundMessage, settings: Settings, template: str, context:
         in_reply_to=row.message_id,
         references=references or None,
         body=rendered.body,
+        language=rendered.language,
         status="pending",
     )
     held = _rate_limited(row, settings, reply.to_addr)

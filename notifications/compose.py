@@ -7,6 +7,7 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
 
+from notifications.render import text_to_html
 from storage.models import Reply
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
@@ -47,6 +48,7 @@ def build_email(reply: Reply, sender: str) -> EmailMessage:
         message["References"] = reply.references
     message["Auto-Submitted"] = "auto-replied"
     message["X-Auto-Response-Suppress"] = "All"
-    message["Content-Language"] = "da"
+    message["Content-Language"] = reply.language or "da"
     message.set_content(reply.body, charset="utf-8")
+    message.add_alternative(text_to_html(reply.body, reply.language or "da"), subtype="html", charset="utf-8")
     return message

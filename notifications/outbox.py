@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email.policy import SMTP
 
 from sqlalchemy import select
 
@@ -26,8 +28,9 @@ class OutboxReport:
 
 
 def send_pending(db: Database, transport: Transport, sender: str, max_attempts: int,
-                 now: datetime | None = None) -> OutboxReport:
-    """Send every pending reply that is due. Each reply is committed on its own after sending."""
+                 now: datetime | None = None, on_sent: Callable[[bytes], None] | None = None) -> OutboxReport:
+    """Send every pending reply that is due. Each reply is committed on its own after sending;
+    ``on_sent`` gets each sent message's bytes (to keep a copy in a Sent folder)."""
     report = OutboxReport()
     now = now or utcnow()
     with db.session() as session:
@@ -38,8 +41,9 @@ def send_pending(db: Database, transport: Transport, sender: str, max_attempts: 
             reply = session.get(Reply, reply_id)
             if reply is None or reply.status != "pending":
                 continue
+            email_message = build_email(reply, sender)
             try:
-                transport.send(build_email(reply, sender))
+                transport.send(email_message)
             except TransportError as error:
                 reply.attempts += 1
                 reply.last_error = str(error)[:2000]
@@ -57,4 +61,6 @@ def send_pending(db: Database, transport: Transport, sender: str, max_attempts: 
             reply.sent_at = utcnow()
             reply.last_error = None
             report.sent += 1
+            if on_sent is not None:
+                on_sent(email_message.as_bytes(policy=SMTP))
     return report

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -28,12 +29,15 @@ class RenderedReply:
     kind: str
     subject: str
     body: str
+    language: str = "da"
 
 
 @cache
-def _environment(language: str) -> Environment:
+def _environment(language: str, override_dir: str = "") -> Environment:
+    """Templates of ``language``; an operator's folder (same file names, per language) is looked in first."""
+    folders = [Path(override_dir) / language] if override_dir else []
     return Environment(
-        loader=FileSystemLoader(TEMPLATE_ROOT / language),
+        loader=FileSystemLoader([*folders, TEMPLATE_ROOT / language]),
         undefined=StrictUndefined,
         autoescape=False,  # plain text; values are cleaned of control characters before they get here
         trim_blocks=True,
@@ -41,7 +45,18 @@ def _environment(language: str) -> Environment:
     )
 
 
-def render_reply(template: str, context: dict[str, Any], language: str = "da") -> RenderedReply:
-    text = _environment(language).get_template(f"{template}.txt.j2").render(**context)
+def render_reply(template: str, context: dict[str, Any], language: str = "da",
+                 override_dir: str = "") -> RenderedReply:
+    text = _environment(language, override_dir).get_template(f"{template}.txt.j2").render(**context)
     subject, _, body = text.partition("\n")
-    return RenderedReply(TEMPLATE_KIND[template], subject.strip(), body.lstrip("\n"))
+    return RenderedReply(TEMPLATE_KIND[template], subject.strip(), body.lstrip("\n"), language)
+
+
+def text_to_html(body: str, language: str = "da") -> str:
+    """The same reply as an HTML alternative: every character escaped, paragraphs and line breaks kept."""
+    paragraphs = [p for p in body.replace("\r\n", "\n").split("\n\n") if p.strip()]
+    rendered = "\n".join(
+        "<p style=\"white-space: pre-wrap\">" + "<br>\n".join(html.escape(line) for line in p.split("\n")) + "</p>"
+        for p in paragraphs)
+    return (f'<!DOCTYPE html>\n<html lang="{html.escape(language)}"><head><meta charset="utf-8"></head>\n'
+            f'<body style="font-family: sans-serif">\n{rendered}\n</body></html>\n')

@@ -46,7 +46,7 @@ def test_incomplete_then_corrected_reply_is_one_application_with_two_versions_an
     assert report.outcomes == {"application": 1}
     acknowledgement = sink.messages[-1]
     assert acknowledgement["Subject"].startswith("[AD-2019-0001] Kvittering")
-    assert "rettede ansøgningsskema (version 2)" in acknowledgement.get_content()
+    assert "rettede ansøgningsskema (version 2)" in acknowledgement.get_body(("plain",)).get_content()
     assert acknowledgement["In-Reply-To"] == "<second@aarhus.dk>"
     view = show(intake, "AD-2019-0001")
     assert view["status"] == "complete" and view["fields"]["population"] == 352751
@@ -98,7 +98,7 @@ def test_a_correction_after_the_deadline_keeps_the_application_on_time_but_is_ma
     view = show(intake, "AD-2019-0001")
     assert view["late"] is False and view["status"] == "complete"
     assert [v["after_deadline"] for v in view["versions"]] == [False, True]
-    body = sink.messages[-1].get_content()
+    body = sink.messages[-1].get_body(("plain",)).get_content()
     assert "Rettelsen er modtaget efter ansøgningsfristen" in body and "Bemærk: Ansøgningen er modtaget" not in body
 
 
@@ -113,3 +113,42 @@ def test_an_incomplete_correction_does_not_replace_a_complete_version(intake, im
     with intake.db.session() as session:
         kinds = [r.kind for r in session.scalars(select(Reply).order_by(Reply.id))]
     assert kinds == ["acknowledgement", "clarification"]
+
+
+def test_sent_replies_are_appended_to_the_sent_folder_when_configured(intake, imap, smtp):
+    sink, _ = smtp
+    intake.settings.smtp.sent_folder = "Sent"
+    deliver(imap, application_email(complete_values(), message_id="<s1@aarhus.dk>"), MORNING)
+    intake.poll_once()
+    (sent,) = sink.messages
+    imap.select_folder("Sent", readonly=True)
+    (uid,) = imap.search("ALL")
+    stored = imap.fetch([uid], ["BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]", "FLAGS"])[uid]
+    assert sent["Message-ID"].strip().encode() in stored[b"BODY[HEADER.FIELDS (MESSAGE-ID)]"]
+    assert b"\\Seen" in stored[b"FLAGS"]
+
+
+def test_the_worker_killed_after_commit_before_move_gives_no_second_application_or_reply(intake, imap, smtp):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    sink, _ = smtp
+    deliver(imap, application_email(complete_values(), message_id="<kill@aarhus.dk>"), MORNING)
+    env = {**os.environ, **env_for(intake), "UIP_INTAKE_FAULT": "kill-before-move"}
+    killed = subprocess.run([sys.executable, "-m", "ingest.cli", "poll", "--once"], env=env, capture_output=True,
+                            timeout=120)
+    assert killed.returncode == -signal.SIGKILL
+    imap.select_folder("INBOX", readonly=True)
+    assert len(imap.search("ALL")) == 1  # committed, not moved
+    env.pop("UIP_INTAKE_FAULT")
+    again = subprocess.run([sys.executable, "-m", "ingest.cli", "poll", "--once"], env=env, capture_output=True,
+                           timeout=120)
+    assert again.returncode == 0, again.stderr
+    imap.select_folder("INBOX", readonly=True)
+    assert imap.search("ALL") == []
+    with intake.db.session() as session:
+        assert len(session.scalars(select(Application)).all()) == 1
+        assert len(session.scalars(select(Reply)).all()) == 1
+    assert len(sink.messages) == 1

@@ -216,7 +216,7 @@ def test_lateness_follows_the_internaldate_in_danish_time(intake, imap, smtp):
     queue = cli_json(env_for(intake), "queue", "--json")
     assert [(a["message_ids"], a["late"]) for a in queue] == [(["<a@k.dk>"], False), (["<b@k.dk>"], True)]
     late_ack = next(m for m in smtp[0].messages if m["In-Reply-To"] == "<b@k.dk>")
-    assert "efter ansøgningsfristen" in late_ack.get_content()
+    assert "efter ansøgningsfristen" in late_ack.get_body(("plain",)).get_content()
 
 
 def test_cli_poll_once_runs_one_cycle_and_exits_zero(intake, imap, smtp):
