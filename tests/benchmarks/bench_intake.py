@@ -78,7 +78,8 @@ def bench_pipeline(count: int = 40, isolate: bool = True) -> None:
         settings = load_settings(None, mailbox={"maildir_path": str(root / "maildir")},
                                  database={"url": f"sqlite:///{root}/bench.db"},
                                  storage={"archive_dir": str(root / "archive")},
-                                 smtp={"outbox_dir": str(root / "outbox")}, parsing={"isolate": isolate})
+                                 smtp={"outbox_dir": str(root / "outbox"), "max_per_recipient_per_hour": 100_000},
+                                 parsing={"isolate": isolate})
         import mailbox
 
         box = mailbox.Maildir(root / "maildir", create=True)
