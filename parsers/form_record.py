@@ -117,7 +117,7 @@ class RecordBuilder:
         """A reader found ``raw`` for ``spec`` at ``location``; keep it if it is the first readable value."""
         if spec.key in self.record.values or spec.kind == "partners":
             return
-        raw = strip_placeholders(raw)
+        raw = clean_text(raw)  # placeholders were removed from the document before any reader offered
         try:
             value = normalise_value(spec, raw) if value is None else value
         except ValueProblem as problem:

@@ -50,9 +50,7 @@ def read_pdf(data: bytes, max_pages: int = MAX_PAGES) -> FormDocument:
             tables = 0
             for page in pages[:max_pages]:  # the form is a few pages; an annex may be hundreds
                 tables = _read_page(page, document, tables)
-        except UnreadableFile:
-            raise
-        except Exception as exc:
+        except Exception as exc:  # pdfminer fails in many ways on damaged content streams
             raise UnreadableFile("corrupt", f"PDF-filen kan ikke læses. {_RESEND}") from exc
         return document
 

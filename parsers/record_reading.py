@@ -8,8 +8,9 @@ paragraphs that follow (multi-paragraph free text ends at the next label or sect
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 
-from parsers.document_model import CHECKED, UNCHECKED, Control, FormDocument
+from parsers.document_model import CHECKED, UNCHECKED, Cell, Control, FormDocument
 from parsers.form_fields import FIELDS_BY_KEY, FieldSpec
 from parsers.form_record import FormRecord, RecordBuilder, strip_placeholders
 from parsers.labels import is_section_heading, match_label, split_label_value
@@ -19,12 +20,23 @@ _MULTI_PARAGRAPH = {"freetext", "names"}
 
 
 def read_record(document: FormDocument) -> FormRecord:
+    document = _without_placeholders(document)
     builder = RecordBuilder(document.reader)
     _from_controls(document, builder)
     from_tables(document, builder)
     _from_paragraphs(document, builder)
     partners(document, builder)
     return builder.finish()
+
+
+def _without_placeholders(document: FormDocument) -> FormDocument:
+    """The document with Word's placeholder sentences removed from every text, once, before any matching."""
+    return FormDocument(
+        reader=document.reader,
+        controls=[replace(c, text=strip_placeholders(c.text)) for c in document.controls],
+        rows=[replace(r, cells=tuple(Cell(strip_placeholders(c.text)) for c in r.cells)) for r in document.rows],
+        paragraphs=[strip_placeholders(p) for p in document.paragraphs],
+    )
 
 
 def _from_controls(document: FormDocument, builder: RecordBuilder) -> None:
@@ -37,7 +49,7 @@ def _from_controls(document: FormDocument, builder: RecordBuilder) -> None:
             boxes[control.tag].append(control)
         elif control.kind == "date" and control.full_date:
             builder.offer(spec, control.text, control.location, value=control.full_date[:10])
-        elif strip_placeholders(control.text):
+        elif control.text:
             builder.offer(spec, control.text, control.location)
     for tag, controls in boxes.items():
         spec = FIELDS_BY_KEY[tag]
@@ -60,7 +72,7 @@ def _from_paragraphs(document: FormDocument, builder: RecordBuilder) -> None:
             builder.offer(current, "\n".join(lines), f"afsnit {start + 1}")
 
     for n, paragraph in enumerate(document.paragraphs):
-        text = strip_placeholders(paragraph)
+        text = paragraph
         found = split_label_value(text)
         if found is None and (spec := match_label(text)) is not None:
             found = (spec, "")

@@ -13,7 +13,7 @@ from typing import Any
 
 from parsers.document_model import CHECKED, UNCHECKED, FormDocument, Row
 from parsers.form_fields import FIELDS_BY_KEY, PARTNER_COLUMNS, FieldSpec
-from parsers.form_record import RecordBuilder, strip_placeholders
+from parsers.form_record import RecordBuilder
 from parsers.labels import exact_label, is_partner_header, match_label, normalise_label, split_label_value
 from parsers.municipalities import find_municipality
 from parsers.values import ValueProblem, clean_text, parse_integer
@@ -72,7 +72,7 @@ def from_tables(document: FormDocument, builder: RecordBuilder) -> None:
     columns: dict[int, tuple[int, int]] = {}
     rows = document.rows
     for index, row in enumerate(rows):
-        texts = [strip_placeholders(c.text) for c in row.cells]
+        texts = [c.text for c in row.cells]
         if index in skip or is_partner_header(texts):
             continue
         if (yes_no := _yes_no_columns(texts)) is not None:
@@ -113,7 +113,7 @@ def _read_row(row: Row, texts: list[str], following: Row | None, yes_no: tuple[i
 
 
 def _from_next_row(spec: FieldSpec, row: Row, column: int, builder: RecordBuilder) -> None:
-    texts = [strip_placeholders(c.text) for c in row.cells]
+    texts = [c.text for c in row.cells]
     if any(_label_and_below(t) or split_label_value(t) for t in texts if t):
         return
     if column < len(texts) and texts[column]:
@@ -126,14 +126,13 @@ def partners(document: FormDocument, builder: RecordBuilder) -> None:
     spec = FIELDS_BY_KEY["partners"]
     rows: dict[int | None, dict[str, str]] = defaultdict(dict)
     for control in document.controls:
-        text = strip_placeholders(control.text)
-        if control.tag.startswith("partners.") and text and not control.placeholder:
-            rows[control.row][control.tag.split(".", 1)[1]] = text
+        if control.tag.startswith("partners.") and control.text and not control.placeholder:
+            rows[control.row][control.tag.split(".", 1)[1]] = control.text
     location = "indholdskontroller »partners.*«"
     if not rows:
         location = "tabellen med samarbejdskommuner"
         for index in partner_rows(document):
-            texts = [strip_placeholders(c.text) for c in document.rows[index].cells]
+            texts = [c.text for c in document.rows[index].cells]
             if any(texts):
                 rows[index] = dict(zip((k for k, _ in PARTNER_COLUMNS), texts, strict=False))
     found: list[dict[str, Any]] = []

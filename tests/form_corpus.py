@@ -13,7 +13,7 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -27,7 +27,7 @@ from lxml import etree
 from ingest.demo import complete_values
 from parsers.blank_form import FormValue, blank_form, fill_form
 from parsers.docx_reader import NS, W, _q
-from parsers.form_fields import FIELDS, FIELDS_BY_KEY, FORM_TITLE, SECTIONS
+from parsers.form_fields import FIELDS, FIELDS_BY_KEY, FORM_TITLE, SECTIONS, FieldSpec
 
 NSDECL = f'xmlns:w="{W}"'
 
@@ -158,13 +158,9 @@ def legacy_form(values: Mapping[str, FormValue]) -> bytes:
 
 def _strip_words(document: docx.document.Document, key: str) -> None:
     """Remove the ' Ja ' / ' Nej ' words that stood next to a yes/no pair replaced by a drop-down."""
-    label = FIELDS_BY_KEY[key].label
-    for table in document.tables:
-        for row in table.rows:
-            if row.cells[0].text == label:
-                for t in row.cells[1]._tc.iter(_q(W, "t")):
-                    if t.text.strip() in {"Ja", "Nej"}:
-                        t.text = ""
+    for t in _value_cell(document, key)._tc.iter(_q(W, "t")):
+        if t.text.strip() in {"Ja", "Nej"}:
+            t.text = ""
 
 
 # --- glyphs, tracked changes, boxes, layouts ------------------------------------------------------------
@@ -240,25 +236,32 @@ def _merged_leader_row(document: docx.document.Document) -> None:
     _set_cell_xml(cell, _run("Lars Holm, afdelingsleder"))
 
 
-def below_form() -> bytes:
-    """One column: the label as a paragraph, the value typed below it in the same cell; section 8 as label
-    rows followed by value rows."""
-    document = docx.Document()
+def _retyped(document: docx.document.Document) -> Iterator[tuple[int, FieldSpec, str]]:
+    """Write the title and each section heading of a retyped form; yield (section, field, typed value)."""
     document.add_heading(FORM_TITLE, level=1)
     values = complete_values()
     for section in SECTIONS:
         document.add_heading(f"{section.number}. {section.title}", level=2)
-        table = document.add_table(rows=0, cols=1)
         for spec in (f for f in FIELDS if f.section == section.number and f.kind != "partners"):
-            text = _display(values.get(spec.key))
-            if section.number == 8:
-                table.add_row().cells[0].text = spec.label
-                table.add_row().cells[0].text = text
-            else:
-                cell = table.add_row().cells[0]
-                cell.text = spec.label
-                for line in text.split("\n"):
-                    cell.add_paragraph(line)
+            yield section.number, spec, _display(values.get(spec.key))
+
+
+def below_form() -> bytes:
+    """One column: the label as a paragraph, the value typed below it in the same cell; section 8 as label
+    rows followed by value rows."""
+    document = docx.Document()
+    table = None
+    for section, spec, text in _retyped(document):
+        if table is None or spec.number.endswith(".1"):
+            table = document.add_table(rows=0, cols=1)
+        if section == 8:
+            table.add_row().cells[0].text = spec.label
+            table.add_row().cells[0].text = text
+        else:
+            cell = table.add_row().cells[0]
+            cell.text = spec.label
+            for line in text.split("\n"):
+                cell.add_paragraph(line)
     document.add_paragraph("")
     return _save(document)
 
@@ -266,20 +269,15 @@ def below_form() -> bytes:
 def paragraph_form() -> bytes:
     """No tables at all: the form retyped as 'Label: value' paragraphs; free text over several paragraphs."""
     document = docx.Document()
-    document.add_heading(FORM_TITLE, level=1)
-    values = complete_values()
-    for section in SECTIONS:
-        document.add_heading(f"{section.number}. {section.title}", level=2)
-        for spec in (f for f in FIELDS if f.section == section.number and f.kind != "partners"):
-            text = _display(values.get(spec.key))
-            if spec.kind == "freetext" and "\n" in text:
-                document.add_paragraph(spec.label)
-                for line in text.split("\n"):
-                    document.add_paragraph(line)
-            elif spec.key == "address":
-                document.add_paragraph(f"{spec.label} {text}")  # no colon at all
-            else:
-                document.add_paragraph(f"{spec.label}: {text}")
+    for _, spec, text in _retyped(document):
+        if spec.kind == "freetext" and "\n" in text:
+            document.add_paragraph(spec.label)
+            for line in text.split("\n"):
+                document.add_paragraph(line)
+        elif spec.key == "address":
+            document.add_paragraph(f"{spec.label} {text}")  # no colon at all
+        else:
+            document.add_paragraph(f"{spec.label}: {text}")
     document.add_paragraph("Med venlig hilsen")
     return _save(document)
 
@@ -415,10 +413,6 @@ def _lo(source: Callable[[], bytes], suffix: str, target: str) -> Callable[[], b
     return lambda: convert(source(), suffix, target)
 
 
-def _from_doc(source: Callable[[], bytes]) -> Callable[[], bytes]:
-    return lambda: convert(source(), ".docx", "doc")
-
-
 FIXTURES: tuple[Fixture, ...] = (
     Fixture("content controls filled", "skema.docx", lambda: fill_form(complete_values()), EXPECTED),
     Fixture("typed over the controls", "skema.docx", lambda: fill_form(complete_values(), mode="typed"), EXPECTED),
@@ -450,10 +444,10 @@ FIXTURES: tuple[Fixture, ...] = (
             expected(implementation_team=["Anne Ravn", "Peter Lund", "Ida Krogh"])),
     Fixture("re-saved by LibreOffice", "skema.docx", _lo(lambda: fill_form(complete_values()), ".docx", "docx"),
             expected(motivation=_CONTROLS_VIA_LIBREOFFICE), libreoffice=True),
-    Fixture("Word 97-2003 .doc with legacy fields", "skema.doc", _from_doc(lambda: legacy_form(complete_values())),
-            EXPECTED, libreoffice=True),
+    Fixture("Word 97-2003 .doc with legacy fields", "skema.doc", _lo(lambda: legacy_form(complete_values()), ".docx",
+                                                                          "doc"), EXPECTED, libreoffice=True),
     Fixture("Word 97-2003 .doc, typed", "skema.doc",
-            _from_doc(lambda: fill_form(complete_values(), mode="typed")), EXPECTED, libreoffice=True),
+            _lo(lambda: fill_form(complete_values(), mode="typed"), ".docx", "doc"), EXPECTED, libreoffice=True),
     Fixture("PDF export, typed", "skema.pdf", _lo(lambda: fill_form(complete_values(), mode="typed"), ".docx", "pdf"),
             EXPECTED, libreoffice=True),
     Fixture("PDF export of legacy checkboxes (drawn crosses)", "skema.pdf",

@@ -6,6 +6,7 @@ import io
 import zipfile
 
 import pytest
+from form_corpus import hostile_zip
 
 from parsers import UnreadableFile
 from parsers.blank_form import blank_form
@@ -13,23 +14,12 @@ from parsers.file_safety import OLE_MAGIC, inspect_file
 from parsers.form_file import FormCandidate, choose_form
 
 
-def rezip(data: bytes, replace: dict[str, bytes] | None = None, add: dict[str, bytes] | None = None) -> bytes:
-    source = zipfile.ZipFile(io.BytesIO(data))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
-        for info in source.infolist():
-            target.writestr(info.filename, (replace or {}).get(info.filename, source.read(info.filename)))
-        for name, content in (add or {}).items():
-            target.writestr(name, content)
-    return out.getvalue()
-
-
 def test_an_ordinary_docx_is_a_docx():
     assert inspect_file(blank_form(), "skema.docx").kind == "docx"
 
 
 def test_macro_enabled_docm_is_refused():
-    data = rezip(blank_form(), add={"word/vbaProject.bin": b"\x00" * 64})
+    data = hostile_zip(base=blank_form(), add={"word/vbaProject.bin": b"\x00" * 64})
     with pytest.raises(UnreadableFile) as error:
         inspect_file(data, "skema.docm")
     assert error.value.code == "macro" and "makro" in error.value.reason
@@ -43,7 +33,7 @@ def test_password_protected_office_file_is_refused_as_encrypted():
 
 
 def test_zip_bomb_is_refused_from_its_directory_without_inflating():
-    data = rezip(blank_form(), add={"word/media/bomb.xml": b"\x00" * (40 * 1024 * 1024)})
+    data = hostile_zip(base=blank_form(), add={"word/media/bomb.xml": b"\x00" * (40 * 1024 * 1024)})
     assert len(data) < 1_000_000
     with pytest.raises(UnreadableFile) as error:
         inspect_file(data, "skema.docx")
@@ -55,7 +45,7 @@ def test_doctype_declarations_in_ooxml_parts_are_refused():
     document = source.read("word/document.xml")
     evil = document.replace(b"?>", b'?><!DOCTYPE w:document [<!ENTITY x "boom">]>', 1)
     with pytest.raises(UnreadableFile) as error:
-        inspect_file(rezip(blank_form(), replace={"word/document.xml": evil}), "skema.docx")
+        inspect_file(hostile_zip(base=blank_form(), replace={"word/document.xml": evil}), "skema.docx")
     assert error.value.code == "unsafe"
 
 
@@ -77,7 +67,7 @@ def test_damaged_pdf_and_doc_files_are_answered_as_damaged_naming_the_file():
 def test_the_form_is_chosen_among_annexes_and_other_documents():
     from parsers.blank_form import fill_form
 
-    letter = rezip(blank_form())  # a docx, but let us make one that is not the form
+    letter = hostile_zip(base=blank_form())  # a docx, but let us make one that is not the form
     import docx
 
     other = docx.Document()
