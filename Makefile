@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench servers run clean
+.PHONY: demo test lint bench servers run serve clean
 
 $(BIN)/uip-intake: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,12 +18,17 @@ demo: $(BIN)/uip-intake
 run: $(BIN)/uip-intake
 	$(BIN)/uip-intake run
 
-# The integration tests start a private Dovecot; .doc forms need LibreOffice. Install them when we can
+serve: $(BIN)/uip-intake
+	$(BIN)/uip-intake serve
+
+# The integration tests start a private Dovecot; .doc forms need LibreOffice; the browser tests need
+# Debian's Chromium. Install them when we can
 # (root on Debian/Ubuntu); otherwise those tests are skipped (and fail in CI).
 servers:
 	@need=""; \
 	command -v dovecot >/dev/null 2>&1 || test -x /usr/sbin/dovecot || need="$$need dovecot-imapd"; \
 	command -v soffice >/dev/null 2>&1 || need="$$need libreoffice-writer-nogui"; \
+	test -x /usr/bin/chromium || need="$$need chromium"; \
 	if [ -n "$$need" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$need >/dev/null; \

@@ -8,6 +8,7 @@ from config.settings import (
     Settings,
     SmtpSettings,
     StorageSettings,
+    WebSettings,
     load_settings,
 )
 
@@ -19,5 +20,6 @@ __all__ = [
     "Settings",
     "SmtpSettings",
     "StorageSettings",
+    "WebSettings",
     "load_settings",
 ]

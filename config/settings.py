@@ -129,6 +129,18 @@ class CallSettings(_Section):
         return ZoneInfo(self.timezone)
 
 
+class WebSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=1, le=65535)
+    session_hours: float = Field(10, gt=0)  # a sign-in lasts a working day; logout ends it at once
+    secure_cookies: Literal["auto", "always", "never"] = "auto"  # auto: Secure when the request came over TLS
+    forwarded_allow_ips: str = "127.0.0.1"  # proxies trusted for X-Forwarded-Proto/-For (comma-separated)
+    login_max_failures: int = Field(5, ge=1)  # per e-mail address in login_window_minutes
+    login_max_failures_per_client: int = Field(20, ge=1)  # per client address in login_window_minutes
+    login_window_minutes: int = Field(15, ge=1)
+    root_path: str = ""  # when a proxy serves the app under a path, e.g. "/intake"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="UIP_INTAKE_",
@@ -142,6 +154,7 @@ class Settings(BaseSettings):
     storage: StorageSettings = StorageSettings()
     call: CallSettings = CallSettings()
     parsing: ParsingSettings = ParsingSettings()
+    web: WebSettings = WebSettings()
 
     @classmethod
     def settings_customise_sources(

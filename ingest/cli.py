@@ -15,6 +15,7 @@ from config import Settings, load_settings
 from config.settings import ConfigFileError
 from ingest.errors import MailboxError
 from ingest.poller import Intake
+from storage import Database
 from storage.queries import application_view, get_application, list_applications, list_messages, message_view
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -37,6 +38,13 @@ def _intake(settings: Settings | None = None) -> Intake:
     intake = Intake.from_settings(settings or _settings())
     intake.db.migrate()
     return intake
+
+
+def _database(settings: Settings | None = None) -> Database:
+    """The database alone (migrated), for the commands that need no mailbox."""
+    db = Database((settings or _settings()).database.url)
+    db.migrate()
+    return db
 
 
 def _logging(verbose: bool = False) -> None:
@@ -162,6 +170,110 @@ def show(reference: str, as_json: Annotated[bool, typer.Option("--json")] = Fals
         typer.echo(f"  > {reply['kind']} to {reply['to']}: {reply['status']}")
 
 
+staff_app = typer.Typer(no_args_is_help=True, help="Staff accounts for the web app (`uip-intake serve`).")
+app.add_typer(staff_app, name="staff")
+
+
+@staff_app.command("add")
+def staff_add(email: str,
+              password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True,
+                                                    envvar="UIP_INTAKE_STAFF_PASSWORD",
+                                                    help="asked for when not given (at least 12 characters)")]
+              ) -> None:
+    """Create a staff account that can sign in to the web app."""
+    from storage.staff import StaffExists, add_staff, audit
+    from web.security import hash_password
+
+    if "@" not in email:
+        typer.echo("error: give the member's e-mail address", err=True)
+        raise typer.Exit(2)
+    try:
+        hashed = hash_password(password)
+    except ValueError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from error
+    settings = _settings()
+    try:
+        with _database(settings).session() as session:
+            user = add_staff(session, email, hashed)
+            audit(session, "cli", "staff_add", detail={"email": user.email})
+    except StaffExists as error:
+        typer.echo(f"error: {email} already has an account (reset it with `uip-intake staff password`)", err=True)
+        raise typer.Exit(1) from error
+    typer.echo(f"created staff account {user.email}; sign in at http://{settings.web.host}:{settings.web.port}/login "
+               "after `uip-intake serve`")
+
+
+@staff_app.command("password")
+def staff_password(email: str,
+                   password: Annotated[str, typer.Option(prompt="New password", hide_input=True,
+                                                         confirmation_prompt=True,
+                                                         envvar="UIP_INTAKE_STAFF_PASSWORD")]) -> None:
+    """Set a new password (and enable the account); the member's open sessions end."""
+    from storage.staff import audit, close_sessions_of, find_staff
+    from web.security import hash_password
+
+    try:
+        hashed = hash_password(password)
+    except ValueError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from error
+    with _database().session() as session:
+        user = find_staff(session, email)
+        if user is None:
+            typer.echo(f"error: no account {email}", err=True)
+            raise typer.Exit(1)
+        user.password_hash, user.disabled = hashed, False
+        close_sessions_of(session, user)
+        audit(session, "cli", "staff_password", detail={"email": user.email})
+    typer.echo(f"new password set for {email}")
+
+
+@staff_app.command("disable")
+def staff_disable(email: str) -> None:
+    """Stop an account from signing in; its open sessions end at once."""
+    from storage.staff import audit, close_sessions_of, find_staff
+
+    with _database().session() as session:
+        user = find_staff(session, email)
+        if user is None:
+            typer.echo(f"error: no account {email}", err=True)
+            raise typer.Exit(1)
+        user.disabled = True
+        close_sessions_of(session, user)
+        audit(session, "cli", "staff_disable", detail={"email": user.email})
+    typer.echo(f"disabled {email}")
+
+
+@staff_app.command("list")
+def staff_list() -> None:
+    """Every staff account and when it last signed in."""
+    from storage.staff import list_staff
+
+    with _database().session() as session:
+        for user in list_staff(session):
+            last = user.last_login_at.isoformat(timespec="minutes") if user.last_login_at else "never"
+            typer.echo(f"{user.email:<40} {'disabled' if user.disabled else 'active':<9} last sign-in {last}")
+
+
+@app.command()
+def serve(host: Annotated[str | None, typer.Option(help="default: web.host")] = None,
+          port: Annotated[int | None, typer.Option(help="default: web.port")] = None) -> None:
+    """Serve the staff web app (the queue, applications, ranking) with uvicorn."""
+    import uvicorn
+
+    from web import create_app
+
+    settings = _settings()
+    db = _database(settings)
+    _logging()
+    bind_host, bind_port = host or settings.web.host, port or settings.web.port
+    typer.echo(f"uip-intake web app on http://{bind_host}:{bind_port}/ (sign in with an account from "
+               "`uip-intake staff add`)")
+    uvicorn.run(create_app(settings, db), host=bind_host, port=bind_port, proxy_headers=True,
+                forwarded_allow_ips=settings.web.forwarded_allow_ips, server_header=False, log_level="info")
+
+
 @app.command()
 def form(output: Annotated[Path, typer.Option("--output", "-o", help="where to write the .docx")]) -> None:
     """Write the official blank application form (.docx)."""
@@ -212,7 +324,8 @@ def demo(fresh: Annotated[bool, typer.Option("--fresh/--keep", help="start from 
     for m in msgs:
         typer.echo(f"  {m['outcome']:<12} {m['reference'] or '-':<13} {m['subject'][:50]:<50} "
                    f"{', '.join(r['kind'] for r in m['replies']) or 'no reply'}")
-    typer.echo("\nTry: uip-intake queue --json | uip-intake show AD-2019-0001 | uip-intake messages")
+    typer.echo("\nTry: uip-intake queue --json | uip-intake show AD-2019-0001 | uip-intake messages\n"
+               "Web app: uip-intake staff add you@example.org, then uip-intake serve")
 
 
 if __name__ == "__main__":

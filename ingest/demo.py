@@ -134,6 +134,18 @@ def sample_mail() -> list[tuple[str, bytes, datetime]]:
                                       extra_headers={"Auto-Submitted": "auto-replied"})
     oversized = sized_email(10 * 1024 * 1024 + 1, sender="Sofie Lind <sofie@horsens.dk>",
                             message_id="<demo-big@horsens.dk>")
+    herning = application_email(
+        complete_values(municipality="Herning Kommune", contact_email="eva@herning.dk", target_group_size="300",
+                        population="90.000", cvr=None), sender="Eva Krog <eva@herning.dk>",
+        message_id="<demo-herning@herning.dk>", mode="typed")
+    holbaek = application_email(
+        complete_values(municipality="Holbæk Kommune", contact_email="ole@holb.dk", target_group_size="240",
+                        population="72.000", cvr=None), sender="Ole Ries <ole@holb.dk>",
+        message_id="<demo-holbaek@holb.dk>", mode="legacy")
+    svendborg = application_email(
+        complete_values(municipality="Svendborg Kommune", contact_email="ib@svendborg.dk", director_approved=False,
+                        target_group_size="500", population="58.000", cvr=None),
+        sender="Ib Nør <ib@svendborg.dk>", message_id="<demo-svendborg@svendborg.dk>")
     dk = datetime.fromisoformat
     return [
         ("complete application with an annex", to_bytes(complete), dk("2019-09-02T08:15:00+00:00")),
@@ -143,6 +155,10 @@ def sample_mail() -> list[tuple[str, bytes, datetime]]:
         ("an out-of-office auto-reply", to_bytes(out_of_office), dk("2019-09-05T07:46:00+00:00")),
         ("an email over 10 MB", oversized, dk("2019-09-06T11:00:00+00:00")),
         ("the complete application delivered twice", to_bytes(complete), dk("2019-09-06T11:20:00+00:00")),
+        ("an application typed over the form", to_bytes(herning), dk("2019-09-06T14:00:00+00:00")),
+        ("one in Word's legacy form fields, its target-group share tied with the last",
+         to_bytes(holbaek), dk("2019-09-07T09:10:00+00:00")),
+        ("one not approved by the director", to_bytes(svendborg), dk("2019-09-08T12:40:00+00:00")),
         ("an application after the deadline", to_bytes(late), dk("2019-09-09T10:30:00+00:00")),
     ]
 

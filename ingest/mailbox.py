@@ -5,6 +5,7 @@ Both expose the same small interface; ``open_mailbox`` is the factory tests may 
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import mailbox as stdlib_mailbox
 import os
@@ -106,7 +107,8 @@ class MaildirMailbox:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.box = stdlib_mailbox.Maildir(self.path, create=True)
         self.folder = folder
-        self.uidvalidity = f"maildir:{self.path.resolve()}"
+        # the folder's identity; a digest of its path, because a path can outgrow the column (64 characters)
+        self.uidvalidity = "maildir:" + hashlib.sha256(str(self.path.resolve()).encode()).hexdigest()[:32]
 
     def entries(self) -> list[MailboxEntry]:
         found = []

@@ -28,6 +28,7 @@ from notifications import OutboxReport, Transport, make_transport, send_pending
 from parsers.form_file import Parse, parse_form
 from storage import Archive, Database, InboundMessage
 from storage.queries import find_message, find_original
+from storage.staff import record_poll
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 3
@@ -68,10 +69,17 @@ class Intake:
 
     def poll_once(self) -> PollReport:
         report = PollReport()
-        with self.mailbox_factory(self.settings.mailbox) as mailbox:
-            for entry in mailbox.entries():
-                report.seen += 1
-                _handle_entry(self, mailbox, entry, report)
+        try:
+            with self.mailbox_factory(self.settings.mailbox) as mailbox:
+                for entry in mailbox.entries():
+                    report.seen += 1
+                    _handle_entry(self, mailbox, entry, report)
+        except Exception as error:
+            with self.db.session() as session:
+                record_poll(session, error=f"{type(error).__name__}: {error}")
+            raise
+        with self.db.session() as session:  # for /healthz: the mailbox was read to its end
+            record_poll(session)
         report.outbox = self.send_replies()
         return report
 

@@ -106,6 +106,13 @@ class Application(Base):
     municipality_code: Mapped[str | None] = mapped_column(String(3))
     current_submission_id: Mapped[int | None] = mapped_column(
         ForeignKey("submission.id", use_alter=True, name="fk_application_current_submission"))
+    # staff's decisions, each written with an audit entry
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reviewed_by: Mapped[str | None] = mapped_column(String(320))
+    selected: Mapped[bool] = mapped_column(Boolean, default=False)
+    selected_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    selected_by: Mapped[str | None] = mapped_column(String(320))
+    rejected_reason: Mapped[str | None] = mapped_column(Text)  # set: staff rejected the application
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
@@ -117,6 +124,9 @@ class Application(Base):
                                                                  post_update=True)
     attachments: Mapped[list[Attachment]] = relationship(back_populates="application", order_by="Attachment.id")
     replies: Mapped[list[Reply]] = relationship(back_populates="application", order_by="Reply.id")
+    corrections: Mapped[list[FieldCorrection]] = relationship(back_populates="application",
+                                                              order_by="FieldCorrection.id")
+    notes: Mapped[list[StaffNote]] = relationship(back_populates="application", order_by="StaffNote.id")
 
 
 class Submission(Base):
@@ -209,3 +219,96 @@ class Reply(Base):
 
     message: Mapped[InboundMessage] = relationship(back_populates="replies")
     application: Mapped[Application | None] = relationship(back_populates="replies")
+
+
+class StaffUser(Base):
+    """A member of the Board's staff who may read the queue; the password is stored as an Argon2 hash."""
+
+    __tablename__ = "staff_user"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class StaffSession(Base):
+    """A signed-in browser: the cookie holds a random token, the database only its SHA-256."""
+
+    __tablename__ = "staff_session"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    staff: Mapped[StaffUser] = relationship()
+
+
+class LoginFailure(Base):
+    __tablename__ = "login_failure"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), index=True)
+    client: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+
+
+class AuditEntry(Base):
+    """Who did what, when: every staff action (and every sign-in, refused or not)."""
+
+    __tablename__ = "audit_entry"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(320))
+    action: Mapped[str] = mapped_column(String(64))
+    reference: Mapped[str | None] = mapped_column(String(32), index=True)
+    detail: Mapped[Any] = mapped_column(JSON, default=dict)
+    client: Mapped[str | None] = mapped_column(String(64))
+
+
+class FieldCorrection(Base):
+    """A field corrected by staff; the value read from the form stays on its submission."""
+
+    __tablename__ = "field_correction"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("application.id"), index=True)
+    key: Mapped[str] = mapped_column(String(64))
+    original: Mapped[Any] = mapped_column(JSON, nullable=True)
+    value: Mapped[Any] = mapped_column(JSON, nullable=True)
+    raw: Mapped[str] = mapped_column(Text, default="")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    author: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    application: Mapped[Application] = relationship(back_populates="corrections")
+
+
+class StaffNote(Base):
+    __tablename__ = "staff_note"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("application.id"), index=True)
+    author: Mapped[str] = mapped_column(String(320))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    application: Mapped[Application] = relationship(back_populates="notes")
+
+
+class ServiceStatus(Base):
+    """What the worker last did, for /healthz: one row per activity ("poll")."""
+
+    __tablename__ = "service_status"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -126,3 +127,25 @@ def imap(settings: Settings) -> Iterator[IMAPClient]:
     client.logout()
 
 
+
+
+@pytest.fixture(scope="session")
+def demo_maildir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo's eleven emails, built once (one is over 10 MB) and copied for each test that needs them."""
+    from ingest.demo import seed_maildir
+
+    path = tmp_path_factory.mktemp("demo") / "maildir"
+    seed_maildir(path)
+    return path
+
+
+@pytest.fixture()
+def bench(tmp_path: Path, db_url: str, demo_maildir: Path) -> Iterator[object]:
+    """The demo's mail processed into a fresh database (SQLite, and PostgreSQL in CI) with a staff account."""
+    from web_support import Bench, demo_settings, populate
+
+    settings = demo_settings(tmp_path, db_url)
+    shutil.copytree(demo_maildir, settings.mailbox.maildir_path)
+    database = populate(settings)
+    yield Bench(settings, database)
+    database.dispose()

@@ -25,12 +25,18 @@ def test_demo_processes_every_sample_into_one_outcome_each(tmp_path, monkeypatch
     assert result.exit_code == 0, result.output
     messages = json.loads(CliRunner().invoke(app, ["messages", "--json"]).output)
     assert [m["outcome"] for m in messages] == ["application", "application", "application", "rejected",
-                                                "ignored", "rejected", "duplicate", "application"]
+                                                "ignored", "rejected", "duplicate", "application", "application",
+                                                "application", "application"]
     queue = json.loads(CliRunner().invoke(app, ["queue", "--json"]).output)
-    assert [(a["reference"], a["status"], a["late"]) for a in queue] == [
-        ("AD-2019-0001", "complete", False), ("AD-2019-0002", "needs_clarification", False),
-        ("AD-2019-0003", "complete", False), ("AD-2019-0004", "complete", True)]
-    assert len(list((tmp_path / "var/outbox").glob("*.eml"))) == 6
+    assert [(a["reference"], a["municipality"], a["status"], a["late"]) for a in queue] == [
+        ("AD-2019-0001", "Aarhus Kommune", "complete", False),
+        ("AD-2019-0002", "Odense Kommune", "needs_clarification", False),
+        ("AD-2019-0003", "Vejle Kommune", "complete", False),
+        ("AD-2019-0004", "Herning Kommune", "complete", False),
+        ("AD-2019-0005", "Holbæk Kommune", "complete", False),
+        ("AD-2019-0006", "Svendborg Kommune", "needs_clarification", False),
+        ("AD-2019-0007", "Viborg Kommune", "complete", True)]
+    assert len(list((tmp_path / "var/outbox").glob("*.eml"))) == 9
     assert not any((tmp_path / "var/maildir/new").iterdir()) and not any((tmp_path / "var/maildir/cur").iterdir())
 
 

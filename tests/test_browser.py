@@ -1,0 +1,171 @@
+"""The staff web app in a real headless Chromium (Debian's, driven by Playwright), served by a real uvicorn.
+
+Each page is saved as a screenshot in test-artifacts/screenshots/ (or $UIP_INTAKE_ARTIFACTS/screenshots/).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from conftest import _missing
+from sqlalchemy import select
+from web_support import EMAIL, PASSWORD, Bench, demo_settings, populate
+
+from storage.models import AuditEntry, FieldCorrection
+from web import create_app
+
+CHROMIUM = os.environ.get("UIP_INTAKE_CHROMIUM", "/usr/bin/chromium")
+# Chromium on a machine without internet: no background connections, no first-run, a fresh profile per launch
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARTIFACTS = Path(os.environ.get("UIP_INTAKE_ARTIFACTS", Path(__file__).parents[1] / "test-artifacts")) / "screenshots"
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    if not Path(CHROMIUM).exists():
+        _missing(f"Chromium ({CHROMIUM}; Debian package chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture()
+def site(tmp_path: Path, demo_maildir: Path) -> Iterator[tuple[str, Bench]]:
+    """uvicorn serving the app on loopback, over the demo's mail processed into SQLite."""
+    settings = demo_settings(tmp_path, f"sqlite:///{tmp_path / 'web.db'}")
+    shutil.copytree(demo_maildir, settings.mailbox.maildir_path)
+    bench = Bench(settings, populate(settings))
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(settings, bench.db), host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started, "uvicorn did not start"
+    yield f"http://127.0.0.1:{port}", bench
+    server.should_exit = True
+    thread.join(timeout=10)
+    bench.db.dispose()
+
+
+@pytest.fixture()
+def page(browser: object, site: tuple[str, Bench]) -> Iterator[object]:
+    context = browser.new_context(base_url=site[0], accept_downloads=True, locale="da-DK",  # type: ignore[attr-defined]
+                                  viewport={"width": 1280, "height": 900})
+    tab = context.new_page()
+    yield tab
+    context.close()
+
+
+def shot(page: object, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)  # type: ignore[attr-defined]
+
+
+def log_in(page: object) -> None:
+    page.goto("/queue")  # type: ignore[attr-defined]
+    assert "/login" in page.url  # type: ignore[attr-defined]
+    shot(page, "01-login")
+    page.get_by_label("E-mailadresse").fill(EMAIL)  # type: ignore[attr-defined]
+    page.get_by_label("Adgangskode").fill(PASSWORD)  # type: ignore[attr-defined]
+    page.get_by_role("button", name="Log ind").click()  # type: ignore[attr-defined]
+    page.wait_for_url("**/queue")  # type: ignore[attr-defined]
+
+
+def test_in_chromium_staff_log_in_filter_the_queue_and_open_an_application(page, site):
+    log_in(page)
+    assert page.locator("table.queue tbody tr").count() == 7
+    shot(page, "02-queue")
+    page.get_by_label("Status", exact=True).select_option("needs_clarification")
+    page.get_by_role("button", name="Vis").click()
+    page.wait_for_url("**status=needs_clarification**")
+    rows = page.locator("table.queue tbody tr")
+    assert rows.count() == 2 and "Odense Kommune" in rows.first.inner_text()
+    shot(page, "03-queue-awaiting-answer")
+    page.get_by_role("link", name="AD-2019-0002").click()
+    page.wait_for_url("**/applications/AD-2019-0002")
+    assert page.get_by_role("heading", name="AD-2019-0002 · Odense Kommune").is_visible()
+    assert "Feltet er ikke udfyldt" in page.locator("section", has=page.locator("#problems-h")).inner_text()
+    assert page.locator(".conversation li.out").count() == 1
+    shot(page, "04-application")
+
+
+def test_in_chromium_staff_correct_a_field_and_see_the_original_kept(page, site):
+    log_in(page)
+    page.goto("/applications/AD-2019-0002")
+    row = page.locator("#f-population")
+    row.locator("summary").click()
+    row.get_by_label("Ny værdi").fill("204.895")
+    row.get_by_label("Begrundelse").fill("Oplyst i telefonen af Lone Friis")
+    row.get_by_role("button", name="Gem rettelse").click()
+    page.wait_for_url("**/applications/AD-2019-0002?flash=corrected#f-population")
+    assert page.get_by_role("status").inner_text() == "Feltet er rettet. Den oprindelige værdi er gemt."
+    assert page.locator("#f-population .v").inner_text() == "204.895"
+    assert "Rettet af anna@socialstyrelsen.dk" in page.locator("#f-population").inner_text()
+    shot(page, "05-application-corrected")
+    with site[1].db.session() as session:
+        correction = session.scalars(select(FieldCorrection)).one()
+        assert (correction.key, correction.original, correction.value) == ("population", None, 204895)
+
+
+def test_in_chromium_staff_select_on_the_ranking_page_and_download_the_csv(page, site):
+    log_in(page)
+    page.get_by_role("link", name="Rangorden").click()
+    page.wait_for_url("**/ranking")
+    assert page.locator("table.ranking tbody tr").count() == 5
+    shot(page, "06-ranking")
+    for reference in ("AD-2019-0003", "AD-2019-0001", "AD-2019-0007"):
+        page.locator(f"#r-{reference}").get_by_role("button", name="Udvælg").click()
+        page.wait_for_url("**/ranking?flash=selected*")
+    assert page.locator("p.selection").get_attribute("data-selected") == "3"
+    assert page.locator("#r-AD-2019-0003 .tag.sel").is_visible()
+    shot(page, "07-ranking-selected")
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="CSV").click()
+    download = download_info.value
+    assert download.suggested_filename == "rangorden.csv"
+    rows = list(csv.reader(io.StringIO(Path(download.path()).read_text(encoding="utf-8-sig")), delimiter=";"))
+    selected = {r[2] for r in rows[1:] if r[12] == "Ja"}
+    assert selected == {"AD-2019-0003", "AD-2019-0001", "AD-2019-0007"}
+    with site[1].db.session() as session:
+        actions = [e.action for e in session.scalars(select(AuditEntry).order_by(AuditEntry.id))]
+    assert actions == ["login", "select", "select", "select"]
+
+
+def test_in_chromium_the_messages_and_log_pages_show_everything_and_logout_ends_it(page, site):
+    log_in(page)
+    page.get_by_role("link", name="Alle e-mails").click()
+    assert page.locator("table.messages tbody tr").count() == 11
+    shot(page, "08-messages")
+    page.get_by_role("link", name="Log", exact=True).click()
+    assert "Logget ind" in page.locator("table.audit").inner_text()
+    shot(page, "09-audit")
+    page.get_by_role("button", name="Log ud").click()
+    page.wait_for_url("**/login?flash=logged_out")
+    assert page.get_by_role("status").inner_text() == "Du er logget ud."
+    page.goto("/ranking")
+    assert "/login" in page.url

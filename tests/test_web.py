@@ -1,0 +1,434 @@
+"""The staff web app over HTTP: who may see what, CSRF, and every page and action on the demo's real data."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import timedelta
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import func, select
+from web_support import EMAIL, PASSWORD, client_for, csrf_of, sign_in
+
+from storage import Application, Attachment, Reply
+from storage.models import AuditEntry, FieldCorrection, StaffNote, StaffSession, utcnow
+from storage.staff import add_staff, record_poll
+from web.downloads import ascii_filename, safe_filename
+from web.security import hash_password
+
+PAGES = ["/", "/queue", "/messages", "/ranking", "/audit", "/applications/AD-2019-0001", "/queue.csv",
+         "/queue.xlsx", "/ranking.csv", "/ranking.xlsx", "/messages/1/raw", "/files/1"]
+POSTS = ["/logout", "/applications/AD-2019-0002/corrections", "/applications/AD-2019-0002/notes",
+         "/applications/AD-2019-0002/review", "/applications/AD-2019-0002/reject",
+         "/applications/AD-2019-0002/clarification", "/ranking/select", "/replies/1/release"]
+
+
+def audit_actions(bench) -> list[tuple[str, str, str | None]]:
+    with bench.db.session() as session:
+        return [(e.actor, e.action, e.reference) for e in session.scalars(select(AuditEntry).order_by(AuditEntry.id))]
+
+
+def test_anonymous_requests_to_every_page_are_redirected_to_login(bench):
+    client = client_for(bench)
+    for path in PAGES:
+        response = client.get(path)
+        assert response.status_code == 303, path
+        assert response.headers["location"].startswith("/login?next="), path
+
+
+def test_anonymous_posts_are_refused_and_change_nothing(bench):
+    client = client_for(bench)
+    for path in POSTS:
+        assert client.post(path, data={"csrf_token": "x", "key": "population", "value": "1"}).status_code == 401
+    with bench.db.session() as session:
+        assert session.scalar(select(func.count(FieldCorrection.id))) == 0
+
+
+def test_health_check_needs_no_session_and_reports_poll_and_outbox(bench):
+    client = client_for(bench)
+    body = client.get("/healthz").json()
+    assert body["status"] == "ok" and body["database"] == "ok"
+    assert body["last_successful_poll"] is not None and body["poll_overdue"] is False
+    assert (body["outbox_pending"], body["outbox_held"]) == (0, 0)
+    with bench.db.session() as session:
+        session.scalars(select(Reply)).first().status = "pending"
+        record_poll(session, error="MailboxError: connection refused")
+    body = client.get("/healthz").json()
+    assert body["outbox_pending"] == 1 and body["last_poll_error"] == "MailboxError: connection refused"
+
+
+def test_health_check_says_503_when_the_database_is_unreachable(bench, tmp_path):
+    from fastapi.testclient import TestClient
+    from web_support import demo_settings
+
+    from storage import Database
+    from web import create_app
+
+    settings = demo_settings(tmp_path, "postgresql+psycopg://nobody@127.0.0.1:1/none")
+    client = TestClient(create_app(settings, Database(settings.database.url)))
+    response = client.get("/healthz")
+    assert response.status_code == 503 and response.json()["database"] == "unreachable"
+
+
+def test_login_with_a_wrong_password_is_refused_in_danish_and_audited(bench):
+    client = client_for(bench)
+    page = client.get("/login")
+    response = client.post("/login", data={"email": EMAIL, "password": "wrong-password-123",
+                                           "csrf_token": csrf_of(page.text)})
+    assert response.status_code == 401 and "Forkert e-mailadresse eller adgangskode" in response.text
+    assert "uip_session" not in response.cookies
+    assert (EMAIL, "login_failed", None) in audit_actions(bench)
+
+
+def test_failed_logins_are_rate_limited_even_for_the_right_password(bench):
+    client = client_for(bench)
+    for _ in range(5):
+        page = client.get("/login")
+        client.post("/login", data={"email": EMAIL, "password": "nope-nope-nope", "csrf_token": csrf_of(page.text)})
+    page = client.get("/login")
+    response = client.post("/login", data={"email": EMAIL, "password": PASSWORD, "csrf_token": csrf_of(page.text)})
+    assert response.status_code == 429 and "For mange mislykkede forsøg" in response.text
+    assert (EMAIL, "login_refused_rate_limit", None) in audit_actions(bench)
+
+
+def test_login_form_without_its_csrf_cookie_is_refused(bench):
+    client = client_for(bench)
+    response = client.post("/login", data={"email": EMAIL, "password": PASSWORD, "csrf_token": "forged"})
+    assert response.status_code == 403 and "uip_session" not in response.cookies
+
+
+def test_session_cookie_is_httponly_samesite_lax_and_secure_behind_tls(bench):
+    client = client_for(bench)
+    page = client.get("/login")
+    response = client.post("/login", data={"email": EMAIL, "password": PASSWORD, "csrf_token": csrf_of(page.text)})
+    cookie = response.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Secure" not in cookie
+    from fastapi.testclient import TestClient
+
+    from web import create_app
+
+    tls = TestClient(create_app(bench.settings, bench.db), base_url="https://testserver", follow_redirects=False)
+    page = tls.get("/login")
+    response = tls.post("/login", data={"email": EMAIL, "password": PASSWORD, "csrf_token": csrf_of(page.text)})
+    assert response.status_code == 303 and "Secure" in response.headers["set-cookie"]
+
+
+def test_login_redirects_only_to_pages_of_this_app(bench):
+    client = client_for(bench)
+    for target, expected in (("/ranking", "/ranking"), ("//evil.example/x", "/queue"),
+                             ("https://evil.example", "/queue")):
+        client.cookies.clear()
+        page = client.get("/login")
+        response = client.post("/login", data={"email": EMAIL, "password": PASSWORD, "next_page": target,
+                                               "csrf_token": csrf_of(page.text)})
+        assert response.headers["location"] == expected
+
+
+def test_signed_in_staff_see_every_page_and_logout_ends_the_session_on_the_server(bench):
+    client = client_for(bench)
+    token = sign_in(client)
+    for path in PAGES:
+        assert client.get(path).status_code in (200, 303), path
+    cookie = client.cookies.get("uip_session")
+    assert client.post("/logout", data={"csrf_token": token}).status_code == 303
+    with bench.db.session() as session:
+        assert session.scalar(select(func.count(StaffSession.id))) == 0
+    client.cookies.set("uip_session", cookie)  # a copied cookie is worth nothing after logout
+    assert client.get("/queue").status_code == 303
+    assert [a for _, a, _ in audit_actions(bench)] == ["login", "logout"]
+
+
+def test_an_expired_or_disabled_accounts_session_is_over(bench):
+    client = client_for(bench)
+    sign_in(client)
+    with bench.db.session() as session:
+        session.scalars(select(StaffSession)).one().expires_at = utcnow() - timedelta(seconds=1)
+    assert client.get("/queue").status_code == 303
+
+
+def test_every_post_without_the_csrf_token_or_from_another_origin_is_refused(bench):
+    client = client_for(bench)
+    token = sign_in(client)
+    for path in POSTS:
+        assert client.post(path, data={"key": "population", "value": "1"}).status_code == 403, path
+        assert client.post(path, data={"csrf_token": "wrong", "key": "population"}).status_code == 403, path
+        response = client.post(path, data={"csrf_token": token, "key": "population", "value": "1"},
+                               headers={"Origin": "http://evil.example"})
+        assert response.status_code == 403, path
+    with bench.db.session() as session:
+        assert session.scalar(select(func.count(FieldCorrection.id))) == 0
+        assert session.scalar(select(func.count(StaffNote.id))) == 0
+
+
+def test_queue_counts_each_status_filters_searches_and_sorts(bench):
+    client = client_for(bench)
+    sign_in(client)
+    page = client.get("/queue").text
+    assert 'data-count="complete">5<' in page and 'data-count="needs_clarification">2<' in page
+    assert 'data-count="late">1<' in page
+    awaiting = client.get("/queue?status=needs_clarification").text
+    assert "AD-2019-0002" in awaiting and "AD-2019-0006" in awaiting and "AD-2019-0001" not in awaiting
+    late = client.get("/queue?late=yes").text
+    assert "AD-2019-0007" in late and "AD-2019-0001" not in late
+    assert "AD-2019-0003" in client.get("/queue?q=fredericia").text  # a partner municipality is found too
+    assert "AD-2019-0001" not in client.get("/queue?q=fredericia").text
+    by_name = client.get("/queue?sort=municipality&dir=desc").text
+    assert by_name.index("Viborg") < by_name.index("Aarhus")
+    assert 'aria-sort="descending"' in by_name
+
+
+def test_messages_page_shows_every_email_with_its_outcome_and_reason(bench):
+    client = client_for(bench)
+    sign_in(client)
+    page = client.get("/messages").text
+    assert page.count('<tr class="oc-') == 11
+    assert "Ignoreret" in page and "Dublet" in page and "Afvist" in page
+    assert "e-mailen var 10,0 MB, over grænsen på 10,0 MB; ikke hentet" in page  # the oversized email's reason
+    assert "intet automatisk svar: Auto-Submitted: auto-replied" in page and "ingen vedhæftede filer" in page
+    assert client.get("/messages?outcome=ignored").text.count('<tr class="oc-') == 1
+
+
+def test_application_page_shows_label_value_source_problems_and_conversation(bench):
+    client = client_for(bench)
+    sign_in(client)
+    page = client.get("/applications/AD-2019-0002").text
+    assert "2.1 Kontaktperson, navn" in page and "Mette Jensen" in page
+    assert "docx: tabel" in page  # where the value was read
+    assert "4.2 Antal indbyggere" in page and "Feltet er ikke udfyldt" in page
+    assert "Anmodning om oplysninger" in page and "sendt" in page
+    assert client.get("/applications/AD-2019-9999").status_code == 404
+
+
+def test_correcting_a_field_keeps_the_original_revalidates_and_is_audited(bench):
+    client = client_for(bench)
+    token = sign_in(client)
+    url = "/applications/AD-2019-0006/corrections"
+    assert client.post(url, data={"csrf_token": token, "key": "director_approved", "value": "Ja",
+                                  "reason": "bekræftet i telefonen"}).status_code == 303
+    page = client.get("/applications/AD-2019-0006").text
+    assert "Rettet af anna@socialstyrelsen.dk" in page and "<del>Nej</del>" in page
+    with bench.db.session() as session:
+        app = session.scalar(select(Application).where(Application.reference == "AD-2019-0006"))
+        assert app.status == "complete"
+        read = {v.key: v.value for v in app.current_submission.values}
+        assert read["director_approved"] is False  # what the form said is kept
+    assert (EMAIL, "correct_field", "AD-2019-0006") in audit_actions(bench)
+    assert "AD-2019-0006" not in client.get("/ranking").text.split("Ikke med i rangordenen")[1]
+
+
+def test_a_correction_that_does_not_read_is_refused_with_the_reason(bench):
+    client = client_for(bench)
+    token = sign_in(client)
+    response = client.post("/applications/AD-2019-0002/corrections",
+                           data={"csrf_token": token, "key": "population", "value": "mange"})
+    assert response.status_code == 422 and "er ikke et tal" in response.text
+    partners = client.post("/applications/AD-2019-0003/corrections",
+                           data={"csrf_token": token, "key": "partners", "value": "Atlantis; 10; 100"})
+    assert partners.status_code == 422 and "ikke navnet på en dansk kommune" in partners.text
+
+
+def test_correcting_partners_changes_the_joint_ranking_inputs(bench):
+    client = client_for(bench)
+    token = sign_in(client)
+    client.post("/applications/AD-2019-0003/corrections", data={
+        "csrf_token": token, "key": "partners", "value": "Fredericia; 150; 51.000; Nej\nKolding; 200; 94.000"})
+    page = client.get("/ranking").text
+    assert "Kolding Kommune: 200 / 94.000" in page and "750" in page  # 400 + 150 + 200
+
+
+def test_notes_review_reject_and_reopen_are_stored_and_audited(bench):
+    client = client_for(bench)
+    token = sign_in(client)
+    base = "/applications/AD-2019-0001"
+    client.post(f"{base}/notes", data={"csrf_token": token, "text": "Ringet til Mette <b>fredag</b>."})
+    client.post(f"{base}/review", data={"csrf_token": token, "reviewed": "yes"})
+    assert client.post(f"{base}/reject", data={"csrf_token": token, "reason": ""}).status_code == 422
+    client.post(f"{base}/reject", data={"csrf_token": token, "reason": "Trukket tilbage af kommunen"})
+    page = client.get(base).text
+    assert "Ringet til Mette &lt;b&gt;fredag&lt;/b&gt;." in page  # escaped, never markup
+    assert "Gennemgået af anna@socialstyrelsen.dk" in page and "Afvist: Trukket tilbage" in page
+    assert "AD-2019-0001" in client.get("/queue?status=rejected").text
+    client.post(f"{base}/reject", data={"csrf_token": token, "undo": "1"})
+    assert "AD-2019-0001" not in client.get("/queue?status=rejected").text
+    assert [a for _, a, r in audit_actions(bench) if r == "AD-2019-0001"] == [
+        "add_note", "mark_reviewed", "reject", "reopen"]
+
+
+def test_a_clarification_is_previewed_then_queued_in_the_same_outbox_with_staff_text(bench):
+    client = client_for(bench)
+    token = sign_in(client)
+    url = "/applications/AD-2019-0002/clarification"
+    preview = client.post(url, data={"csrf_token": token, "text": "Send også budgettet.", "action": "preview"})
+    assert preview.status_code == 200 and "Send også budgettet." in preview.text
+    assert "[AD-2019-0002] Manglende oplysninger" in preview.text
+    with bench.db.session() as session:
+        before = session.scalar(select(func.count(Reply.id)))
+    assert client.post(url, data={"csrf_token": token, "text": "Send også budgettet.",
+                                  "action": "send"}).status_code == 303
+    with bench.db.session() as session:
+        assert session.scalar(select(func.count(Reply.id))) == before + 1
+        reply = session.scalars(select(Reply).order_by(Reply.id.desc())).first()
+        assert (reply.status, reply.kind, reply.to_addr) == ("pending", "clarification", "lone@odense.dk")
+        assert "Send også budgettet." in reply.body and "4.2 Antal indbyggere" in reply.body
+    assert (EMAIL, "send_clarification", "AD-2019-0002") in audit_actions(bench)
+
+
+def test_a_held_reply_is_released_by_staff_and_audited(bench):
+    client = client_for(bench)
+    token = sign_in(client)
+    with bench.db.session() as session:
+        reply = session.scalars(select(Reply).where(Reply.kind == "clarification")).first()
+        reply.status, reply_id = "held", reply.id
+    assert "Send alligevel" in client.get("/messages").text
+    assert client.post(f"/replies/{reply_id}/release", data={"csrf_token": token}).status_code == 303
+    with bench.db.session() as session:
+        assert session.get(Reply, reply_id).status == "pending"
+    assert client.post(f"/replies/{reply_id}/release", data={"csrf_token": token}).status_code == 404
+
+
+def test_ranking_shows_both_criteria_and_the_reasons_for_the_rest(bench):
+    client = client_for(bench)
+    sign_in(client)
+    page = client.get("/ranking").text
+    ranked, rest = page.split("Ikke med i rangordenen")
+    positions = [ranked.index(f'id="r-AD-2019-000{n}"') for n in (3, 1, 7, 4, 5)]
+    assert positions == sorted(positions)
+    assert "0,500 %" in ranked and "0,354 %" in ranked and "0,333 %" in ranked and ranked.count(">lige<") == 4
+    assert "Vejle Kommune: 400 / 59.000, erfaring Ja" in ranked and "Fredericia Kommune: 150 / 51.000" in ranked
+    assert "AD-2019-0002" in rest and "AD-2019-0006" in rest and "Ikke komplet" in rest
+
+
+def test_staff_select_up_to_five_eligible_applications(bench):
+    client = client_for(bench)
+    token = sign_in(client)
+    for reference in ("AD-2019-0001", "AD-2019-0003", "AD-2019-0004", "AD-2019-0005", "AD-2019-0007"):
+        client.post("/ranking/select", data={"csrf_token": token, "reference": reference})
+    page = client.get("/ranking").text
+    assert 'data-selected="5"' in page
+    assert client.post("/ranking/select", data={"csrf_token": token, "reference": "AD-2019-0002"}
+                       ).headers["location"] == "/ranking?flash=not_eligible"
+    client.post("/ranking/select", data={"csrf_token": token, "reference": "AD-2019-0001", "selected": "no"})
+    assert 'data-selected="4"' in client.get("/ranking").text
+
+
+def test_a_sixth_selection_is_refused(bench):
+    client = client_for(bench)
+    token = sign_in(client)
+    with bench.db.session() as session:
+        for app in session.scalars(select(Application)):
+            app.selected = app.status == "complete"
+            app.rejected_reason = None
+        session.flush()
+        session.execute(Application.__table__.update().where(Application.reference == "AD-2019-0006")
+                        .values(status="complete"))
+    # five complete ones are selected; AD-2019-0006 is not eligible, so correct it to be
+    client.post("/applications/AD-2019-0006/corrections", data={"csrf_token": token, "key": "director_approved",
+                                                                "value": "Ja"})
+    response = client.post("/ranking/select", data={"csrf_token": token, "reference": "AD-2019-0006"})
+    assert response.headers["location"] == "/ranking?flash=too_many"
+
+
+def test_exports_are_csv_for_danish_excel_and_real_xlsx(bench):
+    client = client_for(bench)
+    sign_in(client)
+    response = client.get("/ranking.csv")
+    assert response.headers["content-disposition"] == 'attachment; filename="rangorden.csv"'
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig")), delimiter=";"))
+    assert rows[0][:3] == ["Placering", "Lige med andre", "Reference"]
+    # Vejle+Fredericia 0,5 %; Aarhus and Viborg tie at 0,354 %; Herning and Holbæk tie at 0,333 %
+    assert [(r[0], r[1], r[2]) for r in rows[1:]] == [
+        ("1", "Nej", "AD-2019-0003"), ("2", "Ja", "AD-2019-0001"), ("2", "Ja", "AD-2019-0007"),
+        ("4", "Ja", "AD-2019-0004"), ("4", "Ja", "AD-2019-0005"), ("", "", "AD-2019-0002"), ("", "", "AD-2019-0006")]
+    assert rows[3][11] == "Ja"  # Viborg's is marked late
+    book = load_workbook(io.BytesIO(client.get("/queue.xlsx").content))
+    sheet = book.active
+    assert sheet.cell(1, 1).value == "Reference" and sheet.max_row == 8
+    assert {sheet.cell(r, 1).value for r in range(2, 9)} == {f"AD-2019-000{n}" for n in range(1, 8)}
+
+
+def test_a_formula_typed_into_the_form_is_exported_as_text(bench):
+    client = client_for(bench)
+    token = sign_in(client)
+    client.post("/applications/AD-2019-0001/corrections",
+                data={"csrf_token": token, "key": "department", "value": '=HYPERLINK("http://evil.example")'})
+    csv_text = client.get("/queue.csv").content.decode("utf-8-sig")
+    assert "'=HYPERLINK" in csv_text
+    book = load_workbook(io.BytesIO(client.get("/queue.xlsx").content))
+    cell = next(c for row in book.active.iter_rows() for c in row if "HYPERLINK" in str(c.value))
+    assert cell.data_type == "s" and cell.value.startswith("'=")  # a string, not a formula
+
+
+def test_downloads_are_attachments_with_safe_names_never_inline(bench):
+    client = client_for(bench)
+    sign_in(client)
+    with bench.db.session() as session:
+        form = session.scalars(select(Attachment).where(Attachment.role == "form")).first()
+        form.filename, form_id = '../../"><script>alert(1)</script>.html', form.id
+    response = client.get(f"/files/{form_id}")
+    assert response.status_code == 200 and response.headers["content-type"] == "application/octet-stream"
+    assert response.headers["content-disposition"] == \
+        "attachment; filename=\"script_.html\"; filename*=UTF-8''script_.html"
+    assert response.headers["content-security-policy"] == "sandbox"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    eml = client.get("/messages/1/raw")
+    assert eml.headers["content-disposition"].startswith('attachment; filename="AD-2019-0001-1.eml"')
+    assert b"Message-ID: <demo-aarhus@aarhus.dk>" in eml.content
+
+
+@pytest.mark.parametrize(("name", "safe", "ascii_name"), [
+    ("Ansøgning Åben Dialog.docx", "Ansøgning Åben Dialog.docx", "Ansoegning_Aaben_Dialog.docx"),
+    ("..\\..\\windows\\evil.exe", "evil.exe", "evil.exe"),
+    ('a"b\r\nX-Evil: 1.pdf', "a_b_X-Evil_ 1.pdf", "a_b_X-Evil__1.pdf"),
+    ("bilag/../../etc/passwd", "passwd", "passwd"),
+    ("...", "fil", "fil"),
+])
+def test_download_names_lose_paths_quotes_and_line_breaks(name, safe, ascii_name):
+    assert safe_filename(name) == safe
+    assert ascii_filename(safe_filename(name)) == ascii_name
+
+
+def test_a_second_staff_members_actions_are_audited_under_their_own_name(bench):
+    with bench.db.session() as session:
+        add_staff(session, "Bo@Socialstyrelsen.dk", hash_password("another-long-password"))
+    client = client_for(bench)
+    token = sign_in(client, "bo@socialstyrelsen.dk", "another-long-password")
+    client.post("/applications/AD-2019-0003/review", data={"csrf_token": token})
+    assert ("bo@socialstyrelsen.dk", "mark_reviewed", "AD-2019-0003") in audit_actions(bench)
+    assert "bo@socialstyrelsen.dk" in client.get("/audit").text
+
+
+def test_pages_forbid_framing_scripts_and_caching(bench):
+    client = client_for(bench)
+    sign_in(client)
+    headers = client.get("/queue").headers
+    assert "default-src 'none'" in headers["content-security-policy"] and "script-src" not in \
+        headers["content-security-policy"]
+    assert headers["x-frame-options"] == "DENY" and headers["cache-control"] == "no-store"
+
+
+def test_a_corrected_form_from_the_municipality_supersedes_staff_corrections_of_the_old_version(bench):
+    import mailbox as stdlib_mailbox
+
+    from ingest.demo import application_email, complete_values, to_bytes
+    from ingest.poller import Intake
+
+    client = client_for(bench)
+    token = sign_in(client)
+    client.post("/applications/AD-2019-0002/corrections",
+                data={"csrf_token": token, "key": "population", "value": "200.000"})
+    assert '<span class="v">200.000</span>' in client.get("/applications/AD-2019-0002").text
+    answer = application_email(complete_values(municipality="Odense Kommune", contact_email="lone@odense.dk",
+                                               population="204.895", cvr="29189986"),
+                               sender="Lone Friis <lone@odense.dk>",
+                               subject="SV: [AD-2019-0002] Manglende oplysninger")
+    stdlib_mailbox.Maildir(bench.settings.mailbox.maildir_path).add(to_bytes(answer))
+    intake = Intake.from_settings(bench.settings)
+    intake.poll_once()
+    intake.close()
+    page = client.get("/applications/AD-2019-0002").text
+    assert '<span class="v">204.895</span>' in page and "Rettet af" not in page.split("Korrespondance")[0]
+    with bench.db.session() as session:
+        assert session.scalar(select(func.count(FieldCorrection.id))) == 1  # kept in the history
+        assert session.scalar(select(Application.status).where(Application.reference == "AD-2019-0002")) == \
+            "complete"

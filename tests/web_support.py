@@ -1,0 +1,68 @@
+"""The web app's test bench: the demo's real mail run through the real pipeline into a database, a staff
+account, and a signed-in client."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from config import Settings, load_settings
+from ingest.poller import Intake
+from storage import Database
+from storage.staff import add_staff
+from web import create_app
+from web.security import hash_password
+
+PASSWORD = "correct-horse-battery"
+EMAIL = "anna@socialstyrelsen.dk"
+
+
+@dataclass
+class Bench:
+    settings: Settings
+    db: Database
+
+
+def demo_settings(tmp_path: Path, db_url: str, **web: object) -> Settings:
+    return load_settings(None, **{
+        "mailbox": {"protocol": "maildir", "maildir_path": str(tmp_path / "maildir")},
+        "smtp": {"transport": "file", "outbox_dir": str(tmp_path / "outbox")},
+        "database": {"url": db_url},
+        "storage": {"archive_dir": str(tmp_path / "archive")},
+        "parsing": {"isolate": False},
+        "web": web,
+    })
+
+
+def populate(settings: Settings) -> Database:
+    """The mail in the settings' Maildir, processed by one real poll; one staff account."""
+    intake = Intake.from_settings(settings)
+    intake.db.migrate()
+    intake.poll_once()
+    intake.close()
+    db = Database(settings.database.url)
+    with db.session() as session:
+        add_staff(session, EMAIL, hash_password(PASSWORD))
+    return db
+
+
+def csrf_of(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "the page has no form with a CSRF token"
+    return match.group(1)
+
+
+def sign_in(client: TestClient, email: str = EMAIL, password: str = PASSWORD) -> str:
+    """Sign in through the login form; returns the session's CSRF token (read from the queue page)."""
+    page = client.get("/login")
+    response = client.post("/login", data={"email": email, "password": password, "csrf_token": csrf_of(page.text),
+                                           "next_page": "/queue"}, follow_redirects=False)
+    assert response.status_code == 303, response.text
+    return csrf_of(client.get("/queue").text)
+
+
+def client_for(bench: Bench) -> TestClient:
+    return TestClient(create_app(bench.settings, bench.db), follow_redirects=False)

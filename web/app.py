@@ -1,0 +1,66 @@
+"""The ASGI app: pages, security headers, and what happens to anonymous requests and refused forms."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import RedirectResponse, Response
+
+from config import Settings
+from storage import Archive, Database
+from web import application_page, audit_page, downloads, health, login_page, queue_page, ranking_page
+from web.pages import render
+from web.security import CsrfRefused, NotSignedIn
+
+# No scripts, no frames, no foreign origins: the pages are server-rendered HTML and one stylesheet.
+CONTENT_SECURITY_POLICY = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+                           "frame-ancestors 'none'; base-uri 'none'")
+
+
+def create_app(settings: Settings, db: Database | None = None, archive: Archive | None = None) -> FastAPI:
+    app = FastAPI(title="uip-intake", docs_url=None, redoc_url=None, openapi_url=None,
+                  root_path=settings.web.root_path)
+    app.state.settings = settings
+    app.state.db = db or Database(settings.database.url)
+    app.state.archive = archive or Archive(settings.storage.archive_dir)
+    app.mount("/static", StaticFiles(directory=Path(__file__).with_name("static")), name="static")
+    for module in (login_page, queue_page, application_page, downloads, ranking_page, audit_page, health):
+        app.include_router(module.router)
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        response = await call_next(request)
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "same-origin"
+        response.headers["X-Frame-Options"] = "DENY"
+        if not request.url.path.startswith("/static/"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    @app.exception_handler(NotSignedIn)
+    async def to_login(request: Request, _error: NotSignedIn) -> Response:
+        if request.method != "GET":
+            return render(request, "error.html", None, status_code=401, title="Ikke logget ind",
+                          message="Din session er udløbet. Log ind igen, og gentag handlingen.")
+        wanted = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"{request.scope.get('root_path', '')}/login?next={quote(wanted)}", status_code=303)
+
+    @app.exception_handler(CsrfRefused)
+    async def refused(request: Request, _error: CsrfRefused) -> Response:
+        return render(request, "error.html", None, status_code=403, title="Formularen blev afvist",
+                      message="Formularen manglede sin sikkerhedsnøgle eller kom fra en anden side. "
+                              "Gå tilbage, genindlæs siden og prøv igen.")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> Response:
+        titles = {404: "Siden findes ikke", 405: "Handlingen er ikke tilladt", 400: "Forkert forespørgsel"}
+        return render(request, "error.html", None, status_code=error.status_code,
+                      title=titles.get(error.status_code, "Fejl"), message=str(error.detail))
+
+    return app

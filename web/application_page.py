@@ -1,0 +1,200 @@
+"""One application: fields with their sources, problems, conversation, files; and what staff do to it.
+
+Every action is a POST with the session's CSRF token, changes the database in one transaction, and writes
+an audit entry (who, what, when) in that same transaction.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from sqlalchemy.orm import Session
+from starlette.responses import Response
+
+from ingest.mime import address_of, parse_message
+from ingest.reply_queue import base_context, queue_reply
+from notifications import render_reply
+from parsers.form_fields import FIELDS_BY_KEY
+from parsers.municipalities import find_municipality
+from parsers.values import ValueProblem
+from storage import Application, InboundMessage
+from storage.models import FieldCorrection, Reply, StaffNote, utcnow
+from storage.queries import conversation, get_application
+from storage.staff import audit, audit_log
+from web.application_record import ApplicationRecord, application_record, editable_text, parse_correction
+from web.pages import archive_of, db_of, redirect, render, settings_of
+from web.security import Staff, checked_staff, client_address, current_staff
+
+router = APIRouter()
+Checked = Annotated[Staff, Depends(checked_staff)]
+
+
+def _application(session: Session, reference: str) -> Application:
+    application = get_application(session, reference)
+    if application is None:
+        raise HTTPException(404, f"Der er ingen ansøgning med referencen {reference}.")
+    return application
+
+
+def _page(request: Request, staff: Staff, session: Session, application: Application, status_code: int = 200,
+          **extra: Any) -> Response:
+    record = application_record(application, settings_of(request).call.zone)
+    events = conversation(application)
+    by_message_id = {m.message_id: m for m in application.messages}
+    replies = {r.message_id_header: r for r in application.replies}
+    return render(request, "application.html", staff, status_code=status_code, a=application, record=record,
+                  events=events, messages=by_message_id, replies=replies, editable=editable_text,
+                  audit=audit_log(session, application.reference, limit=100), **extra)
+
+
+@router.get("/applications/{reference}")
+def application_page(request: Request, reference: str, staff: Annotated[Staff, Depends(current_staff)]) -> Response:
+    with db_of(request).session() as session:
+        return _page(request, staff, session, _application(session, reference))
+
+
+def _refresh_status(application: Application, record: ApplicationRecord) -> str | None:
+    """The application's stored status after a correction; returns the new status when it changed."""
+    status = "complete" if record.complete else "needs_clarification"
+    if status == application.status:
+        return None
+    application.status = status
+    return status
+
+
+@router.post("/applications/{reference}/corrections")
+def correct_field(request: Request, reference: str, staff: Checked, key: Annotated[str, Form()],
+                  value: Annotated[str, Form()] = "", reason: Annotated[str, Form()] = "") -> Response:
+    spec = FIELDS_BY_KEY.get(key)
+    if spec is None:
+        raise HTTPException(400, f"Ukendt felt: {key}")
+    with db_of(request).session() as session:
+        application = _application(session, reference)
+        zone = settings_of(request).call.zone
+        before = application_record(application, zone)
+        try:
+            new_value = parse_correction(spec, value)
+        except ValueProblem as problem:
+            return _page(request, staff, session, application, status_code=422, correction_error=(key, str(problem)),
+                         correction_text=(key, value))
+        original = before.fields.get(key)
+        application.corrections.append(FieldCorrection(key=key, original=original, value=new_value, raw=value[:10000],
+                                                       reason=reason.strip()[:2000], author=staff.email))
+        if key == "municipality":
+            found = find_municipality(new_value) if new_value else None
+            application.municipality = found.official_name if found else None
+            application.municipality_code = found.code if found else None
+        session.flush()
+        changed = _refresh_status(application, application_record(application, zone))
+        audit(session, staff.email, "correct_field", reference=application.reference,
+              detail={"field": key, "original": original, "value": new_value, "reason": reason.strip(),
+                      **({"status": changed} if changed else {})}, client=client_address(request))
+        return redirect(request, f"/applications/{application.reference}", flash="corrected", anchor=f"f-{key}")
+
+
+@router.post("/applications/{reference}/notes")
+def add_note(request: Request, reference: str, staff: Checked, text: Annotated[str, Form()] = "") -> Response:
+    with db_of(request).session() as session:
+        application = _application(session, reference)
+        if not text.strip():
+            return _page(request, staff, session, application, status_code=422, note_error="Noten er tom.")
+        application.notes.append(StaffNote(author=staff.email, text=text.strip()[:10000]))
+        audit(session, staff.email, "add_note", reference=application.reference,
+              detail={"text": text.strip()[:500]}, client=client_address(request))
+        return redirect(request, f"/applications/{application.reference}", flash="note", anchor="notes")
+
+
+@router.post("/applications/{reference}/review")
+def mark_reviewed(request: Request, reference: str, staff: Checked,
+                  reviewed: Annotated[str, Form()] = "yes") -> Response:
+    with db_of(request).session() as session:
+        application = _application(session, reference)
+        done = reviewed == "yes"
+        application.reviewed_at = utcnow() if done else None
+        application.reviewed_by = staff.email if done else None
+        audit(session, staff.email, "mark_reviewed" if done else "unmark_reviewed", reference=application.reference,
+              client=client_address(request))
+        return redirect(request, f"/applications/{application.reference}", flash="reviewed" if done else "unreviewed")
+
+
+@router.post("/applications/{reference}/reject")
+def reject(request: Request, reference: str, staff: Checked, reason: Annotated[str, Form()] = "",
+           undo: Annotated[str, Form()] = "") -> Response:
+    with db_of(request).session() as session:
+        application = _application(session, reference)
+        if undo:
+            application.rejected_reason = None
+            audit(session, staff.email, "reopen", reference=application.reference, client=client_address(request))
+            return redirect(request, f"/applications/{application.reference}", flash="reopened")
+        if not reason.strip():
+            return _page(request, staff, session, application, status_code=422,
+                         reject_error="Skriv en begrundelse for afvisningen.")
+        application.rejected_reason = reason.strip()[:2000]
+        application.selected, application.selected_at, application.selected_by = False, None, None
+        audit(session, staff.email, "reject", reference=application.reference, detail={"reason": reason.strip()},
+              client=client_address(request))
+        return redirect(request, f"/applications/{application.reference}", flash="rejected")
+
+
+def _answerable_message(application: Application) -> InboundMessage | None:
+    """The newest message of the application that we can answer (it has a reply address)."""
+    for message in sorted(application.messages, key=lambda m: (m.received_at, m.id), reverse=True):
+        if message.reply_address:
+            return message
+    return None
+
+
+def _clarification_context(request: Request, application: Application, row: InboundMessage, text: str
+                           ) -> dict[str, Any]:
+    record = application_record(application, settings_of(request).call.zone)
+    submission = application.current_submission
+    form_name = next((a.filename for a in application.attachments
+                      if submission is not None and a.id == submission.attachment_id), "ansøgningsskemaet")
+    display_name = address_of(parse_message(archive_of(request).get("messages", row.raw_sha256)), "From")[0] \
+        if row.raw_sha256 else row.sender_name
+    return {"reference": application.reference, "greeting": display_name or row.sender_name or
+            application.municipality or "ansøger", "form_filename": form_name, "problems": record.problems,
+            "version": 1, "late": application.late, "correction_after_deadline": False,
+            "staff_text": text.strip()}
+
+
+@router.post("/applications/{reference}/clarification")
+def send_clarification(request: Request, reference: str, staff: Checked, text: Annotated[str, Form()] = "",
+                       action: Annotated[str, Form()] = "preview") -> Response:
+    settings = settings_of(request)
+    with db_of(request).session() as session:
+        application = _application(session, reference)
+        row = _answerable_message(application)
+        if row is None:
+            return _page(request, staff, session, application, status_code=422,
+                         clarification_error="Ingen af ansøgningens e-mails har en adresse, vi kan svare til.")
+        context = _clarification_context(request, application, row, text)
+        if action != "send":
+            preview = render_reply("clarification", {**base_context(row, settings), **context},
+                                   settings.call.language, settings.call.template_dir)
+            return _page(request, staff, session, application, preview=preview, preview_to=row.reply_address,
+                         clarification_text=text)
+        reply = queue_reply(row, settings, "clarification", context, application,
+                            prior_references=" ".join(r.message_id_header for r in application.replies))
+        assert reply is not None
+        session.flush()
+        audit(session, staff.email, "send_clarification", reference=application.reference,
+              detail={"to": reply.to_addr, "text": text.strip()[:2000], "reply": reply.message_id_header,
+                      "status": reply.status}, client=client_address(request))
+        return redirect(request, f"/applications/{application.reference}", flash="clarification",
+                        anchor="conversation")
+
+
+@router.post("/replies/{reply_id}/release")
+def release_reply(request: Request, reply_id: int, staff: Checked) -> Response:
+    """A reply held by the rate limit goes out after all, because a person decided so."""
+    with db_of(request).session() as session:
+        reply = session.get(Reply, reply_id)
+        if reply is None or reply.status != "held":
+            raise HTTPException(404, "Der er intet tilbageholdt svar med dette nummer.")
+        reply.status, reply.next_attempt_at, reply.last_error = "pending", utcnow(), None
+        reference = reply.application.reference if reply.application else None
+        audit(session, staff.email, "release_reply", reference=reference,
+              detail={"reply": reply.message_id_header, "to": reply.to_addr}, client=client_address(request))
+        return redirect(request, f"/applications/{reference}" if reference else "/messages", flash="released")

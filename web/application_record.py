@@ -1,0 +1,175 @@
+"""An application as staff see it: the current form version's fields with staff corrections on top.
+
+A correction never overwrites what was read: the submission keeps its value and source, the correction
+row keeps the original, the new value, who and why. With corrections, the problems are worked out again by
+the form contract's own rules, so a corrected field can make an application complete (or not).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from parsers.form_fields import FIELDS, FIELDS_BY_KEY, FieldSpec
+from parsers.form_record import FieldValue, FormRecord, Problem, normalise_value
+from parsers.municipalities import find_municipality
+from parsers.validation import validate
+from parsers.values import ValueProblem, clean_text, parse_integer
+from parsers.yes_no import yes_no_from_text
+from storage import Application
+from storage.models import FieldCorrection
+from web.ranking import Candidate
+
+
+@dataclass(frozen=True)
+class FieldRow:
+    spec: FieldSpec
+    value: Any
+    source: str
+    correction: FieldCorrection | None = None
+
+    @property
+    def display(self) -> str:
+        return display_value(self.value)
+
+
+@dataclass
+class ApplicationRecord:
+    application: Application
+    fields: dict[str, Any] = field(default_factory=dict)
+    rows: list[FieldRow] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        return self.application.current_submission is not None and not self.problems
+
+
+def display_value(value: Any) -> str:
+    if value is None or value == "" or value == []:
+        return ""
+    if isinstance(value, bool):
+        return "Ja" if value else "Nej"
+    if isinstance(value, int):
+        return f"{value:,}".replace(",", ".")
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        return date.fromisoformat(value).strftime("%d-%m-%Y")
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return ", ".join(value)
+    if isinstance(value, list):
+        return "; ".join(partner_line(p) for p in value)
+    return str(value)
+
+
+def partner_line(partner: dict[str, Any]) -> str:
+    parts = [str(partner.get("municipality") or "?"), display_value(partner.get("target_group_size")) or "?",
+             display_value(partner.get("population")) or "?"]
+    if isinstance(partner.get("already_implemented"), bool):
+        parts.append(display_value(partner["already_implemented"]))
+    return "; ".join(parts)
+
+
+def editable_text(spec: FieldSpec, value: Any) -> str:
+    """The value as staff would type it back into the correction form."""
+    if spec.kind == "partners":
+        return "\n".join(partner_line(p) for p in value or [])
+    if spec.kind == "names":
+        return "\n".join(value or [])
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return display_value(value)
+
+
+def parse_correction(spec: FieldSpec, text: str) -> Any:
+    """Staff's typed value, read by the same rules as the form; raises ValueProblem with a Danish reason.
+
+    An empty text clears the field. Partners are typed one per line: "Kommune; målgruppe; indbyggere[; Ja/Nej]"
+    (the optional last column: has that municipality already implemented Open Dialogue).
+    """
+    text = clean_text(text)
+    if not text:
+        return None
+    if spec.kind != "partners":
+        return normalise_value(spec, text)
+    partners = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        cells = [c.strip() for c in re.split(r"[;\t]", line)]
+        if len(cells) not in (3, 4):
+            raise ValueProblem(f"Linje {number}: skriv »Kommune; antal i målgruppen; antal indbyggere«")
+        found = find_municipality(cells[0])
+        if found is None:
+            raise ValueProblem(f"Linje {number}: »{cells[0]}« er ikke navnet på en dansk kommune")
+        partner: dict[str, Any] = {"municipality": found.official_name, "municipality_code": found.code,
+                                   "target_group_size": parse_integer(cells[1]), "population": parse_integer(cells[2])}
+        if len(cells) == 4 and cells[3]:
+            answer = yes_no_from_text(cells[3])
+            if answer is None:
+                raise ValueProblem(f"Linje {number}: skriv Ja eller Nej i fjerde kolonne")
+            partner["already_implemented"] = answer
+        partners.append(partner)
+    return partners
+
+
+def _latest_corrections(application: Application) -> dict[str, FieldCorrection]:
+    """Per field, the newest correction made to the current version of the form.
+
+    A corrected form sent by the municipality later is what they say now: corrections made to an earlier
+    version stay in the history (and the audit log) but no longer apply.
+    """
+    submission = application.current_submission
+    latest: dict[str, FieldCorrection] = {}
+    for correction in application.corrections:  # ordered by id: the last one wins
+        if submission is None or correction.created_at >= submission.created_at:
+            latest[correction.key] = correction
+    return latest
+
+
+def received_on(application: Application, zone: ZoneInfo) -> date:
+    submission = application.current_submission
+    moment: datetime = application.received_at
+    if submission is not None:
+        for message in application.messages:
+            if message.id == submission.message_id:
+                moment = message.received_at
+    return moment.astimezone(zone).date()
+
+
+def application_record(application: Application, zone: ZoneInfo) -> ApplicationRecord:
+    submission = application.current_submission
+    read = {v.key: v for v in submission.values} if submission else {}
+    corrections = _latest_corrections(application)
+    record = ApplicationRecord(application)
+    for spec in FIELDS:
+        correction = corrections.get(spec.key)
+        if correction is not None:
+            value, source = correction.value, f"rettet af {correction.author}"
+        elif spec.key in read:
+            value, source = read[spec.key].value, read[spec.key].source
+        else:
+            value, source = None, ""
+        if value is not None:
+            record.fields[spec.key] = value
+        record.rows.append(FieldRow(spec, value, source, correction))
+    stored = [Problem(p.field, p.label, p.message) for p in (submission.problems if submission else [])]
+    if not corrections:
+        record.problems = stored
+        return record
+    # corrected: the problems found while reading still count for fields nobody corrected and still lack
+    # a value; the contract's rules are applied afresh to the corrected values
+    form = FormRecord(reader="staff", values={k: FieldValue(k, v, "", "") for k, v in record.fields.items()},
+                      problems=[p for p in stored if p.field not in corrections and p.field not in record.fields])
+    record.problems = validate(form, received_on(application, zone))
+    return record
+
+
+def candidate(application: Application, record: ApplicationRecord) -> Candidate:
+    return Candidate(
+        reference=application.reference, municipality=application.municipality,
+        received_at=application.received_at, complete=record.complete, fields=record.fields,
+        problem_labels=tuple(FIELDS_BY_KEY[p.field].label if p.field in FIELDS_BY_KEY else p.label
+                             for p in record.problems),
+        problem_fields=frozenset(p.field for p in record.problems),
+        late=application.late, selected=application.selected, rejected_reason=application.rejected_reason)

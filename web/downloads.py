@@ -1,0 +1,81 @@
+"""The original email and every file, as downloads: always an attachment, always a safe name, never inline.
+
+Files are served as application/octet-stream with ``Content-Disposition: attachment`` and ``nosniff``, so a
+sender's HTML or SVG is never rendered in the staff's browser session. The name is the sender's, cleaned:
+an ASCII fallback for old clients and the UTF-8 name (RFC 6266/5987) for the rest.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from starlette.responses import Response
+
+from storage import Attachment, InboundMessage
+from storage.archive import Kind
+from web.pages import archive_of, db_of
+from web.security import Staff, current_staff
+
+router = APIRouter()
+
+
+def safe_filename(name: str, fallback: str = "fil") -> str:
+    """No path, no control or quoting characters, no leading dots; at most 120 characters, extension kept."""
+    name = unicodedata.normalize("NFC", name).replace("\\", "/").rsplit("/", 1)[-1]
+    name = re.sub(r"[\x00-\x1f\x7f\"<>:|?*;%]+", "_", name).strip(" .")
+    if not name:
+        return fallback
+    stem, dot, ext = name.rpartition(".")
+    if dot and 0 < len(ext) <= 10 and stem:
+        return stem[: 120 - len(ext) - 1] + "." + ext
+    return name[:120]
+
+
+def ascii_filename(name: str) -> str:
+    folded = name.replace("æ", "ae").replace("Æ", "Ae").replace("ø", "oe").replace("Ø", "Oe")
+    folded = folded.replace("å", "aa").replace("Å", "Aa")
+    folded = unicodedata.normalize("NFKD", folded).encode("ascii", "ignore").decode()
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", folded).strip("_.") or "fil"
+
+
+def attachment_response(data: bytes, name: str) -> Response:
+    name = safe_filename(name)
+    disposition = f"attachment; filename=\"{ascii_filename(name)}\"; filename*=UTF-8''{quote(name, safe='')}"
+    return Response(data, media_type="application/octet-stream",
+                    headers={"Content-Disposition": disposition, "Content-Security-Policy": "sandbox"})
+
+
+def _archived(request: Request, kind: Kind, sha256: str | None) -> bytes:
+    if not sha256:
+        raise HTTPException(404, "Filen findes ikke i arkivet.")
+    try:
+        return archive_of(request).get(kind, sha256)
+    except (OSError, ValueError) as error:
+        raise HTTPException(404, "Filen findes ikke i arkivet.") from error
+
+
+@router.get("/messages/{message_id}/raw")
+def raw_message(request: Request, message_id: int, staff: Annotated[Staff, Depends(current_staff)]) -> Response:
+    with db_of(request).session() as session:
+        message = session.get(InboundMessage, message_id)
+        if message is None:
+            raise HTTPException(404, "Beskeden findes ikke.")
+        reference = message.application.reference if message.application else "besked"
+        suffix = "-kun-brevhoved" if message.headers_only else ""
+        data = _archived(request, "messages", message.raw_sha256)
+    return attachment_response(data, f"{reference}-{message.id}{suffix}.eml")
+
+
+@router.get("/files/{attachment_id}")
+def attachment(request: Request, attachment_id: int, staff: Annotated[Staff, Depends(current_staff)]) -> Response:
+    with db_of(request).session() as session:
+        row = session.get(Attachment, attachment_id)
+        if row is None:
+            raise HTTPException(404, "Filen findes ikke.")
+        data = _archived(request, "files", row.sha256)
+        name = row.filename
+    return attachment_response(data, name)

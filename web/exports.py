@@ -1,0 +1,85 @@
+"""Tables as downloads: CSV for Danish Excel (UTF-8 with BOM, semicolons) and XLSX (openpyxl).
+
+Text that a spreadsheet would run as a formula (=, +, -, @ first) is written with a leading apostrophe in
+CSV and as a plain string in XLSX: a municipality's free text is never executed on staff's machine.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+from starlette.responses import Response
+
+Cell = str | int | float | bool | datetime | None
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _text_cell(value: Cell) -> Cell:
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def _csv_cell(value: Cell) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "Ja" if value else "Nej"
+    if isinstance(value, float):
+        return f"{value:.6f}".replace(".", ",")
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    return str(_text_cell(value))
+
+
+def csv_bytes(header: Sequence[str], rows: Sequence[Sequence[Cell]]) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows([_csv_cell(c) for c in row] for row in rows)
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def xlsx_bytes(sheet: str, header: Sequence[str], rows: Sequence[Sequence[Cell]]) -> bytes:
+    book = Workbook()
+    ws = book.active
+    assert ws is not None
+    ws.title = sheet[:31]
+    ws.append(list(header))
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    for row in rows:
+        values: list[Any] = []
+        for value in row:
+            if isinstance(value, datetime):
+                value = value.replace(tzinfo=None)  # Excel has no time zones; the column header names it
+            values.append("Ja" if value is True else "Nej" if value is False else _text_cell(value))
+        ws.append(values)
+        for cell in ws[ws.max_row]:
+            if isinstance(cell.value, str):
+                cell.data_type = "s"  # never a formula, whatever the text starts with
+    ws.freeze_panes = "A2"
+    for index, title in enumerate(header, start=1):
+        ws.column_dimensions[get_column_letter(index)].width = min(max(len(title), 10) + 2, 50)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def download(data: bytes, filename: str, media_type: str) -> Response:
+    return Response(data, media_type=media_type,
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+def table_response(kind: str, stem: str, sheet: str, header: Sequence[str], rows: Sequence[Sequence[Cell]]
+                   ) -> Response:
+    if kind == "xlsx":
+        return download(xlsx_bytes(sheet, header, rows), f"{stem}.xlsx", XLSX_TYPE)
+    return download(csv_bytes(header, rows), f"{stem}.csv", "text/csv; charset=utf-8")

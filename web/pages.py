@@ -1,0 +1,122 @@
+"""What every page shares: the templates with their Danish filters, and the app's settings and database."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import Request
+from fastapi.templating import Jinja2Templates
+from starlette.responses import RedirectResponse, Response
+
+from config import Settings
+from storage import Archive, Database
+from web.application_record import display_value
+from web.reasons import danish_reason
+from web.security import Staff
+
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
+
+STATUS_LABELS = {
+    "complete": "Komplet",
+    "needs_clarification": "Afventer svar",
+    "rejected": "Afvist",
+}
+REPLY_KINDS = {
+    "acknowledgement": "Kvittering",
+    "clarification": "Anmodning om oplysninger",
+    "size_rejection": "Afvist: for stor",
+    "rejection": "Afvisning",
+    "receipt": "Bekræftelse",
+}
+REPLY_STATUS = {"pending": "afventer afsendelse", "sent": "sendt", "failed": "fejlet", "held": "tilbageholdt"}
+OUTCOMES = {
+    "application": "Ansøgning",
+    "follow_up": "Opfølgning",
+    "rejected": "Afvist",
+    "ignored": "Ignoreret",
+    "duplicate": "Dublet",
+    None: "Under behandling",
+}
+
+ACTIONS = {  # audit log actions as staff read them
+    "login": "Logget ind", "login_failed": "Mislykket login", "login_refused_rate_limit": "Login afvist (for mange)",
+    "logout": "Logget ud", "correct_field": "Rettede felt", "add_note": "Tilføjede note",
+    "mark_reviewed": "Markerede gennemgået", "unmark_reviewed": "Fjernede »gennemgået«",
+    "send_clarification": "Sendte anmodning om oplysninger", "release_reply": "Frigav tilbageholdt svar",
+    "reject": "Afviste ansøgning", "reopen": "Genåbnede ansøgning", "select": "Udvalgte",
+    "deselect": "Fjernede udvælgelse", "staff_add": "Oprettede medarbejder", "staff_disable": "Spærrede medarbejder",
+    "staff_password": "Ny adgangskode",
+}
+
+
+def settings_of(request: Request) -> Settings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+def db_of(request: Request) -> Database:
+    return request.app.state.db  # type: ignore[no-any-return]
+
+
+def archive_of(request: Request) -> Archive:
+    return request.app.state.archive  # type: ignore[no-any-return]
+
+
+def local_time(request: Request, moment: datetime | None) -> str:
+    if moment is None:
+        return ""
+    return moment.astimezone(settings_of(request).call.zone).strftime("%d-%m-%Y %H.%M")
+
+
+# What a page says after an action; the query carries only the code, never text (no spoofed messages)
+FLASH = {
+    "logged_out": "Du er logget ud.",
+    "corrected": "Feltet er rettet. Den oprindelige værdi er gemt.",
+    "note": "Noten er gemt.",
+    "reviewed": "Ansøgningen er markeret som gennemgået.",
+    "unreviewed": "Markeringen »gennemgået« er fjernet.",
+    "clarification": "Anmodningen om oplysninger er lagt i udbakken og sendes ved næste kørsel.",
+    "released": "Svaret er frigivet og sendes ved næste kørsel.",
+    "rejected": "Ansøgningen er markeret som afvist.",
+    "reopened": "Afvisningen er fjernet.",
+    "selected": "Ansøgningen er markeret som udvalgt.",
+    "deselected": "Ansøgningen er ikke længere udvalgt.",
+    "too_many": "Der kan højst udvælges 5 ansøgninger. Fjern en markering først.",
+    "not_eligible": "Kun ansøgninger, der opfylder kriterierne, kan udvælges.",
+}
+
+
+def render(request: Request, template: str, staff: Staff | None, status_code: int = 200,
+           **context: Any) -> Response:
+    flash = FLASH.get(request.query_params.get("flash", ""))
+    base = request.scope.get("root_path", "")
+    return TEMPLATES.TemplateResponse(request, template, {"staff": staff, "flash": flash, "base": base, **context},
+                                      status_code=status_code)
+
+
+def redirect(request: Request, path: str, flash: str = "", anchor: str = "") -> RedirectResponse:
+    """303 to a page of this app (under the proxy's root path), with an optional flash message code."""
+    target = f"{request.scope.get('root_path', '')}{path}"
+    if flash:
+        target += "?" + urlencode({"flash": flash})
+    return RedirectResponse(target + (f"#{anchor}" if anchor else ""), status_code=303)
+
+
+def _filters() -> None:
+    env = TEMPLATES.env
+    env.filters["value"] = display_value
+    env.filters["reason"] = danish_reason
+    env.globals["STATUS_LABELS"] = STATUS_LABELS
+    env.globals["REPLY_KINDS"] = REPLY_KINDS
+    env.globals["REPLY_STATUS"] = REPLY_STATUS
+    env.globals["OUTCOMES"] = OUTCOMES
+    env.globals["ACTIONS"] = ACTIONS
+    env.globals["local_time"] = local_time
+    env.filters["percent"] = lambda fraction, digits=2: f"{float(fraction) * 100:.{digits}f}".replace(".", ",") + " %"
+    env.filters["detail"] = lambda detail: " · ".join(f"{k}: {display_value(v) or '–'}" for k, v in detail.items())
+    env.filters["mb"] = lambda size: f"{size / 1024 / 1024:.1f}".replace(".", ",") + " MB"
+
+
+_filters()

@@ -1,0 +1,149 @@
+"""The queue (every application, filtered, searched, sorted, counted), its export, and every inbound message."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+from starlette.responses import Response
+
+from parsers.form_fields import FIELDS
+from storage import Application, InboundMessage, Submission
+from storage.models import Reply
+from web.application_record import ApplicationRecord, application_record, display_value
+from web.exports import Cell, table_response
+from web.pages import OUTCOMES, REPLY_KINDS, REPLY_STATUS, STATUS_LABELS, db_of, redirect, render, settings_of
+from web.security import Staff, current_staff
+
+router = APIRouter()
+EARLIEST = datetime.min.replace(tzinfo=UTC)
+SORTS = ("reference", "municipality", "received", "status", "late", "problems", "last_reply")
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    application: Application
+    record: ApplicationRecord
+    status: str  # complete | needs_clarification | rejected
+    last_reply: Reply | None
+
+    @property
+    def reference(self) -> str:
+        return self.application.reference
+
+    @property
+    def problems(self) -> int:
+        return len(self.record.problems)
+
+    def sort_key(self, column: str) -> Any:
+        a = self.application
+        return {
+            "reference": a.reference, "municipality": (a.municipality or "").casefold(),
+            "received": a.received_at, "status": self.status, "late": a.late, "problems": self.problems,
+            "last_reply": self.last_reply.created_at if self.last_reply else EARLIEST,
+        }[column]
+
+    def matches(self, text: str) -> bool:
+        needle = text.casefold().strip()
+        if not needle:
+            return True
+        partners = " ".join(str(p.get("municipality") or "") for p in self.record.fields.get("partners") or [])
+        haystack = " ".join([self.reference, self.application.municipality or "", partners,
+                             str(self.record.fields.get("contact_email") or "")]).casefold()
+        return needle in haystack
+
+
+def load_applications(session: Session) -> list[Application]:
+    current = selectinload(Application.current_submission)
+    return list(session.scalars(select(Application).options(
+        current.selectinload(Submission.values), current.selectinload(Submission.problems),
+        selectinload(Application.corrections), selectinload(Application.messages),
+        selectinload(Application.replies), selectinload(Application.notes))
+        .order_by(Application.received_at, Application.id)))
+
+
+def queue_rows(request: Request, session: Session) -> list[QueueRow]:
+    zone = settings_of(request).call.zone
+    rows = []
+    for application in load_applications(session):
+        record = application_record(application, zone)
+        status = "rejected" if application.rejected_reason else application.status
+        rows.append(QueueRow(application, record, status,
+                             application.replies[-1] if application.replies else None))
+    return rows
+
+
+@router.get("/")
+def home(request: Request, staff: Annotated[Staff, Depends(current_staff)]) -> Response:
+    return redirect(request, "/queue")
+
+
+@router.get("/queue")
+def queue(request: Request, staff: Annotated[Staff, Depends(current_staff)], status: str = "", late: str = "",
+          q: str = "", sort: str = "received", dir: str = "asc") -> Response:
+    sort = sort if sort in SORTS else "received"
+    with db_of(request).session() as session:
+        rows = queue_rows(request, session)
+        counts = {key: sum(1 for r in rows if r.status == key) for key in STATUS_LABELS}
+        late_count = sum(1 for r in rows if r.application.late)
+        shown = [r for r in rows if (not status or r.status == status)
+                 and (late not in ("yes", "no") or r.application.late == (late == "yes")) and r.matches(q)]
+        shown.sort(key=lambda r: (r.sort_key(sort), r.reference), reverse=dir == "desc")
+        return render(request, "queue.html", staff, rows=shown, total=len(rows), counts=counts,
+                      late_count=late_count, status=status, late=late, q=q, sort=sort, dir=dir)
+
+
+QUEUE_HEADER = ["Reference", "Kommune", "Status", "For sent", "Modtaget (dansk tid)", "Åbne problemer",
+                "Problemer", "Seneste svar", "Gennemgået af", "Udvalgt", "Afvist (begrundelse)"]
+
+
+def export_value(value: Any) -> Cell:
+    """Numbers and yes/no stay typed (sortable in a spreadsheet); the rest as the page shows it."""
+    return value if isinstance(value, int | bool) else display_value(value)
+
+
+def queue_table(request: Request, rows: list[QueueRow]) -> tuple[list[str], list[list[Cell]]]:
+    zone = settings_of(request).call.zone
+    header = QUEUE_HEADER + [spec.label for spec in FIELDS]
+    table: list[list[Cell]] = []
+    for r in rows:
+        a, last = r.application, r.last_reply
+        table.append([
+            a.reference, a.municipality, STATUS_LABELS.get(r.status, r.status), a.late,
+            a.received_at.astimezone(zone), r.problems,
+            " | ".join(f"{p.label}: {p.message}" for p in r.record.problems),
+            f"{REPLY_KINDS.get(last.kind, last.kind)} ({REPLY_STATUS.get(last.status, last.status)})" if last else "",
+            a.reviewed_by, a.selected, a.rejected_reason,
+            *[export_value(r.record.fields.get(spec.key)) for spec in FIELDS],
+        ])
+    return header, table
+
+
+@router.get("/queue.{kind}")
+def queue_export(request: Request, kind: str, staff: Annotated[Staff, Depends(current_staff)]) -> Response:
+    if kind not in ("csv", "xlsx"):
+        raise HTTPException(404, "Eksporten findes som .csv og .xlsx.")
+    with db_of(request).session() as session:
+        header, table = queue_table(request, queue_rows(request, session))
+    return table_response(kind, "ansoegninger", "Ansøgninger", header, table)
+
+
+@router.get("/messages")
+def messages(request: Request, staff: Annotated[Staff, Depends(current_staff)], outcome: str = "") -> Response:
+    with db_of(request).session() as session:
+        rows = list(session.scalars(select(InboundMessage).options(
+            selectinload(InboundMessage.replies), selectinload(InboundMessage.application),
+            selectinload(InboundMessage.attachments)).order_by(InboundMessage.received_at, InboundMessage.id)))
+        counts: dict[str, int] = {}
+        for m in rows:
+            key = "error" if m.state == "error" else (m.outcome or "received")
+            counts[key] = counts.get(key, 0) + 1
+        shown = [m for m in rows if not outcome or outcome == ("error" if m.state == "error"
+                                                                else (m.outcome or "received"))]
+        return render(request, "messages.html", staff, messages=list(reversed(shown)), total=len(rows),
+                      counts=counts, outcome=outcome, outcome_labels={**{k or "received": v for k, v in
+                                                                         OUTCOMES.items()}, "error": "Fejl"})

@@ -1,0 +1,165 @@
+"""The call's award criteria, applied as form-spec.md defines them. Pure: plain values in, a ranking out.
+
+Only complete, director-approved applications (not rejected by staff) are eligible. They are ordered by
+1. the relative size of the target group: the sum of the target groups of every municipality in the
+   application divided by the sum of their populations (larger first), then
+2. experience: the share of its municipalities that have *not* implemented Open Dialogue (larger first).
+Equal on both criteria is a tie: the same rank, shown as such; staff decide. Fractions are exact, so a tie
+is a tie and not a rounding accident.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from fractions import Fraction
+from typing import Any
+
+MIN_SELECTED, MAX_SELECTED = 3, 5
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """What the ranking needs of one application (its effective fields: read, then corrected by staff)."""
+
+    reference: str
+    municipality: str | None
+    received_at: datetime
+    complete: bool
+    fields: Mapping[str, Any]
+    problem_labels: tuple[str, ...] = ()
+    problem_fields: frozenset[str] = frozenset()
+    late: bool = False
+    selected: bool = False
+    rejected_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Member:
+    """One municipality of an application, with the inputs it contributes."""
+
+    name: str
+    target_group_size: int | None
+    population: int | None
+    experienced: bool | None  # True: has already implemented Open Dialogue
+    experience_from: str = "5.1"  # where the experience answer comes from
+
+    @property
+    def counted(self) -> bool:
+        return self.target_group_size is not None and self.population is not None
+
+
+@dataclass(frozen=True)
+class Ranked:
+    candidate: Candidate
+    members: tuple[Member, ...]
+    target_group_total: int
+    population_total: int
+    share: Fraction  # criterion 1
+    without_experience: Fraction  # criterion 2
+    rank: int = 0
+    tied: bool = False
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def joint(self) -> bool:
+        return len(self.members) > 1
+
+
+@dataclass(frozen=True)
+class NotEligible:
+    candidate: Candidate
+    reasons: tuple[str, ...]
+
+
+@dataclass
+class Ranking:
+    ranked: list[Ranked] = field(default_factory=list)
+    not_eligible: list[NotEligible] = field(default_factory=list)
+
+    @property
+    def selected(self) -> list[Ranked]:
+        return [r for r in self.ranked if r.candidate.selected]
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
+def members_of(candidate: Candidate) -> tuple[tuple[Member, ...], tuple[str, ...]]:
+    """The applicant and its partners (a partner row naming the applicant itself is not counted twice)."""
+    fields = candidate.fields
+    experienced = fields.get("already_implemented")
+    applicant = Member(candidate.municipality or "?", _int(fields.get("target_group_size")),
+                       _int(fields.get("population")), experienced if isinstance(experienced, bool) else None)
+    members, warnings = [applicant], []
+    if fields.get("joint_application") is True:
+        for partner in fields.get("partners") or []:
+            name = str(partner.get("municipality") or "?")
+            if name == applicant.name:
+                warnings.append(f"{name} står også i tabellen over samarbejdskommuner og er talt med én gang")
+                continue
+            own = partner.get("already_implemented")
+            member = Member(name, _int(partner.get("target_group_size")), _int(partner.get("population")),
+                            own if isinstance(own, bool) else applicant.experienced,
+                            "3.2" if isinstance(own, bool) else "5.1 (gælder hele ansøgningen)")
+            if not member.counted:
+                warnings.append(f"{name}: antal borgere i målgruppen eller indbyggere mangler; ikke talt med")
+            members.append(member)
+    return tuple(members), tuple(warnings)
+
+
+def ineligible_because(candidate: Candidate) -> list[str]:
+    reasons = []
+    if candidate.rejected_reason:
+        reasons.append(f"Afvist af Socialstyrelsen: {candidate.rejected_reason}")
+    if not candidate.complete:
+        missing = ", ".join(candidate.problem_labels) or "oplysninger mangler"
+        reasons.append(f"Ikke komplet: {missing}")
+    flagged = candidate.problem_fields  # already named among the problems: not repeated
+    if candidate.fields.get("director_approved") is not True and "director_approved" not in flagged:
+        reasons.append("Ikke godkendt af direktøren (8.1 er ikke »Ja«)")
+    numbers = ("target_group_size", "population")
+    if any(_int(candidate.fields.get(k)) is None for k in numbers) and not flagged & set(numbers):
+        reasons.append("Antal borgere i målgruppen (4.1) eller antal indbyggere (4.2) mangler")
+    return list(dict.fromkeys(reasons))
+
+
+def score(candidate: Candidate) -> Ranked:
+    members, warnings = members_of(candidate)
+    counted = [m for m in members if m.counted]
+    target = sum(m.target_group_size or 0 for m in counted)
+    population = sum(m.population or 0 for m in counted)
+    known = [m for m in members if m.experienced is not None]
+    without = Fraction(sum(1 for m in known if m.experienced is False), len(known)) if known else Fraction(0)
+    if not known:
+        warnings = (*warnings, "Erfaring (5.1) er ikke oplyst; regnet som erfaring")
+    return Ranked(candidate, members, target, population, Fraction(target, population) if population else
+                  Fraction(0), without, warnings=warnings)
+
+
+def _order(r: Ranked) -> tuple[Any, ...]:
+    return (-r.share, -r.without_experience, r.candidate.received_at, r.candidate.reference)
+
+
+def rank(candidates: Iterable[Candidate]) -> Ranking:
+    result = Ranking()
+    scored = []
+    for candidate in candidates:
+        reasons = ineligible_because(candidate)
+        if reasons:
+            result.not_eligible.append(NotEligible(candidate, tuple(reasons)))
+        else:
+            scored.append(score(candidate))
+    scored.sort(key=_order)
+    for position, item in enumerate(scored):
+        key = (item.share, item.without_experience)
+        previous = result.ranked[-1] if result.ranked else None
+        same_as_previous = previous is not None and (previous.share, previous.without_experience) == key
+        following = scored[position + 1] if position + 1 < len(scored) else None
+        tied = same_as_previous or (following is not None and (following.share, following.without_experience) == key)
+        number = previous.rank if same_as_previous and previous is not None else position + 1
+        result.ranked.append(replace(item, rank=number, tied=tied))
+    result.not_eligible.sort(key=lambda n: (n.candidate.received_at, n.candidate.reference))
+    return result

@@ -1,0 +1,87 @@
+"""The ranking by the call's award criteria, staff's selection of 3–5, and its export."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from sqlalchemy.orm import Session
+from starlette.responses import Response
+
+from storage.models import utcnow
+from storage.queries import get_application
+from storage.staff import audit
+from web.application_record import application_record, candidate
+from web.exports import Cell, table_response
+from web.pages import db_of, redirect, render, settings_of
+from web.queue_page import load_applications
+from web.ranking import MAX_SELECTED, MIN_SELECTED, Ranking, rank
+from web.security import Staff, checked_staff, client_address, current_staff
+
+router = APIRouter()
+
+
+def ranking_of(request: Request, session: Session) -> Ranking:
+    zone = settings_of(request).call.zone
+    return rank(candidate(a, application_record(a, zone)) for a in load_applications(session))
+
+
+@router.get("/ranking")
+def ranking_page(request: Request, staff: Annotated[Staff, Depends(current_staff)]) -> Response:
+    with db_of(request).session() as session:
+        ranking = ranking_of(request, session)
+        return render(request, "ranking.html", staff, ranking=ranking, min_selected=MIN_SELECTED,
+                      max_selected=MAX_SELECTED)
+
+
+@router.post("/ranking/select")
+def select(request: Request, staff: Annotated[Staff, Depends(checked_staff)], reference: Annotated[str, Form()],
+           selected: Annotated[str, Form()] = "yes") -> Response:
+    with db_of(request).session() as session:
+        ranking = ranking_of(request, session)
+        application = get_application(session, reference)
+        if application is None:
+            raise HTTPException(404, f"Der er ingen ansøgning med referencen {reference}.")
+        choose = selected == "yes"
+        if choose and not application.selected:
+            if all(r.candidate.reference != application.reference for r in ranking.ranked):
+                return redirect(request, "/ranking", flash="not_eligible")
+            if len(ranking.selected) >= MAX_SELECTED:
+                return redirect(request, "/ranking", flash="too_many")
+        application.selected = choose
+        application.selected_at, application.selected_by = (utcnow(), staff.email) if choose else (None, None)
+        audit(session, staff.email, "select" if choose else "deselect", reference=application.reference,
+              client=client_address(request))
+        return redirect(request, "/ranking", flash="selected" if choose else "deselected",
+                        anchor=f"r-{application.reference}")
+
+
+RANKING_HEADER = ["Placering", "Lige med andre", "Reference", "Kommune(r)", "Fælles ansøgning",
+                  "Borgere i målgruppen (sum)", "Indbyggere (sum)", "Kriterium 1: målgruppens andel (%)",
+                  "Kriterium 2: andel uden erfaring (%)", "Input pr. kommune", "Bemærkninger", "For sent",
+                  "Udvalgt", "Ikke med i rangordenen, fordi"]
+
+
+def ranking_table(ranking: Ranking) -> list[list[Cell]]:
+    rows: list[list[Cell]] = []
+    for r in ranking.ranked:
+        inputs = " | ".join(f"{m.name}: {m.target_group_size or '?'} / {m.population or '?'}, "
+                            f"erfaring {'?' if m.experienced is None else 'Ja' if m.experienced else 'Nej'}"
+                            for m in r.members)
+        rows.append([r.rank, r.tied, r.candidate.reference, ", ".join(m.name for m in r.members), r.joint,
+                     r.target_group_total, r.population_total, round(float(r.share) * 100, 4),
+                     round(float(r.without_experience) * 100, 2), inputs, " | ".join(r.warnings), r.candidate.late,
+                     r.candidate.selected, None])
+    for n in ranking.not_eligible:
+        rows.append([None, None, n.candidate.reference, n.candidate.municipality, None, None, None, None, None,
+                     None, None, n.candidate.late, n.candidate.selected, " | ".join(n.reasons)])
+    return rows
+
+
+@router.get("/ranking.{kind}")
+def ranking_export(request: Request, kind: str, staff: Annotated[Staff, Depends(current_staff)]) -> Response:
+    if kind not in ("csv", "xlsx"):
+        raise HTTPException(404, "Eksporten findes som .csv og .xlsx.")
+    with db_of(request).session() as session:
+        rows = ranking_table(ranking_of(request, session))
+    return table_response(kind, "rangorden", "Rangorden", RANKING_HEADER, rows)

@@ -1,0 +1,158 @@
+"""Sign-in: Argon2 password hashes, server-side sessions, CSRF tokens and the failed-sign-in limit.
+
+The session cookie holds a random token; the database keeps only its SHA-256, so a copy of the database
+signs nobody in, and "Log ud" (or disabling the account) ends the session at once. Every form carries the
+session's CSRF token (the login form a token of its own, double-submitted in a cookie), and a POST from
+another origin is refused before its token is even looked at.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Annotated, Literal
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from fastapi import Depends, Form, Request
+from starlette.responses import Response
+
+from config import Settings
+from storage import Database
+from storage.models import utcnow
+from storage.staff import (
+    audit,
+    find_session,
+    find_staff,
+    forget_login_failures,
+    login_failures,
+    open_session,
+    record_login_failure,
+)
+
+SESSION_COOKIE = "uip_session"
+LOGIN_CSRF_COOKIE = "uip_login_csrf"
+MIN_PASSWORD_LENGTH = 12
+_hasher = PasswordHasher()
+# verifying against this when the address is unknown takes as long as a real check: no account oracle
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+class NotSignedIn(Exception):
+    """No valid session: pages redirect to the login page."""
+
+
+class CsrfRefused(Exception):
+    """A form without the session's token, or posted from another origin."""
+
+
+class TooManyFailures(Exception):
+    """Too many failed sign-ins for this address or from this client; try again later."""
+
+
+@dataclass(frozen=True)
+class Staff:
+    id: int
+    email: str
+    csrf_token: str
+
+
+def hash_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValueError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "?"
+
+
+def secure_cookies(request: Request, settings: Settings) -> bool:
+    mode = settings.web.secure_cookies
+    return mode == "always" or (mode == "auto" and request.url.scheme == "https")
+
+
+def set_cookie(response: Response, request: Request, settings: Settings, name: str, value: str,
+               max_age: int | None, samesite: Literal["lax", "strict"] = "strict") -> None:
+    """An HttpOnly cookie for this app's path; Secure behind TLS (``web.secure_cookies``)."""
+    response.set_cookie(name, value, max_age=max_age, httponly=True, samesite=samesite,
+                        secure=secure_cookies(request, settings), path=settings.web.root_path or "/")
+
+
+def sign_in(request: Request, settings: Settings, db: Database, email: str, password: str) -> tuple[str, Staff]:
+    """Check the password (within the failure limits) and open a session; returns (cookie token, staff)."""
+    client = client_address(request)
+    web = settings.web
+    refusal: type[Exception] | None = None
+    with db.session() as session:  # a refusal is recorded and committed before it is raised
+        by_email, by_client = login_failures(session, email, client,
+                                             utcnow() - timedelta(minutes=web.login_window_minutes))
+        user = find_staff(session, email)
+        if by_email >= web.login_max_failures or by_client >= web.login_max_failures_per_client:
+            audit(session, email.strip().lower()[:320] or "?", "login_refused_rate_limit", client=client)
+            refusal = TooManyFailures
+        elif user is None or not verify_password(user.password_hash, password) or user.disabled:
+            record_login_failure(session, email or "?", client)
+            audit(session, email.strip().lower()[:320] or "?", "login_failed", client=client)
+            refusal = PermissionError
+        else:
+            token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+            open_session(session, user, digest(token), csrf, timedelta(hours=web.session_hours))
+            user.last_login_at = utcnow()
+            if _hasher.check_needs_rehash(user.password_hash):
+                user.password_hash = _hasher.hash(password)
+            forget_login_failures(session, email, utcnow() - timedelta(days=1))
+            audit(session, user.email, "login", client=client)
+            staff = Staff(user.id, user.email, csrf)
+    if refusal is not None:
+        raise refusal
+    return token, staff
+
+
+def current_staff(request: Request) -> Staff:
+    """Dependency: the signed-in staff member, or NotSignedIn."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        raise NotSignedIn
+    db: Database = request.app.state.db
+    with db.session() as session:
+        row = find_session(session, digest(token))
+        if row is None:
+            raise NotSignedIn
+        row.last_seen_at = utcnow()
+        return Staff(row.staff_id, row.staff.email, row.csrf_token)
+
+
+def _same_origin(request: Request) -> bool:
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True  # not sent by every client (curl, older browsers); the token still has to match
+    return origin == f"{request.url.scheme}://{request.url.netloc}"
+
+
+def checked_staff(request: Request, staff: Annotated[Staff, Depends(current_staff)],
+                  csrf_token: Annotated[str, Form()] = "") -> Staff:
+    """Dependency for every POST: the signed-in staff member, after the CSRF checks."""
+    if not _same_origin(request) or not hmac.compare_digest(csrf_token.encode(), staff.csrf_token.encode()):
+        raise CsrfRefused
+    return staff
+
+
+def check_login_csrf(request: Request, csrf_token: str) -> None:
+    cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    if not _same_origin(request) or not cookie or not hmac.compare_digest(cookie.encode(), csrf_token.encode()):
+        raise CsrfRefused
