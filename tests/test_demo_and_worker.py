@@ -61,3 +61,48 @@ def test_run_polls_then_stops_cleanly_on_sigterm(tmp_path):
     assert process.returncode == 0, stderr
     assert "worker stopped" in stderr
     assert Path(tmp_path / "var/maildir").is_dir()
+
+
+def test_a_new_user_runs_demo_adds_an_account_serves_and_reads_the_queue_in_the_web_app(tmp_path):
+    """The README's path: `demo`, `staff add`, `serve`; then a real HTTP client signs in and reads the pages."""
+    import re
+    import socket
+
+    import httpx
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("UIP_INTAKE_")}
+    cli = [sys.executable, "-m", "ingest.cli"]
+    assert subprocess.run([*cli, "demo"], cwd=tmp_path, env=env, capture_output=True).returncode == 0
+    added = subprocess.run([*cli, "staff", "add", "anna@socialstyrelsen.dk"], cwd=tmp_path, env=env, text=True,
+                           input="correct-horse-battery\ncorrect-horse-battery\n", capture_output=True)
+    assert added.returncode == 0 and "created staff account anna@socialstyrelsen.dk" in added.stdout, added.stderr
+    short = subprocess.run([*cli, "staff", "add", "bo@socialstyrelsen.dk"], cwd=tmp_path, env=env, text=True,
+                           input="kort\nkort\n", capture_output=True)
+    assert short.returncode == 2 and "at least 12 characters" in short.stderr
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([*cli, "serve", "--port", str(port)], cwd=tmp_path, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                health = httpx.get(f"{base}/healthz")
+                break
+            except httpx.ConnectError:
+                assert time.monotonic() < deadline and server.poll() is None, "serve did not start"
+                time.sleep(0.2)
+        assert health.json()["database"] == "ok" and health.json()["last_successful_poll"]
+        with httpx.Client(base_url=base) as client:
+            token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text)[1]
+            signed_in = client.post("/login", data={"email": "anna@socialstyrelsen.dk", "csrf_token": token,
+                                                    "password": "correct-horse-battery"}, follow_redirects=True)
+            assert signed_in.url.path == "/queue" and signed_in.text.count('href="/applications/AD-2019-') == 7
+            assert "Fredericia Kommune" in client.get("/applications/AD-2019-0003").text
+            assert "Korrespondance" in client.get("/applications/AD-2019-0002").text
+            assert client.get("/ranking").text.count('<tr id="r-') == 5
+    finally:
+        server.terminate()
+        server.wait(timeout=20)

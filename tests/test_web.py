@@ -139,7 +139,7 @@ def test_signed_in_staff_see_every_page_and_logout_ends_the_session_on_the_serve
     assert [a for _, a, _ in audit_actions(bench)] == ["login", "logout"]
 
 
-def test_an_expired_or_disabled_accounts_session_is_over(bench):
+def test_an_expired_session_is_over(bench):
     client = client_for(bench)
     sign_in(client)
     with bench.db.session() as session:
@@ -432,3 +432,27 @@ def test_a_corrected_form_from_the_municipality_supersedes_staff_corrections_of_
         assert session.scalar(select(func.count(FieldCorrection.id))) == 1  # kept in the history
         assert session.scalar(select(Application.status).where(Application.reference == "AD-2019-0002")) == \
             "complete"
+
+
+def test_disabling_an_account_or_resetting_its_password_from_the_cli_ends_its_sessions(bench):
+    from typer.testing import CliRunner
+
+    from ingest.cli import app
+
+    env = {"UIP_INTAKE_DATABASE__URL": bench.settings.database.url}
+    client = client_for(bench)
+    sign_in(client)
+    result = CliRunner().invoke(app, ["staff", "disable", EMAIL], env=env)
+    assert result.exit_code == 0, result.output
+    assert client.get("/queue").status_code == 303
+    page = client.get("/login")
+    refused = client.post("/login", data={"email": EMAIL, "password": PASSWORD, "csrf_token": csrf_of(page.text)})
+    assert refused.status_code == 401
+    result = CliRunner().invoke(app, ["staff", "password", EMAIL],
+                                env={**env, "UIP_INTAKE_STAFF_PASSWORD": "a-brand-new-password"})
+    assert result.exit_code == 0, result.output
+    sign_in(client, EMAIL, "a-brand-new-password")
+    listing = CliRunner().invoke(app, ["staff", "list"], env=env).output
+    assert EMAIL in listing and "active" in listing
+    assert [action for _, action, _ in audit_actions(bench) if action.startswith("staff_")] == [
+        "staff_disable", "staff_password"]

@@ -6,6 +6,8 @@
    against archiving + MIME-parsing the same messages alone.
 3. The 10 MB gate on a real Dovecot: judging an oversized message (RFC822.SIZE + headers) against
    downloading it, which is what the gate avoids.
+4. The staff web app over 200 applications: each page, signed in, against /healthz (the cheapest request
+   through the same stack and database) in the same run.
 """
 
 from __future__ import annotations
@@ -128,9 +130,44 @@ def bench_size_gate() -> None:
         server.stop()
 
 
+def bench_web(count: int = 200) -> None:
+    from fastapi.testclient import TestClient
+    from web_support import Bench, demo_settings, populate, sign_in
+
+    from parsers.municipalities import all_municipalities
+    from web import create_app
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        settings = demo_settings(root, f"sqlite:///{root}/web.db")
+        settings.smtp.max_per_recipient_per_hour = 100_000
+        import mailbox
+
+        box = mailbox.Maildir(settings.mailbox.maildir_path, create=True)
+        names = [m.official_name for m in all_municipalities()]
+        for n in range(count):
+            values = complete_values(municipality=names[n % len(names)], target_group_size=str(100 + n * 7 % 900),
+                                     population=str(40_000 + n * 1_301 % 300_000), cvr=None,
+                                     director_approved=n % 9 != 0)
+            box.add(to_bytes(application_email(values, message_id=f"<web-{n}@k.dk>")))
+        bench = Bench(settings, populate(settings))
+        client = TestClient(create_app(settings, bench.db))
+        sign_in(client)
+        baseline = best_of(lambda: client.get("/healthz"), number=20)
+        print(f"web app ({count} applications, SQLite, in-process ASGI): baseline GET /healthz "
+              f"{baseline * 1000:.2f} ms")
+        for path in ("/queue", "/queue?status=complete&q=kommune&sort=municipality&dir=desc", "/ranking",
+                     "/messages", "/applications/AD-2019-0100", "/queue.csv", "/queue.xlsx", "/ranking.xlsx"):
+            assert client.get(path).status_code == 200, path
+            took = best_of(lambda path=path: client.get(path), repeat=3, number=3)
+            print(f"  GET {path:62} {took * 1000:8.1f} ms  {took / baseline:6.1f}x")
+        bench.db.dispose()
+
+
 if __name__ == "__main__":
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: the corpus and the servers
     bench_parse()
     bench_pipeline(isolate=False)
     bench_pipeline(isolate=True)
     bench_size_gate()
+    bench_web()
