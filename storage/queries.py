@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from storage.models import Application, InboundMessage, Reply, Submission
+from storage.models import Application, FieldValueRow, InboundMessage, Reply, Submission
 
 
 def find_message(session: Session, folder: str, uidvalidity: str, uid: str) -> InboundMessage | None:
@@ -100,9 +100,9 @@ def conversation(application: Application) -> list[dict[str, Any]]:
         replies.setdefault(r.inbound_message_id, []).append(r)
     events: list[dict[str, Any]] = []
     for m in sorted(application.messages, key=lambda m: (m.received_at, m.id)):
-        events.append({"direction": "in", "at": m.received_at.isoformat(), "message_id": m.message_id,
+        events.append({"direction": "in", "id": m.id, "at": m.received_at.isoformat(), "message_id": m.message_id,
                        "from": m.sender, "subject": m.subject, "outcome": m.outcome, "reason": m.reason})
-        events.extend({"direction": "out", "at": (r.sent_at or r.created_at).isoformat(), "kind": r.kind,
+        events.extend({"direction": "out", "id": r.id, "at": (r.sent_at or r.created_at).isoformat(), "kind": r.kind,
                        "message_id": r.message_id_header, "to": r.to_addr, "subject": r.subject,
                        "in_reply_to": r.in_reply_to, "status": r.status} for r in replies.pop(m.id, []))
     return events
@@ -129,3 +129,17 @@ def list_applications(session: Session) -> list[Application]:
 
 def get_application(session: Session, reference: str) -> Application | None:
     return session.scalar(_application_query().where(Application.reference == reference.strip().upper()))
+
+
+def current_values(session: Session, applications: list[Application]) -> dict[int, dict[str, tuple[Any, str]]]:
+    """Per application id, its current version's fields as {key: (value, source)}: one light query, no ORM rows
+    (the queue and the ranking read every field of every application)."""
+    by_submission = {a.current_submission_id: a.id for a in applications if a.current_submission_id is not None}
+    found: dict[int, dict[str, tuple[Any, str]]] = {a.id: {} for a in applications}
+    ids = list(by_submission)
+    columns = select(FieldValueRow.submission_id, FieldValueRow.key, FieldValueRow.value, FieldValueRow.source)
+    for start in range(0, len(ids), 500):
+        rows = session.execute(columns.where(FieldValueRow.submission_id.in_(ids[start:start + 500])))
+        for submission_id, key, value, source in rows:
+            found[by_submission[submission_id]][key] = (value, source)
+    return found

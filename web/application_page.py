@@ -12,7 +12,6 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from ingest.mime import address_of, parse_message
 from ingest.reply_queue import base_context, queue_reply
 from notifications import render_reply
 from parsers.form_fields import FIELDS_BY_KEY
@@ -23,7 +22,7 @@ from storage.models import FieldCorrection, Reply, StaffNote, utcnow
 from storage.queries import conversation, get_application
 from storage.staff import audit, audit_log
 from web.application_record import ApplicationRecord, application_record, editable_text, parse_correction
-from web.pages import archive_of, db_of, redirect, render, settings_of
+from web.pages import db_of, redirect, render, settings_of
 from web.security import Staff, checked_staff, client_address, current_staff
 
 router = APIRouter()
@@ -41,10 +40,9 @@ def _page(request: Request, staff: Staff, session: Session, application: Applica
           **extra: Any) -> Response:
     record = application_record(application, settings_of(request).call.zone)
     events = conversation(application)
-    by_message_id = {m.message_id: m for m in application.messages}
-    replies = {r.message_id_header: r for r in application.replies}
     return render(request, "application.html", staff, status_code=status_code, a=application, record=record,
-                  events=events, messages=by_message_id, replies=replies, editable=editable_text,
+                  events=events, messages={m.id: m for m in application.messages},
+                  replies={r.id: r for r in application.replies}, editable=editable_text,
                   audit=audit_log(session, application.reference, limit=100), **extra)
 
 
@@ -151,12 +149,9 @@ def _clarification_context(request: Request, application: Application, row: Inbo
     submission = application.current_submission
     form_name = next((a.filename for a in application.attachments
                       if submission is not None and a.id == submission.attachment_id), "ansøgningsskemaet")
-    display_name = address_of(parse_message(archive_of(request).get("messages", row.raw_sha256)), "From")[0] \
-        if row.raw_sha256 else row.sender_name
-    return {"reference": application.reference, "greeting": display_name or row.sender_name or
-            application.municipality or "ansøger", "form_filename": form_name, "problems": record.problems,
-            "version": 1, "late": application.late, "correction_after_deadline": False,
-            "staff_text": text.strip()}
+    return {"reference": application.reference, "greeting": row.sender_name or application.municipality or "ansøger",
+            "form_filename": form_name, "problems": record.problems, "version": 1, "late": application.late,
+            "correction_after_deadline": False, "staff_text": text.strip()}
 
 
 @router.post("/applications/{reference}/clarification")

@@ -137,9 +137,12 @@ def received_on(application: Application, zone: ZoneInfo) -> date:
     return moment.astimezone(zone).date()
 
 
-def application_record(application: Application, zone: ZoneInfo) -> ApplicationRecord:
+def application_record(application: Application, zone: ZoneInfo,
+                       read: dict[str, tuple[Any, str]] | None = None) -> ApplicationRecord:
+    """``read``: the current version's {key: (value, source)} when the caller loaded them already."""
     submission = application.current_submission
-    read = {v.key: v for v in submission.values} if submission else {}
+    if read is None:
+        read = {v.key: (v.value, v.source) for v in submission.values} if submission else {}
     corrections = _latest_corrections(application)
     record = ApplicationRecord(application)
     for spec in FIELDS:
@@ -147,7 +150,7 @@ def application_record(application: Application, zone: ZoneInfo) -> ApplicationR
         if correction is not None:
             value, source = correction.value, f"rettet af {correction.author}"
         elif spec.key in read:
-            value, source = read[spec.key].value, read[spec.key].source
+            value, source = read[spec.key]
         else:
             value, source = None, ""
         if value is not None:

@@ -14,6 +14,7 @@ from starlette.responses import Response
 from parsers.form_fields import FIELDS
 from storage import Application, InboundMessage, Submission
 from storage.models import Reply
+from storage.queries import current_values
 from web.application_record import ApplicationRecord, application_record, display_value
 from web.exports import Cell, table_response
 from web.pages import OUTCOMES, REPLY_KINDS, REPLY_STATUS, STATUS_LABELS, db_of, redirect, render, settings_of
@@ -57,20 +58,20 @@ class QueueRow:
         return needle in haystack
 
 
-def load_applications(session: Session) -> list[Application]:
-    current = selectinload(Application.current_submission)
-    return list(session.scalars(select(Application).options(
-        current.selectinload(Submission.values), current.selectinload(Submission.problems),
-        selectinload(Application.corrections), selectinload(Application.messages),
-        selectinload(Application.replies), selectinload(Application.notes))
+def load_records(request: Request, session: Session) -> list[tuple[Application, ApplicationRecord]]:
+    """Every application with its effective record; the fields come in one light query."""
+    applications = list(session.scalars(select(Application).options(
+        selectinload(Application.current_submission).selectinload(Submission.problems),
+        selectinload(Application.corrections), selectinload(Application.replies))
         .order_by(Application.received_at, Application.id)))
+    values = current_values(session, applications)
+    zone = settings_of(request).call.zone
+    return [(a, application_record(a, zone, values[a.id])) for a in applications]
 
 
 def queue_rows(request: Request, session: Session) -> list[QueueRow]:
-    zone = settings_of(request).call.zone
     rows = []
-    for application in load_applications(session):
-        record = application_record(application, zone)
+    for application, record in load_records(request, session):
         status = "rejected" if application.rejected_reason else application.status
         rows.append(QueueRow(application, record, status,
                              application.replies[-1] if application.replies else None))

@@ -11,10 +11,10 @@ from starlette.responses import Response
 from storage.models import utcnow
 from storage.queries import get_application
 from storage.staff import audit
-from web.application_record import application_record, candidate
+from web.application_record import candidate
 from web.exports import Cell, table_response
-from web.pages import db_of, redirect, render, settings_of
-from web.queue_page import load_applications
+from web.pages import db_of, redirect, render
+from web.queue_page import load_records
 from web.ranking import MAX_SELECTED, MIN_SELECTED, Ranking, rank
 from web.security import Staff, checked_staff, client_address, current_staff
 
@@ -22,8 +22,7 @@ router = APIRouter()
 
 
 def ranking_of(request: Request, session: Session) -> Ranking:
-    zone = settings_of(request).call.zone
-    return rank(candidate(a, application_record(a, zone)) for a in load_applications(session))
+    return rank(candidate(a, record) for a, record in load_records(request, session))
 
 
 @router.get("/ranking")
