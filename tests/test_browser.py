@@ -169,3 +169,21 @@ def test_in_chromium_the_messages_and_log_pages_show_everything_and_logout_ends_
     assert page.get_by_role("status").inner_text() == "Du er logget ud."
     page.goto("/ranking")
     assert "/login" in page.url
+
+
+def test_in_chromium_every_page_passes_axe_core_wcag_a_and_aa_checks(page, site):
+    from axe_playwright_python.sync_playwright import Axe
+
+    axe = Axe()
+    options = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
+    page.set_content('<html><body><img src="x.png"><input type="text"></body></html>')
+    assert axe.run(page, options=options).violations_count >= 2  # the checker runs and sees what it should
+    page.goto("/login")
+    found = {"/login": axe.run(page, options=options)}
+    log_in(page)
+    for path in ("/queue", "/messages", "/applications/AD-2019-0002", "/applications/AD-2019-0003", "/ranking",
+                 "/audit"):
+        page.goto(path)
+        found[path] = axe.run(page, options=options)
+    reports = {path: result.generate_report() for path, result in found.items() if result.violations_count}
+    assert reports == {}, "\n".join(reports.values())

@@ -19,7 +19,7 @@ from web.security import hash_password
 
 PAGES = ["/", "/queue", "/messages", "/ranking", "/audit", "/applications/AD-2019-0001", "/queue.csv",
          "/queue.xlsx", "/ranking.csv", "/ranking.xlsx", "/messages/1/raw", "/files/1"]
-POSTS = ["/logout", "/applications/AD-2019-0002/corrections", "/applications/AD-2019-0002/notes",
+POSTS = ["/logout", "/messages/1/retry", "/applications/AD-2019-0002/corrections", "/applications/AD-2019-0002/notes",
          "/applications/AD-2019-0002/review", "/applications/AD-2019-0002/reject",
          "/applications/AD-2019-0002/clarification", "/ranking/select", "/replies/1/release"]
 
@@ -456,3 +456,20 @@ def test_disabling_an_account_or_resetting_its_password_from_the_cli_ends_its_se
     assert EMAIL in listing and "active" in listing
     assert [action for _, action, _ in audit_actions(bench) if action.startswith("staff_")] == [
         "staff_disable", "staff_password"]
+
+
+def test_a_message_the_worker_gave_up_on_is_shown_with_its_error_and_retried_on_request(bench):
+    from storage import InboundMessage
+
+    client = client_for(bench)
+    token = sign_in(client)
+    with bench.db.session() as session:
+        failed = session.get(InboundMessage, 4)
+        failed.state, failed.attempts, failed.error = "error", 3, "OperationalError: disk I/O error"
+    page = client.get("/messages?outcome=error").text
+    assert "OperationalError: disk I/O error" in page and "ligger stadig i indbakken" in page and "Prøv igen" in page
+    assert client.post("/messages/4/retry", data={"csrf_token": token}).status_code == 303
+    with bench.db.session() as session:
+        assert session.get(InboundMessage, 4).attempts == 0
+    assert client.post("/messages/5/retry", data={"csrf_token": token}).status_code == 404  # not in error
+    assert (EMAIL, "retry_message", None) in audit_actions(bench)

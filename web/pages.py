@@ -48,7 +48,7 @@ ACTIONS = {  # audit log actions as staff read them
     "send_clarification": "Sendte anmodning om oplysninger", "release_reply": "Frigav tilbageholdt svar",
     "reject": "Afviste ansøgning", "reopen": "Genåbnede ansøgning", "select": "Udvalgte",
     "deselect": "Fjernede udvælgelse", "staff_add": "Oprettede medarbejder", "staff_disable": "Spærrede medarbejder",
-    "staff_password": "Ny adgangskode",
+    "staff_password": "Ny adgangskode", "retry_message": "Bad om ny behandling af e-mail",
 }
 
 
@@ -79,6 +79,7 @@ FLASH = {
     "unreviewed": "Markeringen »gennemgået« er fjernet.",
     "clarification": "Anmodningen om oplysninger er lagt i udbakken og sendes ved næste kørsel.",
     "released": "Svaret er frigivet og sendes ved næste kørsel.",
+    "retry": "E-mailen behandles igen ved postkassens næste kørsel.",
     "rejected": "Ansøgningen er markeret som afvist.",
     "reopened": "Afvisningen er fjernet.",
     "selected": "Ansøgningen er markeret som udvalgt.",

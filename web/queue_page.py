@@ -15,10 +15,11 @@ from parsers.form_fields import FIELDS
 from storage import Application, InboundMessage, Submission
 from storage.models import Reply
 from storage.queries import current_values
+from storage.staff import audit
 from web.application_record import ApplicationRecord, application_record, display_value
 from web.exports import Cell, table_response
 from web.pages import OUTCOMES, REPLY_KINDS, REPLY_STATUS, STATUS_LABELS, db_of, redirect, render, settings_of
-from web.security import Staff, current_staff
+from web.security import Staff, checked_staff, client_address, current_staff
 
 router = APIRouter()
 EARLIEST = datetime.min.replace(tzinfo=UTC)
@@ -148,3 +149,17 @@ def messages(request: Request, staff: Annotated[Staff, Depends(current_staff)], 
         return render(request, "messages.html", staff, messages=list(reversed(shown)), total=len(rows),
                       counts=counts, outcome=outcome, outcome_labels={**{k or "received": v for k, v in
                                                                          OUTCOMES.items()}, "error": "Fejl"})
+
+
+@router.post("/messages/{message_id}/retry")
+def retry_message(request: Request, message_id: int, staff: Annotated[Staff, Depends(checked_staff)]) -> Response:
+    """A message the worker gave up on (error state) is tried again at the next poll, e.g. after a fix."""
+    with db_of(request).session() as session:
+        message = session.get(InboundMessage, message_id)
+        if message is None or message.state != "error":
+            raise HTTPException(404, "Der er ingen fejlet e-mail med dette nummer.")
+        attempts, message.attempts = message.attempts, 0
+        audit(session, staff.email, "retry_message", reference=message.application.reference
+              if message.application else None, detail={"message": message.message_id, "error": message.error,
+                                                         "attempts": attempts}, client=client_address(request))
+        return redirect(request, "/messages", flash="retry")
