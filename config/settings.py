@@ -138,7 +138,7 @@ class WebSettings(_Section):
     login_max_failures: int = Field(5, ge=1)  # per e-mail address in login_window_minutes
     login_max_failures_per_client: int = Field(20, ge=1)  # per client address in login_window_minutes
     login_window_minutes: int = Field(15, ge=1)
-    root_path: str = ""  # when a proxy serves the app under a path, e.g. "/intake"
+    root_path: str = Field("", pattern=r"^(/[^/\s]+)*$")  # a proxy serves the app under it (stripping it): "/intake"
 
 
 class Settings(BaseSettings):

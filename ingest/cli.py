@@ -271,7 +271,8 @@ def serve(host: Annotated[str | None, typer.Option(help="default: web.host")] = 
     typer.echo(f"uip-intake web app on http://{bind_host}:{bind_port}/ (sign in with an account from "
                "`uip-intake staff add`)")
     uvicorn.run(create_app(settings, db), host=bind_host, port=bind_port, proxy_headers=True,
-                forwarded_allow_ips=settings.web.forwarded_allow_ips, server_header=False, log_level="info")
+                forwarded_allow_ips=settings.web.forwarded_allow_ips, root_path=settings.web.root_path,
+                server_header=False, log_level="info")
 
 
 @app.command()

@@ -9,20 +9,15 @@ import csv
 import io
 import os
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from conftest import _missing
 from sqlalchemy import select
-from web_support import EMAIL, PASSWORD, Bench, demo_settings, populate
+from web_support import EMAIL, PASSWORD, Bench, demo_settings, populate, serving
 
 from storage.models import AuditEntry, FieldCorrection
-from web import create_app
 
 CHROMIUM = os.environ.get("UIP_INTAKE_CHROMIUM", "/usr/bin/chromium")
 # Chromium on a machine without internet: no background connections, no first-run, a fresh profile per launch
@@ -45,30 +40,14 @@ def browser() -> Iterator[object]:
         instance.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture()
 def site(tmp_path: Path, demo_maildir: Path) -> Iterator[tuple[str, Bench]]:
     """uvicorn serving the app on loopback, over the demo's mail processed into SQLite."""
     settings = demo_settings(tmp_path, f"sqlite:///{tmp_path / 'web.db'}")
     shutil.copytree(demo_maildir, settings.mailbox.maildir_path)
     bench = Bench(settings, populate(settings))
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, bench.db), host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{port}", bench
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(bench) as url:
+        yield url, bench
     bench.db.dispose()
 
 

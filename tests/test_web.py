@@ -473,3 +473,24 @@ def test_a_message_the_worker_gave_up_on_is_shown_with_its_error_and_retried_on_
         assert session.get(InboundMessage, 4).attempts == 0
     assert client.post("/messages/5/retry", data={"csrf_token": token}).status_code == 404  # not in error
     assert (EMAIL, "retry_message", None) in audit_actions(bench)
+
+
+def test_behind_a_proxy_under_a_path_every_link_redirect_and_cookie_keeps_the_prefix(bench):
+    """uvicorn with --root-path /intake behind a proxy that strips /intake: the app's own URLs carry it."""
+    import httpx
+    from web_support import serving
+
+    with serving(bench, root_path="/intake") as url, httpx.Client(base_url=url) as client:
+        assert client.get("/ranking?x=1").headers["location"] == "/intake/login?next=/ranking%3Fx%3D1"
+        page = client.get("/login?next=/ranking")
+        assert 'href="/intake/static/style.css"' in page.text and client.get("/static/style.css").status_code == 200
+        assert "Path=/intake" in page.headers["set-cookie"]
+        client.cookies.clear()  # this client talks to uvicorn directly; a browser sends it under /intake
+        client.cookies.set("uip_login_csrf", page.cookies["uip_login_csrf"])
+        response = client.post("/login", data={"email": EMAIL, "password": PASSWORD, "next_page": "/ranking",
+                                               "csrf_token": csrf_of(page.text)})
+        assert response.headers["location"] == "/intake/ranking"
+        assert "Path=/intake" in response.headers["set-cookie"]
+        client.cookies.set("uip_session", response.cookies["uip_session"])
+        ranking = client.get("/ranking").text
+        assert 'action="/intake/ranking/select"' in ranking and 'href="/intake/applications/AD-2019-0001"' in ranking

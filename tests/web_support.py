@@ -4,9 +4,15 @@ account, and a signed-in client."""
 from __future__ import annotations
 
 import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import uvicorn
 from fastapi.testclient import TestClient
 
 from config import Settings, load_settings
@@ -66,3 +72,24 @@ def sign_in(client: TestClient, email: str = EMAIL, password: str = PASSWORD) ->
 
 def client_for(bench: Bench) -> TestClient:
     return TestClient(create_app(bench.settings, bench.db), follow_redirects=False)
+
+
+@contextmanager
+def serving(bench: Bench, root_path: str = "") -> Iterator[str]:
+    """A real uvicorn serving the app on a free loopback port (as `uip-intake serve` does); yields its URL."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    server = uvicorn.Server(uvicorn.Config(create_app(bench.settings, bench.db), host="127.0.0.1", port=port,
+                                           root_path=root_path, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started, "uvicorn did not start"
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

@@ -23,8 +23,7 @@ CONTENT_SECURITY_POLICY = ("default-src 'none'; style-src 'self'; img-src 'self'
 
 
 def create_app(settings: Settings, db: Database | None = None, archive: Archive | None = None) -> FastAPI:
-    app = FastAPI(title="uip-intake", docs_url=None, redoc_url=None, openapi_url=None,
-                  root_path=settings.web.root_path)
+    app = FastAPI(title="uip-intake", docs_url=None, redoc_url=None, openapi_url=None)  # root path: the server's
     app.state.settings = settings
     app.state.db = db or Database(settings.database.url)
     app.state.archive = archive or Archive(settings.storage.archive_dir)
@@ -48,8 +47,10 @@ def create_app(settings: Settings, db: Database | None = None, archive: Archive 
         if request.method != "GET":
             return render(request, "error.html", None, status_code=401, title="Ikke logget ind",
                           message="Din session er udløbet. Log ind igen, og gentag handlingen.")
-        wanted = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        return RedirectResponse(f"{request.scope.get('root_path', '')}/login?next={quote(wanted)}", status_code=303)
+        root = request.scope.get("root_path", "")
+        path = request.url.path.removeprefix(root) if root else request.url.path  # next is a path of the app
+        wanted = path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"{root}/login?next={quote(wanted)}", status_code=303)
 
     @app.exception_handler(CsrfRefused)
     async def refused(request: Request, _error: CsrfRefused) -> Response:

@@ -19,6 +19,7 @@ from web.security import (
     check_login_csrf,
     checked_staff,
     client_address,
+    cookie_path,
     current_staff,
     digest,
     set_cookie,
@@ -68,7 +69,7 @@ def login(request: Request, email: Annotated[str, Form()] = "", password: Annota
     # and every POST needs the session's CSRF token besides
     set_cookie(response, request, settings, SESSION_COOKIE, token, max_age=int(settings.web.session_hours * 3600),
                samesite="lax")
-    response.delete_cookie(LOGIN_CSRF_COOKIE, path=settings.web.root_path or "/")
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path=cookie_path(request))
     return response
 
 
@@ -78,5 +79,5 @@ def logout(request: Request, staff: Annotated[Staff, Depends(checked_staff)]) ->
         close_session(session, digest(request.cookies.get(SESSION_COOKIE, "")))
         audit(session, staff.email, "logout", client=client_address(request))
     response = redirect(request, "/login", flash="logged_out")
-    response.delete_cookie(SESSION_COOKIE, path=settings_of(request).web.root_path or "/")
+    response.delete_cookie(SESSION_COOKIE, path=cookie_path(request))
     return response

@@ -86,11 +86,16 @@ def secure_cookies(request: Request, settings: Settings) -> bool:
     return mode == "always" or (mode == "auto" and request.url.scheme == "https")
 
 
+def cookie_path(request: Request) -> str:
+    """The app's own path: "/" or the root path a proxy serves it under."""
+    return request.scope.get("root_path") or "/"
+
+
 def set_cookie(response: Response, request: Request, settings: Settings, name: str, value: str,
                max_age: int | None, samesite: Literal["lax", "strict"] = "strict") -> None:
     """An HttpOnly cookie for this app's path; Secure behind TLS (``web.secure_cookies``)."""
     response.set_cookie(name, value, max_age=max_age, httponly=True, samesite=samesite,
-                        secure=secure_cookies(request, settings), path=settings.web.root_path or "/")
+                        secure=secure_cookies(request, settings), path=cookie_path(request))
 
 
 def sign_in(request: Request, settings: Settings, db: Database, email: str, password: str) -> tuple[str, Staff]:
