@@ -135,13 +135,27 @@ def test_in_chromium_staff_select_on_the_ranking_page_and_download_the_csv(page,
     assert actions == ["login", "select", "select", "select"]
 
 
-def test_in_chromium_the_messages_and_log_pages_show_everything_and_logout_ends_it(page, site):
+def test_in_chromium_staff_note_preview_and_queue_a_clarification_see_it_logged_and_log_out(page, site):
     log_in(page)
+    page.goto("/applications/AD-2019-0006")
+    page.get_by_label("Ny note").fill("Direktøren er på ferie til den 16.; vi venter.")
+    page.get_by_role("button", name="Gem note").click()
+    page.wait_for_url("**flash=note#notes")
+    assert "Direktøren er på ferie" in page.locator("#notes").inner_text()
+    page.get_by_label("Jeres egen tekst (valgfri)").fill("Send venligst skemaet med direktørens godkendelse.")
+    page.get_by_role("button", name="Vis udkast").click()
+    preview = page.get_by_label("Udkast").inner_text()
+    assert "Send venligst skemaet med direktørens godkendelse." in preview and "8.1 Ansøgningen" in preview
+    shot(page, "10-clarification-preview")
+    page.get_by_role("button", name="Læg i udbakken").click()
+    page.wait_for_url("**flash=clarification#conversation")
+    assert page.locator(".conversation li.out .rs-pending").count() == 1
     page.get_by_role("link", name="Alle e-mails").click()
     assert page.locator("table.messages tbody tr").count() == 11
     shot(page, "08-messages")
     page.get_by_role("link", name="Log", exact=True).click()
-    assert "Logget ind" in page.locator("table.audit").inner_text()
+    log = page.locator("table.audit").inner_text()
+    assert "Logget ind" in log and "Tilføjede note" in log and "Sendte anmodning om oplysninger" in log
     shot(page, "09-audit")
     page.get_by_role("button", name="Log ud").click()
     page.wait_for_url("**/login?flash=logged_out")

@@ -51,6 +51,10 @@ ACTIONS = {  # audit log actions as staff read them
     "staff_password": "Ny adgangskode", "retry_message": "Bad om ny behandling af e-mail",
 }
 
+DETAIL_LABELS = {"field": "felt", "original": "læst fra skemaet", "value": "ny værdi", "reason": "begrundelse",
+                 "status": "status", "to": "til", "text": "tekst", "reply": "svar", "email": "e-mail",
+                 "message": "e-mail", "error": "fejl", "attempts": "forsøg"}
+
 
 def settings_of(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
@@ -116,7 +120,8 @@ def _filters() -> None:
     env.globals["ACTIONS"] = ACTIONS
     env.globals["local_time"] = local_time
     env.filters["percent"] = lambda fraction, digits=2: f"{float(fraction) * 100:.{digits}f}".replace(".", ",") + " %"
-    env.filters["detail"] = lambda detail: " · ".join(f"{k}: {display_value(v) or '–'}" for k, v in detail.items())
+    env.filters["detail"] = lambda detail: " · ".join(f"{DETAIL_LABELS.get(k, k)}: {display_value(v) or '–'}"
+                                                      for k, v in detail.items())
     env.filters["mb"] = lambda size: f"{size / 1024 / 1024:.1f}".replace(".", ",") + " MB"
 
 
