@@ -132,7 +132,7 @@ def test_in_chromium_staff_select_on_the_ranking_page_and_download_the_csv(page,
     assert selected == {"AD-2019-0003", "AD-2019-0001", "AD-2019-0007"}
     with site[1].db.session() as session:
         actions = [e.action for e in session.scalars(select(AuditEntry).order_by(AuditEntry.id))]
-    assert actions == ["login", "select", "select", "select"]
+    assert actions == ["login", "select", "select", "select", "export"]
 
 
 def test_in_chromium_staff_note_preview_and_queue_a_clarification_see_it_logged_and_log_out(page, site):

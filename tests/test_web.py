@@ -136,7 +136,8 @@ def test_signed_in_staff_see_every_page_and_logout_ends_the_session_on_the_serve
         assert session.scalar(select(func.count(StaffSession.id))) == 0
     client.cookies.set("uip_session", cookie)  # a copied cookie is worth nothing after logout
     assert client.get("/queue").status_code == 303
-    assert [a for _, a, _ in audit_actions(bench)] == ["login", "logout"]
+    assert [a for _, a, _ in audit_actions(bench)] == [
+        "login", "export", "export", "export", "export", "download_message", "download_file", "logout"]
 
 
 def test_an_expired_session_is_over(bench):

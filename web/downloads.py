@@ -17,8 +17,9 @@ from starlette.responses import Response
 
 from storage import Attachment, InboundMessage
 from storage.archive import Kind
+from storage.staff import audit
 from web.pages import archive_of, db_of
-from web.security import Staff, current_staff
+from web.security import Staff, client_address, current_staff
 
 router = APIRouter()
 
@@ -67,6 +68,9 @@ def raw_message(request: Request, message_id: int, staff: Annotated[Staff, Depen
         reference = message.application.reference if message.application else "besked"
         suffix = "-kun-brevhoved" if message.headers_only else ""
         data = _archived(request, "messages", message.raw_sha256)
+        audit(session, staff.email, "download_message", reference=message.application.reference
+              if message.application else None, detail={"message": message.message_id},
+              client=client_address(request))
     return attachment_response(data, f"{reference}-{message.id}{suffix}.eml")
 
 
@@ -78,4 +82,6 @@ def attachment(request: Request, attachment_id: int, staff: Annotated[Staff, Dep
             raise HTTPException(404, "Filen findes ikke.")
         data = _archived(request, "files", row.sha256)
         name = row.filename
+        audit(session, staff.email, "download_file", reference=row.application.reference if row.application else None,
+              detail={"file": name}, client=client_address(request))
     return attachment_response(data, name)

@@ -131,6 +131,8 @@ def queue_export(request: Request, kind: str, staff: Annotated[Staff, Depends(cu
         raise HTTPException(404, "Eksporten findes som .csv og .xlsx.")
     with db_of(request).session() as session:
         header, table = queue_table(request, queue_rows(request, session))
+        audit(session, staff.email, "export", detail={"file": f"ansoegninger.{kind}", "rows": len(table)},
+              client=client_address(request))
     return table_response(kind, "ansoegninger", "Ansøgninger", header, table)
 
 

@@ -83,4 +83,6 @@ def ranking_export(request: Request, kind: str, staff: Annotated[Staff, Depends(
         raise HTTPException(404, "Eksporten findes som .csv og .xlsx.")
     with db_of(request).session() as session:
         rows = ranking_table(ranking_of(request, session))
+        audit(session, staff.email, "export", detail={"file": f"rangorden.{kind}", "rows": len(rows)},
+              client=client_address(request))
     return table_response(kind, "rangorden", "Rangorden", RANKING_HEADER, rows)
