@@ -92,6 +92,17 @@ def test_failed_logins_are_rate_limited_even_for_the_right_password(bench):
     assert (EMAIL, "login_refused_rate_limit", None) in audit_actions(bench)
 
 
+def test_failed_logins_from_one_client_across_many_addresses_are_rate_limited(bench):
+    client = client_for(bench)
+    for n in range(20):
+        page = client.get("/login")
+        client.post("/login", data={"email": f"guess{n}@example.org", "password": "nope-nope-nope",
+                                    "csrf_token": csrf_of(page.text)})
+    page = client.get("/login")
+    response = client.post("/login", data={"email": EMAIL, "password": PASSWORD, "csrf_token": csrf_of(page.text)})
+    assert response.status_code == 429
+
+
 def test_login_form_without_its_csrf_cookie_is_refused(bench):
     client = client_for(bench)
     response = client.post("/login", data={"email": EMAIL, "password": PASSWORD, "csrf_token": "forged"})
