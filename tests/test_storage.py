@@ -27,3 +27,37 @@ def test_archive_stores_by_digest_and_never_by_a_senders_name(tmp_path):
     assert archive.put("files", b"hello") == digest
     with pytest.raises(ValueError):
         archive.path("files", "../../etc/passwd")
+
+
+def test_upgrading_a_database_holding_applications_keeps_every_row_and_link(db_url):
+    """0002 → head rebuilds `application` on SQLite, which other tables point at: no row may be lost or orphaned."""
+    import sqlalchemy as sa
+    from alembic import command
+
+    from storage import Database
+    from storage.database import alembic_config
+
+    database = Database(db_url)
+    command.upgrade(alembic_config(database.engine), "0002")
+    now = "2019-09-02 10:00:00"
+    with database.engine.begin() as conn:
+        conn.execute(sa.text(
+            "INSERT INTO application (id, reference, status, late, received_at, created_at, updated_at) "
+            f"VALUES (1, 'AD-2019-0001', 'complete', false, '{now}', '{now}', '{now}')"))
+        conn.execute(sa.text(
+            "INSERT INTO inbound_message (id, folder, uidvalidity, uid, dedupe_key, sender, sender_name, subject, "
+            "received_at, size, headers_only, state, attempts, application_id, created_at) VALUES "
+            f"(1, 'INBOX', '1', '1', '<a@b>', 'a@b.dk', '', 's', '{now}', 10, false, 'processed', 0, 1, '{now}')"))
+        conn.execute(sa.text(
+            "INSERT INTO submission (id, application_id, message_id, reader, complete, version, after_deadline, "
+            f"created_at) VALUES (1, 1, 1, 'docx', true, 1, false, '{now}')"))
+        conn.execute(sa.text("UPDATE application SET current_submission_id = 1"))
+    database.migrate()
+    with database.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT reference, current_submission_id, selected FROM application")).all() == [
+            ("AD-2019-0001", 1, False)]
+        assert conn.execute(sa.text("SELECT application_id FROM inbound_message")).scalar() == 1
+        if database.engine.dialect.name == "sqlite":
+            assert conn.execute(sa.text("PRAGMA foreign_key_check")).all() == []
+            assert conn.execute(sa.text("PRAGMA foreign_keys")).scalar() == 1
+    database.dispose()
