@@ -506,3 +506,25 @@ def test_behind_a_proxy_under_a_path_every_link_redirect_and_cookie_keeps_the_pr
         client.cookies.set("uip_session", response.cookies["uip_session"])
         ranking = client.get("/ranking").text
         assert 'action="/intake/ranking/select"' in ranking and 'href="/intake/applications/AD-2019-0001"' in ranking
+
+
+def test_an_unknown_address_costs_the_same_password_check_as_a_known_one(bench, monkeypatch):
+    import web.security
+
+    checked: list[str] = []
+    real = web.security._hasher
+
+    class Counting:
+        def verify(self, hashed: str, password: str) -> bool:
+            checked.append(hashed)
+            return real.verify(hashed, password)
+
+        def __getattr__(self, name: str):
+            return getattr(real, name)
+
+    monkeypatch.setattr(web.security, "_hasher", Counting())
+    client = client_for(bench)
+    for email in ("nobody@socialstyrelsen.dk", EMAIL):
+        page = client.get("/login")
+        client.post("/login", data={"email": email, "password": "wrong-password-123", "csrf_token": csrf_of(page.text)})
+    assert len(checked) == 2 and checked[0] == web.security._DUMMY_HASH and checked[1] != checked[0]

@@ -107,10 +107,13 @@ def sign_in(request: Request, settings: Settings, db: Database, email: str, pass
         by_email, by_client = login_failures(session, email, client,
                                              utcnow() - timedelta(minutes=web.login_window_minutes))
         user = find_staff(session, email)
-        if by_email >= web.login_max_failures or by_client >= web.login_max_failures_per_client:
+        limited = by_email >= web.login_max_failures or by_client >= web.login_max_failures_per_client
+        # an unknown address costs the same Argon2 check as a known one: the answer's timing tells nothing
+        valid = not limited and verify_password(user.password_hash if user else None, password)
+        if limited:
             audit(session, email.strip().lower()[:320] or "?", "login_refused_rate_limit", client=client)
             refusal = TooManyFailures
-        elif user is None or not verify_password(user.password_hash, password) or user.disabled:
+        elif user is None or not valid or user.disabled:
             record_login_failure(session, email or "?", client)
             audit(session, email.strip().lower()[:320] or "?", "login_failed", client=client)
             refusal = PermissionError
