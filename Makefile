@@ -22,13 +22,14 @@ serve: $(BIN)/uip-intake
 	$(BIN)/uip-intake serve
 
 # The integration tests start a private Dovecot; .doc forms need LibreOffice; the browser tests need
-# Debian's Chromium. Install them when we can
+# Debian's Chromium; the email corpus test reads CPython's test messages. Install them when we can
 # (root on Debian/Ubuntu); otherwise those tests are skipped (and fail in CI).
 servers:
 	@need=""; \
 	command -v dovecot >/dev/null 2>&1 || test -x /usr/sbin/dovecot || need="$$need dovecot-imapd"; \
 	command -v soffice >/dev/null 2>&1 || need="$$need libreoffice-writer-nogui"; \
 	test -x /usr/bin/chromium || need="$$need chromium"; \
+	ls /usr/lib/python3*/test/test_email/data/msg_01.txt >/dev/null 2>&1 || need="$$need libpython3.11-testsuite"; \
 	if [ -n "$$need" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$need >/dev/null; \

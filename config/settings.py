@@ -46,6 +46,7 @@ class MailboxSettings(_Section):
     folder: str = "INBOX"
     processed_folder: str = "Processed"
     rejected_folder: str = "Rejected"
+    quarantine_folder: str = "Quarantine"  # messages beyond the structure limits, or given up on after retries
     poll_seconds: int = Field(60, ge=1)
     idle: bool = True  # also keep an IMAP IDLE connection, so new mail is processed within seconds
     timeout_seconds: float = Field(60, gt=0)
@@ -68,7 +69,7 @@ class SmtpSettings(_Section):
     sender: str = "Socialstyrelsen – Åben Dialog <uip-imp2@socialstyrelsen.dk>"
     timeout_seconds: float = Field(30, gt=0)
     outbox_dir: Path = Path("var/outbox")
-    max_attempts: int = Field(8, ge=1)
+    max_attempts: int = Field(40, ge=1)  # backoff doubles from 1 min to 2 h: 40 attempts span about 3 days
     max_per_recipient_per_hour: int = Field(10, ge=1)  # more are held for staff, not sent: a loop breaker
     max_per_hour: int = Field(500, ge=1)
     sent_folder: str = ""  # IMAP folder to append each sent reply to ("" = none), e.g. "Sent"
@@ -134,7 +135,9 @@ class WebSettings(_Section):
     port: int = Field(8080, ge=1, le=65535)
     session_hours: float = Field(10, gt=0)  # a sign-in lasts a working day; logout ends it at once
     secure_cookies: Literal["auto", "always", "never"] = "auto"  # auto: Secure when the request came over TLS
-    forwarded_allow_ips: str = "127.0.0.1"  # proxies trusted for X-Forwarded-Proto/-For (comma-separated)
+    # proxies (addresses or networks, comma-separated) whose X-Forwarded-For/-Proto are believed; "" = none,
+    # so no client can choose the address the sign-in limit counts by sending the header itself
+    forwarded_allow_ips: str = ""
     login_max_failures: int = Field(5, ge=1)  # per e-mail address in login_window_minutes
     login_max_failures_per_client: int = Field(20, ge=1)  # per client address in login_window_minutes
     login_window_minutes: int = Field(15, ge=1)

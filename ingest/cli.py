@@ -10,12 +10,14 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from sqlalchemy.orm import Session
 
 from config import Settings, load_settings
 from config.settings import ConfigFileError
-from ingest.errors import MailboxError
-from ingest.poller import Intake
+from ingest.errors import WorkerConflict
+from ingest.poller import OUTAGES, Intake
 from storage import Database
+from storage.models import StaffUser
 from storage.queries import application_view, get_application, list_applications, list_messages, message_view
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -68,10 +70,20 @@ def main(config: Annotated[Path | None, typer.Option("--config", "-c", help="TOM
 @app.command()
 def run(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
     """Run the worker: poll the mailbox every mailbox.poll_seconds until SIGTERM/SIGINT."""
-    from ingest.worker import run_worker
 
     _logging(verbose)
-    run_worker(_intake())
+    _run_worker(_intake())
+
+
+def _run_worker(intake: Intake) -> None:
+    from ingest.worker import run_worker
+
+    try:
+        run_worker(intake)
+    except WorkerConflict as error:
+        intake.close()
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(3) from error
 
 
 @app.command()
@@ -80,17 +92,23 @@ def poll(once: Annotated[bool, typer.Option("--once", help="one cycle, then exit
     """Poll the mailbox: one cycle with --once (for cron and tests), else like `run`."""
     _logging(verbose)
     if not once:
-        from ingest.worker import run_worker
-
-        run_worker(_intake())
+        _run_worker(_intake())
         return
     intake = _intake()
     try:
         report = intake.poll_once()
-    except MailboxError as error:
+    except WorkerConflict as error:
         typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(3) from error
+    except OUTAGES as error:
+        typer.echo(f"error: {type(error).__name__}: {error}", err=True)
         raise typer.Exit(1) from error
-    typer.echo(f"{report.seen} seen, {report.processed} processed, {report.moved} moved, {report.errors} errors; "
+    finally:
+        intake.close()
+    parked = f", {report.parked} parked" if report.parked else ""
+    elsewhere = f", {report.claimed_elsewhere} claimed by another worker" if report.claimed_elsewhere else ""
+    typer.echo(f"{report.seen} seen, {report.processed} processed, {report.moved} moved, {report.errors} errors"
+               f"{parked}{elsewhere}; "
                f"outcomes {report.outcomes}; replies sent {report.outbox.sent if report.outbox else 0}, "
                f"deferred {report.outbox.deferred if report.outbox else 0}")
 
@@ -174,6 +192,26 @@ staff_app = typer.Typer(no_args_is_help=True, help="Staff accounts for the web a
 app.add_typer(staff_app, name="staff")
 
 
+def _password_hash(password: str) -> str:
+    from web.security import hash_password
+
+    try:
+        return hash_password(password)
+    except ValueError as error:  # too short
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from error
+
+
+def _staff_member(session: Session, email: str) -> StaffUser:
+    from storage.staff import find_staff
+
+    user = find_staff(session, email)
+    if user is None:
+        typer.echo(f"error: no account {email}", err=True)
+        raise typer.Exit(1)
+    return user
+
+
 @staff_app.command("add")
 def staff_add(email: str,
               password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True,
@@ -182,16 +220,11 @@ def staff_add(email: str,
               ) -> None:
     """Create a staff account that can sign in to the web app."""
     from storage.staff import StaffExists, add_staff, audit
-    from web.security import hash_password
 
     if "@" not in email:
         typer.echo("error: give the member's e-mail address", err=True)
         raise typer.Exit(2)
-    try:
-        hashed = hash_password(password)
-    except ValueError as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(2) from error
+    hashed = _password_hash(password)
     settings = _settings()
     try:
         with _database(settings).session() as session:
@@ -210,19 +243,11 @@ def staff_password(email: str,
                                                          confirmation_prompt=True,
                                                          envvar="UIP_INTAKE_STAFF_PASSWORD")]) -> None:
     """Set a new password (and enable the account); the member's open sessions end."""
-    from storage.staff import audit, close_sessions_of, find_staff
-    from web.security import hash_password
+    from storage.staff import audit, close_sessions_of
 
-    try:
-        hashed = hash_password(password)
-    except ValueError as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(2) from error
+    hashed = _password_hash(password)
     with _database().session() as session:
-        user = find_staff(session, email)
-        if user is None:
-            typer.echo(f"error: no account {email}", err=True)
-            raise typer.Exit(1)
+        user = _staff_member(session, email)
         user.password_hash, user.disabled = hashed, False
         close_sessions_of(session, user)
         audit(session, "cli", "staff_password", detail={"email": user.email})
@@ -232,13 +257,10 @@ def staff_password(email: str,
 @staff_app.command("disable")
 def staff_disable(email: str) -> None:
     """Stop an account from signing in; its open sessions end at once."""
-    from storage.staff import audit, close_sessions_of, find_staff
+    from storage.staff import audit, close_sessions_of
 
     with _database().session() as session:
-        user = find_staff(session, email)
-        if user is None:
-            typer.echo(f"error: no account {email}", err=True)
-            raise typer.Exit(1)
+        user = _staff_member(session, email)
         user.disabled = True
         close_sessions_of(session, user)
         audit(session, "cli", "staff_disable", detail={"email": user.email})
@@ -270,8 +292,9 @@ def serve(host: Annotated[str | None, typer.Option(help="default: web.host")] = 
     bind_host, bind_port = host or settings.web.host, port or settings.web.port
     typer.echo(f"uip-intake web app on http://{bind_host}:{bind_port}/ (sign in with an account from "
                "`uip-intake staff add`)")
-    uvicorn.run(create_app(settings, db), host=bind_host, port=bind_port, proxy_headers=True,
-                forwarded_allow_ips=settings.web.forwarded_allow_ips, root_path=settings.web.root_path,
+    # proxy_headers off: the app itself believes X-Forwarded-* from web.forwarded_allow_ips only
+    uvicorn.run(create_app(settings, db), host=bind_host, port=bind_port, proxy_headers=False,
+                root_path=settings.web.root_path,
                 server_header=False, log_level="info")
 
 

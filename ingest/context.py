@@ -19,7 +19,8 @@ class MessageContext:
     session: Session
     archive: Archive
     row: InboundMessage
-    message: EmailMessage
+    message: EmailMessage  # the headers only until the structure stage has parsed ``raw`` within its limits
+    raw: bytes | None = None
     attachments: list[Attachment] = field(default_factory=list)
     attachment_data: dict[int, bytes] = field(default_factory=dict)  # Attachment.id → bytes
     form: ParsedForm | None = None

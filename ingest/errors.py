@@ -16,6 +16,10 @@ class MailboxError(IntakeError):
     """The mailbox could not be reached or answered unexpectedly; the poll is retried later."""
 
 
+class WorkerConflict(IntakeError):
+    """Another worker holds the mailbox (SQLite allows one); this one must not start."""
+
+
 class StopPipeline(IntakeError):
     """Ends the pipeline for one message with an outcome; caught in one place, the pipeline loop."""
 
@@ -37,21 +41,26 @@ class DuplicateMessage(StopPipeline):
 
     outcome = "duplicate"
 
-    def __init__(self, reason: str, original_id: int) -> None:
-        super().__init__(reason)
-        self.original_id = original_id
-
 
 class RejectMessage(StopPipeline):
-    """Stored and answered with the reply ``template`` explaining what to do."""
+    """Stored and answered with the reply ``template`` explaining what to do (None: not answered, when the
+    loop rules forbid it)."""
 
     outcome = "rejected"
 
-    def __init__(self, reason: str, template: str, application: Application | None = None, **context: Any) -> None:
+    def __init__(self, reason: str, template: str | None, application: Application | None = None,
+                 **context: Any) -> None:
         super().__init__(reason)
         self.template = template
         self.application = application  # the application the answer belongs to, when it follows one up
         self.context = context
+
+
+class QuarantineMessage(RejectMessage):
+    """A message beyond the structure limits, or one the worker gave up on: moved to the quarantine folder,
+    kept for staff, and its sender asked to send it again in an ordinary form (when it may be answered)."""
+
+    outcome = "quarantined"
 
 
 class FollowUpMessage(RejectMessage):

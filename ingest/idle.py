@@ -2,8 +2,10 @@
 
 One thread keeps its own connection in IDLE on the inbox (read-only) and calls ``wake`` when the server
 announces new mail (EXISTS/RECENT). IDLE is re-issued every ``RENEW_SECONDS`` (servers drop IDLE after
-30 minutes, RFC 2177); a dead or failing connection is dropped and re-opened with exponential backoff, and
-``wake`` is called after every reconnect so a full UID search catches anything missed meanwhile.
+30 minutes, RFC 2177), which is also the liveness probe: a connection that went silent (a dead network
+path sends no error) fails the DONE within the read timeout. A dead or failing connection is dropped and
+re-opened with exponential backoff, and ``wake`` is called after every reconnect so a full UID search
+catches anything missed meanwhile.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from config import MailboxSettings
 from ingest.mailbox import connect_imap
 
 log = logging.getLogger(__name__)
-RENEW_SECONDS = 25 * 60
+RENEW_SECONDS = 5 * 60  # well inside RFC 2177's 29 minutes; bounds how long a silently dead link goes unseen
 CHECK_SECONDS = 2.0  # how often the loop looks at the stop flag while waiting in IDLE
 MAX_BACKOFF = 300.0
 
@@ -39,7 +41,8 @@ class IdleWatcher(threading.Thread):
         first = True
         while not self.stop_event.is_set():
             try:
-                client = connect_imap(self.settings, read_timeout=CHECK_SECONDS + 30)
+                read_timeout = CHECK_SECONDS + min(self.settings.timeout_seconds, 30)
+                client = connect_imap(self.settings, read_timeout=read_timeout)
             except (IMAPClientError, OSError) as error:
                 log.warning("IDLE connection failed (%s); retrying in %.0f s", error, backoff)
                 self.stop_event.wait(backoff)

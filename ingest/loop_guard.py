@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from email.message import Message
 
+from config import Settings
 from ingest.mime import address_of, header
+from notifications.compose import parse_sender, sender_domain
 
 _ROBOT_LOCAL = re.compile(r"^(mailer-daemon|postmaster|no-?reply|do-?not-?reply|owner-.*|.*-request|bounce.*)$",
                           re.I)
@@ -48,3 +50,9 @@ def no_reply_reason(message: Message, own_address: str, own_domain: str = "") ->
     if own_domain and message_id.endswith("@" + own_domain.lower()):
         return "one of our own messages came back"
     return None
+
+
+def no_reply_reason_for(message: Message, settings: Settings) -> str | None:
+    """``no_reply_reason`` with this service's own address and Message-ID domain (every path uses this)."""
+    sender = settings.smtp.sender
+    return no_reply_reason(message, parse_sender(sender)[1], sender_domain(sender))

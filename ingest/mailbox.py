@@ -5,17 +5,18 @@ Both expose the same small interface; ``open_mailbox`` is the factory tests may 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import mailbox as stdlib_mailbox
 import os
 import ssl
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
+from typing import ParamSpec, Protocol, TypeVar
 
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
@@ -26,6 +27,8 @@ from ingest.errors import MailboxError
 
 log = logging.getLogger(__name__)
 FETCH_CHUNK = 500
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,20 @@ class Mailbox(Protocol):
     def append(self, folder: str, raw: bytes) -> None: ...
 
 
+def _outage(method: Callable[P, T]) -> Callable[P, T]:
+    """The server or the connection failed (not the message): a MailboxError, so the poll stops and no
+    message is charged an attempt."""
+
+    @functools.wraps(method)
+    def wrapped(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return method(*args, **kwargs)
+        except (IMAPClientError, OSError) as exc:
+            raise MailboxError(f"IMAP: {type(exc).__name__}: {exc}") from exc
+
+    return wrapped
+
+
 class ImapMailbox:
     def __init__(self, client: IMAPClient, folder: str) -> None:
         self.client = client
@@ -55,6 +72,7 @@ class ImapMailbox:
         self._can_move = client.has_capability("MOVE")
         self._known_folders: set[str] = set()
 
+    @_outage
     def entries(self) -> list[MailboxEntry]:
         uids = self.client.search(["NOT", "DELETED"])
         found: list[MailboxEntry] = []
@@ -71,9 +89,11 @@ class ImapMailbox:
         data = self.client.fetch([int(uid)], [item]).get(int(uid))
         return None if data is None else data.get(key)
 
+    @_outage
     def fetch_header(self, uid: str) -> bytes | None:
         return self._fetch(uid, "BODY.PEEK[HEADER]", b"BODY[HEADER]")
 
+    @_outage
     def fetch(self, uid: str) -> bytes | None:
         return self._fetch(uid, "BODY.PEEK[]", b"BODY[]")
 
@@ -84,15 +104,24 @@ class ImapMailbox:
             self.client.create_folder(folder)
         self._known_folders.add(folder)
 
+    @_outage
     def move(self, uid: str, folder: str) -> None:
+        """Move one message (MOVE, or COPY + \\Deleted + UID EXPUNGE); a message already gone (another worker
+        or a person moved it) is not an error."""
         self._ensure_folder(folder)
-        if self._can_move:
-            self.client.move([int(uid)], folder)
-            return
-        self.client.copy([int(uid)], folder)
-        self.client.add_flags([int(uid)], [b"\\Deleted"], silent=True)
-        self.client.expunge([int(uid)])  # UID EXPUNGE: only this message, never other clients' \Deleted
+        try:
+            if self._can_move:
+                self.client.move([int(uid)], folder)
+                return
+            self.client.copy([int(uid)], folder)
+            self.client.add_flags([int(uid)], [b"\\Deleted"], silent=True)
+            self.client.expunge([int(uid)])  # UID EXPUNGE: only this message, never other clients' \Deleted
+        except IMAPClientError as error:
+            if self.client.search(["UID", uid]):
+                raise
+            log.info("uid %s was already gone from %s (%s)", uid, self.folder, error)
 
+    @_outage
     def append(self, folder: str, raw: bytes) -> None:
         """Store a message we sent (the Sent folder), marked as read."""
         self._ensure_folder(folder)

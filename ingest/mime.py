@@ -11,14 +11,16 @@ import mimetypes
 import re
 from dataclasses import dataclass
 from email import policy
+from email.header import decode_header, make_header
 from email.message import EmailMessage, Message
 from email.utils import getaddresses, parseaddr
 
 from tnefparse import TNEF
 
+from parsers.display_text import visible_text
+
 MAX_DEPTH = 16
 MAX_PARTS = 300
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 _EXTENSIONS = {
     "application/pdf": ".pdf",
     "application/msword": ".doc",
@@ -42,17 +44,31 @@ def parse_message(raw: bytes) -> EmailMessage:
 
 
 def clean(value: str, limit: int = 998) -> str:
-    return _CONTROL.sub(" ", value).strip()[:limit]
+    """Text safe to store, show and copy into a header: no control or bidi/format characters."""
+    return visible_text(value, limit)
 
 
 def header(message: Message, name: str) -> str:
-    """A header's decoded value, cleaned of control characters; '' if absent or unparseable."""
+    """A header's decoded value, cleaned of control characters; '' if absent. Never raises: a value the
+    header registry refuses (an encoded word decoding to a line break, a broken address list) is decoded
+    from the raw field with ``decode_header`` instead, and failing that kept as its raw text."""
     try:
         value = message.get(name)
-    except (ValueError, TypeError, IndexError, AttributeError):
-        raw = message.get_all(name, failobj=[]) if hasattr(message, "get_all") else []
-        value = str(raw[0]) if raw else None
-    return clean(str(value)) if value is not None else ""
+        return clean(str(value)) if value is not None else ""
+    except Exception:  # any header the registry refuses falls back to the raw field
+        pass
+    wanted = name.lower()
+    for key, raw in message.raw_items():
+        if key.lower() == wanted:
+            return clean(_decoded(raw if isinstance(raw, str) else str(raw)))
+    return ""
+
+
+def _decoded(raw: str) -> str:
+    try:
+        return str(make_header(decode_header(raw)))
+    except Exception:  # unknown charsets, bad base64: the raw text, cleaned by the caller
+        return raw.encode("ascii", "replace").decode("ascii")
 
 
 def address_of(message: Message, name: str) -> tuple[str, str]:

@@ -18,6 +18,7 @@ from ingest.handlers import (
     find_form,
     loop_guard,
     round_open,
+    structure,
     thread,
     validate_form,
 )
@@ -29,6 +30,7 @@ Stage = Callable[[MessageContext], None]
 
 PIPELINE: tuple[Stage, ...] = (
     duplicates.process,
+    structure.process,
     loop_guard.process,
     round_open.process,
     attachments.process,
@@ -49,7 +51,7 @@ def run_pipeline(ctx: MessageContext, stages: tuple[Stage, ...] = PIPELINE) -> N
     except StopPipeline as stop:
         row.outcome = stop.outcome
         row.reason = stop.reason
-        if isinstance(stop, RejectMessage):
+        if isinstance(stop, RejectMessage) and stop.template is not None:
             queue_reply(row, ctx.settings, stop.template, dict(stop.context), stop.application,
                         prior_references=header(ctx.message, "References"))
     else:

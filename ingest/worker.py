@@ -12,9 +12,9 @@ from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MAX_INSTANCES, JobExec
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from ingest.errors import MailboxError
+from ingest.errors import MailboxError, WorkerConflict
 from ingest.idle import IdleWatcher
-from ingest.poller import Intake
+from ingest.poller import OUTAGES, Intake
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +32,13 @@ def poll_job(intake: Intake, wake: threading.Event | None = None) -> None:
 def _poll(intake: Intake) -> None:
     try:
         report = intake.poll_once()
-    except MailboxError as error:  # reported, retried at the next interval; replies still go out
+    except WorkerConflict as error:
+        log.error("poll refused: %s", error)
+        return
+    except OUTAGES as error:  # reported (in /healthz too), retried at the next interval; replies still go out
         log.error("poll failed: %s", error)
+        if not isinstance(error, MailboxError):
+            return
         intake.send_replies()
         return
     if report.seen or (report.outbox and (report.outbox.sent or report.outbox.deferred)):
@@ -44,6 +49,7 @@ def _poll(intake: Intake) -> None:
 def run_worker(intake: Intake, stop: threading.Event | None = None) -> None:
     """Poll now and then every interval until SIGTERM/SIGINT (or ``stop`` is set)."""
     stop = stop or threading.Event()
+    intake.take_lease()  # on SQLite, refuse to start beside another worker (WorkerConflict)
     scheduler = BackgroundScheduler(executors={"default": ThreadPoolExecutor(1)}, timezone="UTC")
 
     def _on_event(event: JobExecutionEvent) -> None:

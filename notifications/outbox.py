@@ -10,6 +10,7 @@ from email.policy import SMTP
 
 from sqlalchemy import select
 
+from config.faults import fault_point
 from notifications.compose import build_email
 from notifications.transport import Transport, TransportError
 from storage.database import Database
@@ -29,8 +30,10 @@ class OutboxReport:
 
 def send_pending(db: Database, transport: Transport, sender: str, max_attempts: int,
                  now: datetime | None = None, on_sent: Callable[[bytes], None] | None = None) -> OutboxReport:
-    """Send every pending reply that is due. Each reply is committed on its own after sending;
-    ``on_sent`` gets each sent message's bytes (to keep a copy in a Sent folder)."""
+    """Send every pending reply that is due. Each reply is claimed (a row lock that another worker skips,
+    on PostgreSQL), sent, and committed on its own; ``on_sent`` gets each sent message's bytes (to keep a copy
+    in a Sent folder). A crash between the server's 250 and the commit sends that one reply again: at most
+    one duplicate per crash, never a lost reply."""
     report = OutboxReport()
     now = now or utcnow()
     with db.session() as session:
@@ -38,8 +41,9 @@ def send_pending(db: Database, transport: Transport, sender: str, max_attempts: 
                                    .order_by(Reply.id)))
     for reply_id in due:
         with db.session() as session:
-            reply = session.get(Reply, reply_id)
-            if reply is None or reply.status != "pending":
+            reply = session.scalar(select(Reply).where(Reply.id == reply_id, Reply.status == "pending")
+                                   .with_for_update(skip_locked=True))
+            if reply is None:  # sent meanwhile, or being sent by another worker right now
                 continue
             email_message = build_email(reply, sender)
             try:
@@ -56,6 +60,7 @@ def send_pending(db: Database, transport: Transport, sender: str, max_attempts: 
                     report.deferred += 1
                     log.warning("reply %s deferred (attempt %d): %s", reply.message_id_header, reply.attempts, error)
                 continue
+            fault_point("kill-after-smtp")
             reply.status = "sent"
             reply.attempts += 1
             reply.sent_at = utcnow()

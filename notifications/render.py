@@ -20,6 +20,7 @@ TEMPLATE_KIND = {
     "no_form": "rejection",
     "unreadable": "rejection",
     "round_closed": "rejection",
+    "quarantined": "rejection",
     "receipt": "receipt",
 }
 

@@ -8,6 +8,8 @@ content controls, tracked insertions and symbols (see the field notes). Anything
 from __future__ import annotations
 
 import io
+import zipfile
+import zlib
 
 import docx
 from docx.opc.exceptions import PackageNotFoundError
@@ -49,7 +51,8 @@ _ancestor_row = etree.XPath("ancestor::w:tr[1]", namespaces=NS)
 def read_docx(data: bytes) -> FormDocument:
     try:
         body = docx.Document(io.BytesIO(data)).element.body
-    except (PackageNotFoundError, KeyError, ValueError, etree.XMLSyntaxError) as exc:
+    except (PackageNotFoundError, KeyError, ValueError, etree.XMLSyntaxError, zipfile.BadZipFile, zlib.error,
+            EOFError, OSError) as exc:  # a damaged zip or part, however it shows
         raise UnreadableFile("corrupt", "Word-dokumentet er beskadiget og kan ikke åbnes. "
                                         "Gem det venligst igen som .docx og send det på ny.") from exc
     document = FormDocument(reader="docx")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+import zlib
 from dataclasses import dataclass
 from typing import Literal
 
@@ -101,5 +102,5 @@ def _read_part(archive: zipfile.ZipFile, name: str, filename: str) -> bytes:
         return archive.read(name)
     except KeyError:
         return b""
-    except (zipfile.BadZipFile, OSError, RuntimeError, EOFError) as exc:  # bad CRC, encrypted entry, truncated
+    except (zipfile.BadZipFile, OSError, RuntimeError, EOFError, zlib.error) as exc:  # bad CRC, encrypted, cut
         raise UnreadableFile("corrupt", f"Filen »{filename}« er beskadiget og kan ikke åbnes. {_RESEND}") from exc

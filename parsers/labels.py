@@ -95,10 +95,27 @@ def split_label_value(text: str) -> tuple[FieldSpec, str] | None:
     return None
 
 
+_HEADING = re.compile(r"^\s*(?:afsnit|del|punkt|pkt\.?)?\s*(\d{1,2})\s*[.):\-–]?\s+(\S.{0,100})$", re.I)
+
+
 def is_section_heading(text: str) -> bool:
-    """'4. Målgruppe' (a section title of the form), which ends the value of the field before it."""
+    """A section title of the form ('4. Målgruppe'), which ends the value of the field before it: also when
+    retyped with more words or another number style ('Afsnit 5 – Erfaring med Åben Dialog i kommunen',
+    '6) Implementering:'), as long as its number is the section's and its words begin like the title."""
     key = normalise_label(text)
-    return any(key == normalise_label(section.title) for section in SECTIONS)
+    if any(key == normalise_label(section.title) for section in SECTIONS):
+        return True
+    found = _HEADING.match(text)
+    if found is None:
+        return False
+    words = normalise_label(found[2])
+    for section in SECTIONS:
+        title = normalise_label(section.title)
+        if int(found[1]) == section.number and (
+                words.startswith(title)
+                or difflib.SequenceMatcher(None, words[:len(title) + 4], title, autojunk=False).ratio() >= 0.8):
+            return True
+    return False
 
 
 def is_partner_header(cells: list[str]) -> bool:

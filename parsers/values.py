@@ -53,19 +53,30 @@ def parse_integer(value: str) -> int:
     return int("".join(groups))
 
 
+# a place ("Odense, " or "Aarhus " before d./den), a weekday, then "d." or "den"
+_DATE_PREFIX = re.compile(r"^(?:[a-zæøå][a-zæøå .\-]*?(?:,\s*|\s+(?=d\.|den\b)))?(?:[a-zæøå]+dag\s*,?\s*)?"
+                          r"(?:d\.|den\b)?\s*")
+
+
+def _year(text: str) -> int:
+    return int(text) + (2000 if len(text) == 2 else 0)
+
+
 def parse_date(value: str) -> date:
-    """'2.9.2019', '02-09-2019', '2. september 2019', '2019-09-02', '2/9 2019' → date."""
+    """A date as Danes write it → date: '2.9.2019', '02-09-2019', '28.08.19', '28/8-2019', '2019-09-02',
+    '2. september 2019', '28. aug. 2019', '28-aug-19', with 'd.'/'den', a weekday or a place first
+    ('Odense, d. 28/8-2019', 'mandag den 26. august 2019')."""
     text = clean_text(value).lower().rstrip(".")
+    text = _DATE_PREFIX.sub("", text, count=1).strip()
     try:
         if m := re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", text):
             return date(int(m[1]), int(m[2]), int(m[3]))
         if m := re.fullmatch(r"(\d{1,2})\s*[.\-/ ]\s*(\d{1,2})\s*[.\-/ ]\s*(\d{2}|\d{4})", text):
-            year = int(m[3]) + (2000 if len(m[3]) == 2 else 0)
-            return date(year, int(m[2]), int(m[1]))
-        if m := re.fullmatch(r"(?:\w+dag\s+)?(?:d\.\s*|den\s+)?(\d{1,2})\.?\s*([a-zæøå]+)\.?\s+(\d{4})", text):
+            return date(_year(m[3]), int(m[2]), int(m[1]))
+        if m := re.fullmatch(r"(\d{1,2})\.?\s*[\-/]?\s*([a-zæøå]+)\.?\s*[\-/]?\s*(\d{2}|\d{4})", text):
             month = _MONTHS.get(m[2])
             if month:
-                return date(int(m[3]), month, int(m[1]))
+                return date(_year(m[3]), month, int(m[1]))
     except ValueError as exc:
         raise ValueProblem(f"»{value.strip()}« er ikke en gyldig dato") from exc
     raise ValueProblem(f"»{value.strip()}« kan ikke læses som en dato (skriv fx 2-9-2019)")

@@ -1,6 +1,6 @@
 """Models, the database, the raw-file archive and read queries. Knows no mailbox and parses nothing."""
 
-from storage.archive import Archive
+from storage.archive import Archive, ArchiveUnavailable
 from storage.database import Database
 from storage.models import (
     Application,
@@ -16,6 +16,7 @@ from storage.models import (
 __all__ = [
     "Application",
     "Archive",
+    "ArchiveUnavailable",
     "Attachment",
     "Base",
     "Database",

@@ -11,6 +11,11 @@ from typing import Literal
 Kind = Literal["messages", "files"]
 
 
+class ArchiveUnavailable(Exception):
+    """The archive cannot be written (disk full, read-only, gone): nothing can be stored, so the poll stops
+    and every message stays in the mailbox until it can."""
+
+
 class Archive:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
@@ -26,14 +31,20 @@ class Archive:
         target = self.path(kind, digest)
         if target.exists() and target.stat().st_size == len(data):
             return digest
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+        except OSError as error:
+            raise ArchiveUnavailable(f"archive {self.root}: {error.strerror or error}") from error
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
                 fh.flush()
                 os.fsync(fh.fileno())
             os.replace(tmp, target)
+        except OSError as error:
+            Path(tmp).unlink(missing_ok=True)
+            raise ArchiveUnavailable(f"archive {self.root}: {error.strerror or error}") from error
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise

@@ -78,13 +78,19 @@ class InboundMessage(Base):
     size: Mapped[int] = mapped_column(Integer)
     raw_sha256: Mapped[str | None] = mapped_column(String(64))
     headers_only: Mapped[bool] = mapped_column(Boolean, default=False)
-    state: Mapped[str] = mapped_column(String(16), default="received")  # received | processed | error
-    outcome: Mapped[str | None] = mapped_column(String(16))  # application | rejected | ignored | duplicate
+    # received | processed | error (retried) | parked (given up on: moved to the quarantine folder)
+    state: Mapped[str] = mapped_column(String(16), default="received")
+    # application | follow_up | rejected | ignored | duplicate | quarantined
+    outcome: Mapped[str | None] = mapped_column(String(16))
     reason: Mapped[str | None] = mapped_column(Text)
     error: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     application_id: Mapped[int | None] = mapped_column(ForeignKey("application.id"), index=True)
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_message.id"))
+    # SHA-256 of what the sender wrote (body and describing headers, not transport headers): a redelivery has
+    # the same Message-ID and the same digest; the same Message-ID with another digest is another email
+    content_digest: Mapped[str | None] = mapped_column(String(64), index=True)
+    id_collision_of_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_message.id"))
     moved_to: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -92,6 +98,10 @@ class InboundMessage(Base):
     application: Mapped[Application | None] = relationship(back_populates="messages", foreign_keys=[application_id])
     attachments: Mapped[list[Attachment]] = relationship(back_populates="message", order_by="Attachment.id")
     replies: Mapped[list[Reply]] = relationship(back_populates="message", order_by="Reply.id")
+    id_collision_of: Mapped[InboundMessage | None] = relationship(
+        remote_side=[id], foreign_keys=[id_collision_of_id], back_populates="id_collisions")
+    id_collisions: Mapped[list[InboundMessage]] = relationship(
+        foreign_keys=[id_collision_of_id], back_populates="id_collision_of", order_by="InboundMessage.id")
 
 
 class Application(Base):
@@ -113,6 +123,9 @@ class Application(Base):
     selected_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     selected_by: Mapped[str | None] = mapped_column(String(320))
     rejected_reason: Mapped[str | None] = mapped_column(Text)  # set: staff rejected the application
+    # bumped by every change to the application's values (a new version, a staff correction): a correction
+    # made against an older edit_version is refused instead of silently overwriting the other one
+    edit_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
@@ -127,6 +140,11 @@ class Application(Base):
     corrections: Mapped[list[FieldCorrection]] = relationship(back_populates="application",
                                                               order_by="FieldCorrection.id")
     notes: Mapped[list[StaffNote]] = relationship(back_populates="application", order_by="StaffNote.id")
+
+    @property
+    def queue_status(self) -> str:
+        """What the queue shows: rejected by staff, else complete | needs_clarification."""
+        return "rejected" if self.rejected_reason else self.status
 
 
 class Submission(Base):
@@ -312,3 +330,25 @@ class ServiceStatus(Base):
     last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class NamedCounter(Base):
+    """A counter per name, bumped with one UPDATE … RETURNING: reference numbers that never repeat across
+    workers, and a row whose write lock serialises a check-then-act (the 3–5 selection cap)."""
+
+    __tablename__ = "named_counter"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class WorkerLease(Base):
+    """Who polls the mailbox on SQLite, where only one worker may run: host, pid and until when."""
+
+    __tablename__ = "worker_lease"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(255))
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
 from storage.models import Application, FieldValueRow, InboundMessage, Reply, Submission
@@ -15,22 +16,27 @@ def find_message(session: Session, folder: str, uidvalidity: str, uid: str) -> I
         InboundMessage.folder == folder, InboundMessage.uidvalidity == uidvalidity, InboundMessage.uid == uid))
 
 
-def find_original(session: Session, dedupe_key: str, exclude_id: int | None) -> InboundMessage | None:
-    """The first processed message with this Message-ID (or content digest), other than ``exclude_id``."""
-    query = (select(InboundMessage)
-             .where(InboundMessage.dedupe_key == dedupe_key, InboundMessage.state == "processed",
-                    InboundMessage.outcome != "duplicate")
-             .order_by(InboundMessage.id).limit(1))
-    if exclude_id is not None:
-        query = query.where(InboundMessage.id != exclude_id)
-    return session.scalar(query)
+@dataclass(frozen=True)
+class Sameness:
+    """What earlier messages ``row`` repeats: ``duplicate_of`` the same email (same Message-ID and the same
+    content), or only ``collides_with`` one that carries the same Message-ID with other content."""
+
+    duplicate_of: InboundMessage | None = None
+    collides_with: InboundMessage | None = None
 
 
-def next_reference(session: Session, prefix: str, year: int) -> str:
-    stem = f"{prefix}-{year}-"
-    count = session.scalar(select(func.count()).select_from(Application)
-                           .where(Application.reference.like(f"{stem}%"))) or 0
-    return f"{stem}{count + 1:04d}"
+def find_duplicate(session: Session, row: InboundMessage) -> Sameness:
+    """Earlier processed messages with ``row``'s Message-ID (or, without one, its content digest)."""
+    earlier = list(session.scalars(
+        select(InboundMessage)
+        .where(InboundMessage.dedupe_key == row.dedupe_key, InboundMessage.state == "processed",
+               InboundMessage.outcome != "duplicate", InboundMessage.id != row.id)
+        .order_by(InboundMessage.id).limit(50)))
+    for original in earlier:
+        # rows from before digests were kept count as the same email, as they did then
+        if original.content_digest in (None, row.content_digest) and original.headers_only == row.headers_only:
+            return Sameness(duplicate_of=original)
+    return Sameness(collides_with=earlier[0] if earlier else None)
 
 
 def reply_view(reply: Reply) -> dict[str, Any]:
@@ -57,6 +63,10 @@ def message_view(message: InboundMessage) -> dict[str, Any]:
         "state": message.state,
         "outcome": message.outcome,
         "reason": message.reason if message.state != "error" else message.error,
+        "error": message.error if message.state in ("error", "parked") else None,
+        "attempts": message.attempts,
+        # another email carried the same Message-ID with other content (both were processed)
+        "same_message_id_as": message.id_collision_of_id,
         "reference": message.application.reference if message.application else None,
         "folder": message.moved_to or message.folder,
         "replies": [reply_view(r) for r in message.replies],
@@ -143,3 +153,16 @@ def current_values(session: Session, applications: list[Application]) -> dict[in
         for submission_id, key, value, source in rows:
             found[by_submission[submission_id]][key] = (value, source)
     return found
+
+
+def claim_edit(session: Session, application: Application, expected: int | None) -> bool:
+    """Bump the application's edit version if it is still ``expected`` (one atomic UPDATE: of two staff
+    correcting at once, one wins and the other is told); ``expected`` None skips the check."""
+    condition = [Application.id == application.id]
+    if expected is not None:
+        condition.append(Application.edit_version == expected)
+    result = session.execute(update(Application).where(*condition)
+                             .values(edit_version=Application.edit_version + 1)
+                             .execution_options(synchronize_session=False))
+    session.refresh(application)
+    return bool(result.rowcount)  # type: ignore[attr-defined]

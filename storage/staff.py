@@ -9,9 +9,19 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from storage.models import AuditEntry, LoginFailure, Reply, ServiceStatus, StaffSession, StaffUser, utcnow
+from storage.models import (
+    AuditEntry,
+    InboundMessage,
+    LoginFailure,
+    Reply,
+    ServiceStatus,
+    StaffSession,
+    StaffUser,
+    utcnow,
+)
 
 
 class StaffExists(ValueError):
@@ -54,8 +64,14 @@ def audit_log(session: Session, reference: str | None = None, limit: int = 500) 
     return list(session.scalars(query))
 
 
-def record_login_failure(session: Session, email: str, client: str) -> None:
-    session.add(LoginFailure(email=normalise_email(email)[:320], client=client[:64], at=utcnow()))
+def record_login_failure(session: Session, email: str, client: str) -> LoginFailure:
+    row = LoginFailure(email=normalise_email(email)[:320], client=client[:64], at=utcnow())
+    session.add(row)
+    return row
+
+
+def forget_login_failure(session: Session, failure_id: int) -> None:
+    session.execute(delete(LoginFailure).where(LoginFailure.id == failure_id))
 
 
 def login_failures(session: Session, email: str, client: str, since: datetime) -> tuple[int, int]:
@@ -100,7 +116,15 @@ def close_sessions_of(session: Session, user: StaffUser) -> None:
 
 def record_poll(session: Session, error: str | None = None, name: str = "poll") -> None:
     """The worker finished a poll: successfully (``error`` None) or not."""
-    row = session.get(ServiceStatus, name) or ServiceStatus(name=name)
+    row = session.get(ServiceStatus, name)
+    if row is None:
+        try:
+            with session.begin_nested():  # two workers may write the first row at once
+                row = ServiceStatus(name=name)
+                session.add(row)
+        except IntegrityError:
+            row = session.get(ServiceStatus, name, populate_existing=True)
+            assert row is not None
     now = utcnow()
     row.last_attempt_at = now
     if error is None:
@@ -117,3 +141,12 @@ def service_status(session: Session, name: str = "poll") -> ServiceStatus | None
 def replies_by_status(session: Session) -> dict[str, int]:
     rows = session.execute(select(Reply.status, func.count(Reply.id)).group_by(Reply.status))
     return {status: count for status, count in rows}
+
+
+def messages_by_state(session: Session) -> dict[str, int]:
+    """Inbound messages per state (received, processed, error, parked), and those quarantined."""
+    counts = {state: count for state, count in session.execute(
+        select(InboundMessage.state, func.count(InboundMessage.id)).group_by(InboundMessage.state))}
+    counts["quarantined"] = session.scalar(select(func.count(InboundMessage.id))
+                                           .where(InboundMessage.outcome == "quarantined")) or 0
+    return counts

@@ -282,6 +282,35 @@ def paragraph_form() -> bytes:
     return _save(document)
 
 
+_HEADING_STYLES = ("Afsnit {n} – {title} i kommunen", "{n}) {upper}:", "{n} {title}", "Del {n}: {title}")
+
+
+def numbered_headings_form() -> bytes:
+    """'Label: value' paragraphs under section headings retyped in other styles ('Afsnit 5 – Erfaring med Åben
+    Dialog i kommunen', '6) IMPLEMENTERING:'), free text over several paragraphs right before a heading, and
+    the director's date written 'Aarhus, d. 2/9-2019'."""
+    document = docx.Document()
+    document.add_heading(FORM_TITLE, level=1)
+    values = complete_values(approval_date="Aarhus, d. 2/9-2019")
+    for section in SECTIONS:
+        style = _HEADING_STYLES[section.number % len(_HEADING_STYLES)]
+        document.add_paragraph(style.format(n=section.number, title=section.title, upper=section.title.upper()))
+        for spec in (f for f in FIELDS if f.section == section.number and f.kind != "partners"):
+            text = _display(values.get(spec.key))
+            if spec.kind == "freetext":
+                document.add_paragraph(f"{spec.label}:")
+                for line in text.split("\n"):
+                    document.add_paragraph(line)
+            else:
+                document.add_paragraph(f"{spec.label}: {text}")
+    return _save(document)
+
+
+# the director's date as Danes write it; each must read as 2 September 2019
+DATE_SPELLINGS = ("d. 2/9-2019", "den 2. september 2019", "2. sep. 2019", "02.09.19", "mandag den 2. sept. 2019",
+                  "Aarhus d. 2.9.2019", "2-sep-2019")
+
+
 def cell_pairs_form() -> bytes:
     """A one-column table where each cell says 'Label: value'."""
     document = docx.Document()
@@ -422,6 +451,10 @@ FIXTURES: tuple[Fixture, ...] = (
             EXPECTED),
     Fixture("value below the label, and label row then value row", "skema.docx", below_form, EXPECTED),
     Fixture("Label: value paragraphs without tables", "skema.docx", paragraph_form, EXPECTED),
+    Fixture("paragraphs under retyped numbered section headings", "skema.docx", numbered_headings_form, EXPECTED),
+    *(Fixture(f"director's date written {spelling!r}", "skema.docx",
+              lambda spelling=spelling: fill_form(complete_values(approval_date=spelling), mode="typed"), EXPECTED)
+      for spelling in DATE_SPELLINGS),
     Fixture("Label: value inside table cells", "skema.docx", cell_pairs_form,
             expected(motivation="Vi ønsker at styrke netværksinddragelsen. Metoden passer til vores bostøtte.")),
     Fixture("numbers in their own column, edited labels, Ja/Nej columns, repeated headers", "skema.docx",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -65,6 +66,7 @@ service anvil {{
 service imap-login {{
   chroot =
 }}
+{extra}
 """
 
 
@@ -76,15 +78,47 @@ class Dovecot:
     process: subprocess.Popen[bytes]
 
     def stop(self) -> None:
+        self._terminate()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def _terminate(self) -> None:
         self.process.terminate()
         try:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.process.kill()
-        shutil.rmtree(self.root, ignore_errors=True)
+
+    def restart(self) -> None:
+        """Stop the server and every process of it (so every connection drops) and start it again on the same
+        port, mail kept."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+        time.sleep(0.2)
+        self.process = _launch(self.root, self.port)
 
 
-def start_dovecot() -> Dovecot:
+def _launch(root: Path, port: int) -> subprocess.Popen[bytes]:
+    binary = find_dovecot()
+    assert binary is not None
+    process = subprocess.Popen([binary, "-F", "-c", str(root / "dovecot.conf")], start_new_session=True,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"dovecot exited: {process.stderr.read().decode() if process.stderr else ''} "
+                               f"{(root / 'dovecot.log').read_text() if (root / 'dovecot.log').exists() else ''}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+                if s.recv(100).startswith(b"* OK"):
+                    return process
+        except OSError:
+            time.sleep(0.05)
+    process.kill()
+    raise RuntimeError("dovecot did not greet within 15 s")
+
+
+def start_dovecot(extra: str = "") -> Dovecot:
+    """A private Dovecot on loopback; ``extra`` is appended to its configuration (e.g. ``imap_capability``)."""
     binary = find_dovecot()
     if binary is None:
         raise FileNotFoundError("dovecot is not installed (Debian package dovecot-imapd)")
@@ -100,23 +134,9 @@ def start_dovecot() -> Dovecot:
     os.chmod(root / "mail", 0o777)
     port, password = free_port(), "secret-" + os.urandom(4).hex()
     conf = root / "dovecot.conf"
-    conf.write_text(DOVECOT_CONF.format(root=root, port=port, password=password))
+    conf.write_text(DOVECOT_CONF.format(root=root, port=port, password=password, extra=extra))
     os.chmod(conf, 0o644)
-    process = subprocess.Popen([binary, "-F", "-c", str(conf)], start_new_session=True,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"dovecot exited: {process.stderr.read().decode() if process.stderr else ''} "
-                               f"{(root / 'dovecot.log').read_text() if (root / 'dovecot.log').exists() else ''}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
-                if s.recv(100).startswith(b"* OK"):
-                    return Dovecot(port, password, root, process)
-        except OSError:
-            time.sleep(0.05)
-    process.kill()
-    raise RuntimeError("dovecot did not greet within 15 s")
+    return Dovecot(port, password, root, _launch(root, port))
 
 
 @dataclass
@@ -148,3 +168,60 @@ def start_smtp(sink: SmtpSink) -> tuple[Controller, int]:
     controller = Controller(sink, hostname="127.0.0.1", port=port)
     controller.start()
     return controller, port
+
+
+class BlackHoleProxy:
+    """A TCP proxy on loopback in front of ``target_port``. ``black_hole()`` makes every open connection go
+    silent (kept open, nothing forwarded either way), as a dead network path or a crashed NAT does; new
+    connections are forwarded again. ``after_bytes`` black-holes a connection by itself once that many
+    bytes came from the server (a connection that dies in the middle of a FETCH)."""
+
+    def __init__(self, target_port: int, after_bytes: int | None = None) -> None:
+        self.target_port, self.after_bytes = target_port, after_bytes
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.holes: list[threading.Event] = []
+        self.stopped = threading.Event()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self.stopped.is_set():
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            server = socket.create_connection(("127.0.0.1", self.target_port))
+            hole = threading.Event()
+            self.holes.append(hole)
+            threading.Thread(target=self._pump, args=(client, server, hole, None), daemon=True).start()
+            threading.Thread(target=self._pump, args=(server, client, hole, self.after_bytes), daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket, hole: threading.Event, limit: int | None) -> None:
+        passed = 0
+        source.settimeout(0.2)
+        while not self.stopped.is_set():
+            try:
+                data = source.recv(65536)
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            if not data:
+                return
+            passed += len(data)
+            if limit is not None and passed > limit:
+                hole.set()
+            if hole.is_set():
+                continue  # swallowed: the peer never hears of it, and nobody closes anything
+            try:
+                sink.sendall(data)
+            except OSError:
+                return
+
+    def black_hole(self) -> None:
+        for hole in self.holes:
+            hole.set()
+
+    def close(self) -> None:
+        self.stopped.set()
+        self.listener.close()

@@ -81,7 +81,8 @@ def serving(bench: Bench, root_path: str = "") -> Iterator[str]:
         probe.bind(("127.0.0.1", 0))
         port = int(probe.getsockname()[1])
     server = uvicorn.Server(uvicorn.Config(create_app(bench.settings, bench.db), host="127.0.0.1", port=port,
-                                           root_path=root_path, log_level="warning"))
+                                           root_path=root_path, log_level="warning",
+                                           proxy_headers=False))  # as `uip-intake serve`: the app decides
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import RedirectResponse, Response
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from config import Settings
 from storage import Archive, Database
@@ -20,6 +23,9 @@ from web.security import CsrfRefused, NotSignedIn
 # No scripts, no frames, no foreign origins: the pages are server-rendered HTML and one stylesheet.
 CONTENT_SECURITY_POLICY = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
                            "frame-ancestors 'none'; base-uri 'none'")
+SECURITY_HEADERS = {"Content-Security-Policy": CONTENT_SECURITY_POLICY, "X-Content-Type-Options": "nosniff",
+                    "Referrer-Policy": "same-origin", "X-Frame-Options": "DENY"}
+log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings, db: Database | None = None, archive: Archive | None = None) -> FastAPI:
@@ -27,6 +33,7 @@ def create_app(settings: Settings, db: Database | None = None, archive: Archive 
     app.state.settings = settings
     app.state.db = db or Database(settings.database.url)
     app.state.archive = archive or Archive(settings.storage.archive_dir)
+    app.router.redirect_slashes = False  # "/queue/" is a 404: a redirect would be built from the request's Host
     app.mount("/static", StaticFiles(directory=Path(__file__).with_name("static")), name="static")
     for module in (login_page, queue_page, application_page, downloads, ranking_page, audit_page, health):
         app.include_router(module.router)
@@ -35,9 +42,9 @@ def create_app(settings: Settings, db: Database | None = None, archive: Archive 
     async def security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         response = await call_next(request)
         response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "same-origin"
-        response.headers["X-Frame-Options"] = "DENY"
+        for name, value in SECURITY_HEADERS.items():
+            if name != "Content-Security-Policy":
+                response.headers[name] = value
         if not request.url.path.startswith("/static/"):
             response.headers.setdefault("Cache-Control", "no-store")
         return response
@@ -64,4 +71,23 @@ def create_app(settings: Settings, db: Database | None = None, archive: Archive 
         return render(request, "error.html", None, status_code=error.status_code,
                       title=titles.get(error.status_code, "Fejl"), message=str(error.detail))
 
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, error: RequestValidationError) -> Response:
+        in_path = any(e.get("loc", ("",))[0] == "path" for e in error.errors())
+        status, title = (404, "Siden findes ikke") if in_path else (400, "Forkert forespørgsel")
+        return render(request, "error.html", None, status_code=status, title=title,
+                      message="Adressen findes ikke." if in_path else "Formularen var ikke udfyldt rigtigt.")
+
+    @app.exception_handler(Exception)
+    async def crashed(request: Request, error: Exception) -> Response:  # outside the middleware: headers here
+        log.exception("%s %s failed", request.method, request.url.path)
+        response = render(request, "error.html", None, status_code=500, title="Der skete en fejl",
+                          message="Siden kunne ikke vises. Prøv igen om lidt; fejlen er skrevet i loggen.")
+        for name, value in SECURITY_HEADERS.items():
+            response.headers[name] = value
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    # the peer's address, or the client's from X-Forwarded-For when the peer is one of the trusted proxies
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.web.forwarded_allow_ips)  # type: ignore[arg-type]
     return app

@@ -19,10 +19,17 @@ from parsers.municipalities import find_municipality
 from parsers.values import ValueProblem
 from storage import Application, InboundMessage
 from storage.models import FieldCorrection, Reply, StaffNote, utcnow
-from storage.queries import conversation, get_application
+from storage.queries import claim_edit, conversation, get_application
 from storage.staff import audit, audit_log
-from web.application_record import ApplicationRecord, application_record, editable_text, parse_correction
-from web.pages import db_of, redirect, render, settings_of
+from web.application_record import (
+    ApplicationRecord,
+    application_record,
+    display_value,
+    editable_text,
+    form_value,
+    parse_correction,
+)
+from web.pages import RowId, db_of, redirect, render, settings_of
 from web.security import Staff, checked_staff, client_address, current_staff
 
 router = APIRouter()
@@ -63,20 +70,31 @@ def _refresh_status(application: Application, record: ApplicationRecord) -> str 
 
 @router.post("/applications/{reference}/corrections")
 def correct_field(request: Request, reference: str, staff: Checked, key: Annotated[str, Form()],
-                  value: Annotated[str, Form()] = "", reason: Annotated[str, Form()] = "") -> Response:
+                  value: Annotated[str, Form()] = "", reason: Annotated[str, Form()] = "",
+                  edit_version: Annotated[int | None, Form()] = None) -> Response:
+    """Correct one field. The form carries the application's ``edit_version`` as the page showed it: when
+    someone else changed the application since (another correction, a new version from the municipality),
+    the correction is refused with the value it would have overwritten, never applied silently."""
     spec = FIELDS_BY_KEY.get(key)
     if spec is None:
         raise HTTPException(400, f"Ukendt felt: {key}")
     with db_of(request).session() as session:
         application = _application(session, reference)
-        zone = settings_of(request).call.zone
-        before = application_record(application, zone)
         try:
             new_value = parse_correction(spec, value)
         except ValueProblem as problem:
             return _page(request, staff, session, application, status_code=422, correction_error=(key, str(problem)),
                          correction_text=(key, value))
-        original = before.fields.get(key)
+        zone = settings_of(request).call.zone
+        if not claim_edit(session, application, edit_version):
+            current = application_record(application, zone)
+            row = next((r for r in current.rows if r.spec.key == key), None)
+            who = f" (rettet af {row.correction.author})" if row and row.correction else ""
+            return _page(request, staff, session, application, status_code=409, correction_text=(key, value),
+                         correction_error=(key, "En anden har ændret ansøgningen, mens du rettede. "
+                                                f"Feltet er nu: {display_value(current.fields.get(key)) or '(tomt)'}"
+                                                f"{who}. Din rettelse er ikke gemt; ret igen ud fra den nye værdi."))
+        original = form_value(application, key)  # what the form said, whatever staff corrected before
         application.corrections.append(FieldCorrection(key=key, original=original, value=new_value, raw=value[:10000],
                                                        reason=reason.strip()[:2000], author=staff.email))
         if key == "municipality":
@@ -182,7 +200,7 @@ def send_clarification(request: Request, reference: str, staff: Checked, text: A
 
 
 @router.post("/replies/{reply_id}/release")
-def release_reply(request: Request, reply_id: int, staff: Checked) -> Response:
+def release_reply(request: Request, reply_id: RowId, staff: Checked) -> Response:
     """A reply held by the rate limit goes out after all, because a person decided so."""
     with db_of(request).session() as session:
         reply = session.get(Reply, reply_id)

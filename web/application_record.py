@@ -127,6 +127,13 @@ def _latest_corrections(application: Application) -> dict[str, FieldCorrection]:
     return latest
 
 
+def form_value(application: Application, key: str) -> Any:
+    """The value the current version of the form gave ``key`` (never a staff correction); None if none."""
+    submission = application.current_submission
+    found = [v.value for v in submission.values if v.key == key] if submission else []
+    return found[0] if found else None
+
+
 def received_on(application: Application, zone: ZoneInfo) -> date:
     submission = application.current_submission
     moment: datetime = application.received_at

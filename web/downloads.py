@@ -15,10 +15,11 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, HTTPException, Request
 from starlette.responses import Response
 
+from parsers.display_text import visible_text
 from storage import Attachment, InboundMessage
 from storage.archive import Kind
 from storage.staff import audit
-from web.pages import archive_of, db_of
+from web.pages import RowId, archive_of, db_of
 from web.security import Staff, client_address, current_staff
 
 router = APIRouter()
@@ -26,7 +27,7 @@ router = APIRouter()
 
 def safe_filename(name: str, fallback: str = "fil") -> str:
     """No path, no control or quoting characters, no leading dots; at most 120 characters, extension kept."""
-    name = unicodedata.normalize("NFC", name).replace("\\", "/").rsplit("/", 1)[-1]
+    name = visible_text(unicodedata.normalize("NFC", name), 1000).replace("\\", "/").rsplit("/", 1)[-1]
     name = re.sub(r"[\x00-\x1f\x7f\"<>:|?*;%]+", "_", name).strip(" .")
     if not name:
         return fallback
@@ -60,7 +61,7 @@ def _archived(request: Request, kind: Kind, sha256: str | None) -> bytes:
 
 
 @router.get("/messages/{message_id}/raw")
-def raw_message(request: Request, message_id: int, staff: Annotated[Staff, Depends(current_staff)]) -> Response:
+def raw_message(request: Request, message_id: RowId, staff: Annotated[Staff, Depends(current_staff)]) -> Response:
     with db_of(request).session() as session:
         message = session.get(InboundMessage, message_id)
         if message is None:
@@ -75,7 +76,7 @@ def raw_message(request: Request, message_id: int, staff: Annotated[Staff, Depen
 
 
 @router.get("/files/{attachment_id}")
-def attachment(request: Request, attachment_id: int, staff: Annotated[Staff, Depends(current_staff)]) -> Response:
+def attachment(request: Request, attachment_id: RowId, staff: Annotated[Staff, Depends(current_staff)]) -> Response:
     with db_of(request).session() as session:
         row = session.get(Attachment, attachment_id)
         if row is None:

@@ -10,8 +10,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.responses import JSONResponse, Response
 
 from storage.models import utcnow
-from storage.staff import replies_by_status, service_status
+from storage.staff import messages_by_state, replies_by_status, service_status
 from web.pages import db_of, settings_of
+from web.security import NotSignedIn, current_staff
 
 router = APIRouter()
 
@@ -29,18 +30,34 @@ def healthz(request: Request) -> Response:
             session.execute(text("SELECT 1"))
             status = service_status(session)
             replies = replies_by_status(session)
+            messages = messages_by_state(session)
     except SQLAlchemyError as error:
         return JSONResponse({"status": "error", "database": "unreachable", "error": type(error).__name__},
                             status_code=503)
     last = status.last_success_at if status else None
     overdue_after = timedelta(seconds=3 * settings_of(request).mailbox.poll_seconds)
-    return JSONResponse({
+    body = {
         "status": "ok",
         "database": "ok",
         "last_successful_poll": last.isoformat() if last else None,
         "poll_overdue": last is None or utcnow() - last > overdue_after,
-        "last_poll_error": status.last_error if status else None,
+        "last_poll_failed": bool(status and status.last_error),
+        "messages_waiting": messages.get("received", 0),
+        "messages_error": messages.get("error", 0),  # failed, to be tried again
+        "messages_parked": messages.get("parked", 0),  # given up on: in the quarantine folder, shown to staff
+        "messages_quarantined": messages.get("quarantined", 0),  # beyond the structure limits (or parked)
         "outbox_pending": replies.get("pending", 0),
         "outbox_held": replies.get("held", 0),
         "outbox_failed": replies.get("failed", 0),
-    })
+    }
+    if status and status.last_error and _signed_in(request):  # error text only for staff: it names hosts
+        body["last_poll_error"] = status.last_error
+    return JSONResponse(body)
+
+
+def _signed_in(request: Request) -> bool:
+    try:
+        current_staff(request)
+    except NotSignedIn:
+        return False
+    return True

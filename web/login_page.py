@@ -16,6 +16,7 @@ from web.security import (
     NotSignedIn,
     Staff,
     TooManyFailures,
+    WrongCredentials,
     check_login_csrf,
     checked_staff,
     client_address,
@@ -62,7 +63,7 @@ def login(request: Request, email: Annotated[str, Form()] = "", password: Annota
     except TooManyFailures:
         return _login_form(request, f"For mange mislykkede forsøg. Vent {settings.web.login_window_minutes} "
                                     "minutter, og prøv igen.", email, next_page, status_code=429)
-    except PermissionError:
+    except WrongCredentials:
         return _login_form(request, "Forkert e-mailadresse eller adgangskode.", email, next_page, status_code=401)
     response = redirect(request, _safe_next(next_page))
     # Lax, so a link to a page from an e-mail opens it signed in; a cross-site POST still carries no cookie,

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
+from fastapi import Path as PathParam
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import RedirectResponse, Response
 
 from config import Settings
-from storage import Archive, Database
+from parsers.display_text import visible_text
+from storage import Archive, Database, InboundMessage
 from web.application_record import display_value
 from web.reasons import danish_reason
 from web.security import Staff
@@ -32,14 +34,28 @@ REPLY_KINDS = {
     "receipt": "Bekræftelse",
 }
 REPLY_STATUS = {"pending": "afventer afsendelse", "sent": "sendt", "failed": "fejlet", "held": "tilbageholdt"}
-OUTCOMES = {
+OUTCOMES = {  # an inbound message's state as message_state() names it
     "application": "Ansøgning",
     "follow_up": "Opfølgning",
     "rejected": "Afvist",
     "ignored": "Ignoreret",
     "duplicate": "Dublet",
-    None: "Under behandling",
+    "quarantined": "I karantæne",
+    "received": "Under behandling",
+    "error": "Fejl",
+    "parked": "Opgivet (karantæne)",
 }
+
+
+# a row id in a path: within the database's integer range, else 404 (never a database error)
+RowId = Annotated[int, PathParam(ge=1, le=2**31 - 1)]
+
+
+def message_state(message: InboundMessage) -> str:
+    """error (failed, tried again), parked (given up on), its outcome, or received (not processed yet)."""
+    if message.state in ("error", "parked"):
+        return message.state
+    return message.outcome or "received"
 
 ACTIONS = {  # audit log actions as staff read them
     "login": "Logget ind", "login_failed": "Mislykket login", "login_refused_rate_limit": "Login afvist (for mange)",
@@ -114,11 +130,13 @@ def redirect(request: Request, path: str, flash: str = "", anchor: str = "") -> 
 def _filters() -> None:
     env = TEMPLATES.env
     env.filters["value"] = display_value
+    env.filters["visible"] = visible_text  # names and subjects stored before bidi characters were removed
     env.filters["reason"] = danish_reason
     env.globals["STATUS_LABELS"] = STATUS_LABELS
     env.globals["REPLY_KINDS"] = REPLY_KINDS
     env.globals["REPLY_STATUS"] = REPLY_STATUS
     env.globals["OUTCOMES"] = OUTCOMES
+    env.globals["message_state"] = message_state
     env.globals["ACTIONS"] = ACTIONS
     env.globals["local_time"] = local_time
     env.filters["percent"] = lambda fraction, digits=2: f"{float(fraction) * 100:.{digits}f}".replace(".", ",") + " %"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -18,7 +19,17 @@ from storage.queries import current_values
 from storage.staff import audit
 from web.application_record import ApplicationRecord, application_record, display_value
 from web.exports import Cell, table_response
-from web.pages import OUTCOMES, REPLY_KINDS, REPLY_STATUS, STATUS_LABELS, db_of, redirect, render, settings_of
+from web.pages import (
+    REPLY_KINDS,
+    REPLY_STATUS,
+    STATUS_LABELS,
+    RowId,
+    db_of,
+    message_state,
+    redirect,
+    render,
+    settings_of,
+)
 from web.security import Staff, checked_staff, client_address, current_staff
 
 router = APIRouter()
@@ -73,8 +84,7 @@ def load_records(request: Request, session: Session) -> list[tuple[Application, 
 def queue_rows(request: Request, session: Session) -> list[QueueRow]:
     rows = []
     for application, record in load_records(request, session):
-        status = "rejected" if application.rejected_reason else application.status
-        rows.append(QueueRow(application, record, status,
+        rows.append(QueueRow(application, record, application.queue_status,
                              application.replies[-1] if application.replies else None))
     return rows
 
@@ -141,26 +151,23 @@ def messages(request: Request, staff: Annotated[Staff, Depends(current_staff)], 
     with db_of(request).session() as session:
         rows = list(session.scalars(select(InboundMessage).options(
             selectinload(InboundMessage.replies), selectinload(InboundMessage.application),
-            selectinload(InboundMessage.attachments)).order_by(InboundMessage.received_at, InboundMessage.id)))
-        counts: dict[str, int] = {}
-        for m in rows:
-            key = "error" if m.state == "error" else (m.outcome or "received")
-            counts[key] = counts.get(key, 0) + 1
-        shown = [m for m in rows if not outcome or outcome == ("error" if m.state == "error"
-                                                                else (m.outcome or "received"))]
+            selectinload(InboundMessage.attachments), selectinload(InboundMessage.id_collisions))
+            .order_by(InboundMessage.received_at, InboundMessage.id)))
+        counts = Counter(message_state(m) for m in rows)
+        shown = [m for m in rows if not outcome or message_state(m) == outcome]
         return render(request, "messages.html", staff, messages=list(reversed(shown)), total=len(rows),
-                      counts=counts, outcome=outcome, outcome_labels={**{k or "received": v for k, v in
-                                                                         OUTCOMES.items()}, "error": "Fejl"})
+                      counts=counts, outcome=outcome)
 
 
 @router.post("/messages/{message_id}/retry")
-def retry_message(request: Request, message_id: int, staff: Annotated[Staff, Depends(checked_staff)]) -> Response:
+def retry_message(request: Request, message_id: RowId, staff: Annotated[Staff, Depends(checked_staff)]) -> Response:
     """A message the worker gave up on (error state) is tried again at the next poll, e.g. after a fix."""
     with db_of(request).session() as session:
         message = session.get(InboundMessage, message_id)
-        if message is None or message.state != "error":
+        if message is None or message.state not in ("error", "parked"):
             raise HTTPException(404, "Der er ingen fejlet e-mail med dette nummer.")
-        attempts, message.attempts = message.attempts, 0
+        # a parked message is run again from the archive (it lies in the quarantine folder now)
+        attempts, message.attempts, message.state = message.attempts, 0, "error"
         audit(session, staff.email, "retry_message", reference=message.application.reference
               if message.application else None, detail={"message": message.message_id, "error": message.error,
                                                          "attempts": attempts}, client=client_address(request))

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
+from storage.coordination import serialise
 from storage.models import utcnow
 from storage.queries import get_application
 from storage.staff import audit
@@ -36,7 +37,10 @@ def ranking_page(request: Request, staff: Annotated[Staff, Depends(current_staff
 @router.post("/ranking/select")
 def select(request: Request, staff: Annotated[Staff, Depends(checked_staff)], reference: Annotated[str, Form()],
            selected: Annotated[str, Form()] = "yes") -> Response:
+    """Select (or deselect) one application; the 3–5 cap is checked and the choice written in one transaction
+    that holds every other selection until it commits, so parallel clicks never select a sixth."""
     with db_of(request).session() as session:
+        serialise(session, "selection")  # first, so what is read next is what the others committed
         ranking = ranking_of(request, session)
         application = get_application(session, reference)
         if application is None:

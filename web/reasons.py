@@ -7,6 +7,16 @@ import re
 _NO_REPLY = "; intet automatisk svar (autosvar, postliste eller returmeddelelse)"
 
 
+_QUARANTINE = {
+    "too_deep": "for mange dele inde i hinanden",
+    "too_many_parts": "for mange dele",
+    "too_many_headers": "for mange brevhoveder",
+    "header_line_too_long": "en for lang brevhovedlinje",
+    "unparseable": "kunne ikke læses",
+    "worker_gave_up": "behandlingen fejlede for mange gange",
+}
+
+
 def _mb(size: str) -> str:
     return f"{int(size) / 1024 / 1024:.1f}".replace(".", ",")
 
@@ -25,6 +35,8 @@ _RULES: tuple[tuple[re.Pattern[str], str | object], ...] = (
     (re.compile(r"^no attachments$"), "ingen vedhæftede filer"),
     (re.compile(r"^the application round is closed \(call.open = false\)$"), "ansøgningsrunden er lukket"),
     (re.compile(r"^same oversized email as message #(\d+)$"), r"samme for store e-mail som besked #\1"),
+    (re.compile(r"^quarantined: (\w+) \((.*?)\)(; no automatic reply: .*)?$"),
+     lambda m: f"i karantæne: {_QUARANTINE.get(m[1], m[1])} ({m[2]})" + (_NO_REPLY if m[3] else "")),
     (re.compile(r"^same email as message #(\d+) received (.*)$"), r"samme e-mail som besked #\1, modtaget \2"),
 )
 

@@ -18,15 +18,18 @@ from typing import Annotated, Literal
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import Depends, Form, Request
+from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from config import Settings
 from storage import Database
+from storage.coordination import serialise
 from storage.models import utcnow
 from storage.staff import (
     audit,
     find_session,
     find_staff,
+    forget_login_failure,
     forget_login_failures,
     login_failures,
     open_session,
@@ -47,6 +50,10 @@ class NotSignedIn(Exception):
 
 class CsrfRefused(Exception):
     """A form without the session's token, or posted from another origin."""
+
+
+class WrongCredentials(Exception):
+    """An unknown address, a wrong password or a disabled account (one answer for all three)."""
 
 
 class TooManyFailures(Exception):
@@ -99,25 +106,38 @@ def set_cookie(response: Response, request: Request, settings: Settings, name: s
 
 
 def sign_in(request: Request, settings: Settings, db: Database, email: str, password: str) -> tuple[str, Staff]:
-    """Check the password (within the failure limits) and open a session; returns (cookie token, staff)."""
+    """Check the password (within the failure limits) and open a session; returns (cookie token, staff).
+
+    Atomic under parallel requests: in one short transaction that holds every other sign-in's (a row lock),
+    the failures so far are counted and this attempt is recorded as one more. However many arrive at once,
+    exactly ``login_max_failures`` of them reach the (slow) password check, which runs outside the lock; a
+    right password then withdraws its own record. Attempts refused by the limit stay counted: a flood keeps
+    the address locked.
+    """
     client = client_address(request)
     web = settings.web
-    refusal: type[Exception] | None = None
-    with db.session() as session:  # a refusal is recorded and committed before it is raised
-        by_email, by_client = login_failures(session, email, client,
+    actor = email.strip().lower()[:320] or "?"
+    with db.session() as session:
+        serialise(session, "sign-in")
+        by_email, by_client = login_failures(session, email or "?", client,
                                              utcnow() - timedelta(minutes=web.login_window_minutes))
+        attempt_id = _reserve_attempt(session, email, client)
         user = find_staff(session, email)
-        limited = by_email >= web.login_max_failures or by_client >= web.login_max_failures_per_client
-        # an unknown address costs the same Argon2 check as a known one: the answer's timing tells nothing
-        valid = not limited and verify_password(user.password_hash if user else None, password)
+        password_hash = user.password_hash if user else None
+    limited = by_email >= web.login_max_failures or by_client >= web.login_max_failures_per_client
+    # an unknown address costs the same Argon2 check as a known one: the answer's timing tells nothing
+    valid = not limited and verify_password(password_hash, password)
+    with db.session() as session:  # a refusal is recorded and committed before it is raised
+        user = find_staff(session, email)
         if limited:
-            audit(session, email.strip().lower()[:320] or "?", "login_refused_rate_limit", client=client)
-            refusal = TooManyFailures
+            audit(session, actor, "login_refused_rate_limit", client=client)
+            refusal: type[Exception] | None = TooManyFailures
         elif user is None or not valid or user.disabled:
-            record_login_failure(session, email or "?", client)
-            audit(session, email.strip().lower()[:320] or "?", "login_failed", client=client)
-            refusal = PermissionError
+            audit(session, actor, "login_failed", client=client)
+            refusal = WrongCredentials
         else:
+            refusal = None
+            forget_login_failure(session, attempt_id)
             token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
             open_session(session, user, digest(token), csrf, timedelta(hours=web.session_hours))
             user.last_login_at = utcnow()
@@ -129,6 +149,12 @@ def sign_in(request: Request, settings: Settings, db: Database, email: str, pass
     if refusal is not None:
         raise refusal
     return token, staff
+
+
+def _reserve_attempt(session: Session, email: str, client: str) -> int:
+    row = record_login_failure(session, email or "?", client)
+    session.flush()
+    return row.id
 
 
 def current_staff(request: Request) -> Staff:

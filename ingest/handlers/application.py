@@ -10,7 +10,7 @@ from __future__ import annotations
 from ingest.context import MessageContext
 from parsers.municipalities import find_municipality
 from storage import Application, FieldValueRow, ProblemRow, Submission
-from storage.queries import next_reference
+from storage.coordination import next_reference
 
 
 def process(ctx: MessageContext) -> None:
@@ -36,6 +36,8 @@ def process(ctx: MessageContext) -> None:
     submission.problems = [ProblemRow(field=p.field, label=p.label, message=p.message) for p in ctx.problems]
     ctx.session.add(submission)
     ctx.session.flush()
+    if application.id is not None:  # a correction staff began before this version arrived is now stale
+        application.edit_version = Application.edit_version + 1  # in SQL: never loses a concurrent bump
     if complete or current is None or not current.complete:
         application.current_submission = submission
         application.status = "complete" if complete else "needs_clarification"

@@ -1,16 +1,21 @@
-"""Stage: the same email delivered twice (same Message-ID, or same bytes) is recorded, not processed again."""
+"""Stage: the same email delivered twice (same Message-ID and the same content) is recorded, not processed
+again. Another email that merely reuses a Message-ID (gateways rewrite ids, some systems reuse them) is a new
+message: it goes on through the pipeline, and the collision is noted on it for staff (and shown on both)."""
 
 from __future__ import annotations
 
 from ingest.context import MessageContext
 from ingest.errors import DuplicateMessage
-from storage.queries import find_original
+from storage.queries import find_duplicate
 
 
 def process(ctx: MessageContext) -> None:
-    original = find_original(ctx.session, ctx.row.dedupe_key, exclude_id=ctx.row.id)
-    if original is not None:
+    found = find_duplicate(ctx.session, ctx.row)
+    if found.duplicate_of is not None:
+        original = found.duplicate_of
         ctx.row.duplicate_of_id = original.id
         ctx.row.application_id = original.application_id
         raise DuplicateMessage(f"same email as message #{original.id} received "
-                               f"{original.received_at:%Y-%m-%d %H:%M} UTC", original.id)
+                               f"{original.received_at:%Y-%m-%d %H:%M} UTC")
+    if found.collides_with is not None:
+        ctx.row.id_collision_of_id = found.collides_with.id

@@ -13,9 +13,8 @@ from sqlalchemy import select
 
 from ingest.context import MessageContext
 from ingest.errors import IgnoreMessage
-from ingest.loop_guard import is_bounce, no_reply_reason
+from ingest.loop_guard import is_bounce, no_reply_reason_for
 from ingest.mime import clean, header
-from notifications.compose import parse_sender, sender_domain
 from storage import Reply
 
 _MESSAGE_ID = re.compile(r"<[^<>\s]+>")
@@ -60,8 +59,7 @@ def _mark_bounced_reply(ctx: MessageContext) -> Reply | None:
 
 
 def process(ctx: MessageContext) -> None:
-    sender = ctx.settings.smtp.sender
-    reason = no_reply_reason(ctx.message, parse_sender(sender)[1], sender_domain(sender))
+    reason = no_reply_reason_for(ctx.message, ctx.settings)
     if reason is None:
         return
     if is_bounce(ctx.message) and (reply := _mark_bounced_reply(ctx)) is not None:

@@ -1,0 +1,128 @@
+"""Reading a raw message safely: its headers without ever raising, its structure within named limits,
+and a digest of its content that ignores what the transport adds.
+
+Whatever arrives, the intake can write a row for it from ``read_headers`` (a header-only parse that never
+raises and never recurses); the full parse (``read_message``) refuses a structure beyond ``MessageLimits``
+with a ``MessageStructureError`` naming the limit, which the pipeline turns into a quarantine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from email import policy
+from email.message import EmailMessage, Message
+from email.parser import BytesHeaderParser, BytesParser
+
+from ingest.errors import IntakeError
+
+
+@dataclass(frozen=True)
+class MessageLimits:
+    """What a sane email stays within; beyond it the message is quarantined, not parsed."""
+
+    max_header_fields: int = 1_000  # in any one header block
+    max_header_line: int = 32_768  # bytes in one physical header line (RFC 5322 allows 998)
+    max_depth: int = 32  # multipart / message nesting
+    max_parts: int = 1_000
+
+
+DEFAULT_LIMITS = MessageLimits()
+HEAD_READ_LIMIT = 1_048_576  # the header-only parse reads at most this much of the header block
+_BLANK_LINE = re.compile(rb"\r?\n\r?\n")
+_FIELD_START = re.compile(rb"^[^\s:][^:\r\n]*:", re.M)
+_WHITESPACE = re.compile(rb"\s+")
+# what the content digest covers besides the body; never Received, Delivered-To, Return-Path, X-* …
+_CONTENT_HEADERS = ("from", "to", "cc", "subject", "date", "mime-version", "content-type",
+                    "content-transfer-encoding")
+
+
+class MessageStructureError(IntakeError):
+    """The message is beyond ``MessageLimits`` (or cannot be parsed at all): ``code`` names which."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(f"{code}: {detail}")
+        self.code = code
+        self.detail = detail
+
+
+def split_head(raw: bytes) -> tuple[bytes, bytes]:
+    """(header block, body) of a raw message; the body is b"" when there is none."""
+    found = _BLANK_LINE.search(raw)
+    if found is None:
+        return raw, b""
+    return raw[:found.start()], raw[found.end():]
+
+
+def read_headers(raw: bytes) -> EmailMessage:
+    """The top-level headers only (no body, no recursion): safe for any input, bounded in size."""
+    head = split_head(raw)[0][:HEAD_READ_LIMIT]
+    return BytesHeaderParser(policy=policy.default).parsebytes(head + b"\r\n\r\n")  # type: ignore[return-value]
+
+
+def _check_head(head: bytes, limits: MessageLimits, where: str) -> None:
+    fields = len(_FIELD_START.findall(head))
+    if fields > limits.max_header_fields:
+        raise MessageStructureError("too_many_headers", f"{fields} header fields in {where} "
+                                                        f"(limit {limits.max_header_fields})")
+    longest = max((len(line) for line in head.splitlines()), default=0)
+    if longest > limits.max_header_line:
+        raise MessageStructureError("header_line_too_long", f"a header line of {longest} bytes in {where} "
+                                                            f"(limit {limits.max_header_line})")
+
+
+def read_message(raw: bytes, limits: MessageLimits = DEFAULT_LIMITS) -> EmailMessage:
+    """The whole message parsed with ``policy.default``, or MessageStructureError when beyond ``limits``."""
+    _check_head(split_head(raw)[0], limits, "the message")
+    try:
+        message = BytesParser(policy=policy.default).parsebytes(raw)
+    except RecursionError as error:
+        raise MessageStructureError("too_deep", "nesting too deep to parse") from error
+    except Exception as error:  # the parser is lenient; anything it still raises is a structure problem
+        raise MessageStructureError("unparseable", f"{type(error).__name__}") from error
+    check_structure(message, limits)
+    return message  # type: ignore[return-value]
+
+
+def check_structure(message: Message, limits: MessageLimits = DEFAULT_LIMITS) -> None:
+    """Walk the parts without recursion; raise MessageStructureError past the depth or part limits."""
+    stack: list[tuple[Message, int]] = [(message, 0)]
+    parts = 0
+    while stack:
+        part, depth = stack.pop()
+        parts += 1
+        if parts > limits.max_parts:
+            raise MessageStructureError("too_many_parts", f"more than {limits.max_parts} MIME parts")
+        if depth > limits.max_depth:
+            raise MessageStructureError("too_deep", f"MIME parts nested more than {limits.max_depth} deep")
+        if len(part.keys()) > limits.max_header_fields:
+            raise MessageStructureError("too_many_headers", f"{len(part.keys())} header fields in a part "
+                                                            f"(limit {limits.max_header_fields})")
+        payload = part.get_payload() if part.is_multipart() else None
+        if isinstance(payload, list):
+            stack.extend((child, depth + 1) for child in payload if isinstance(child, Message))
+
+
+def _raw_values(message: Message, name: str) -> list[bytes]:
+    values = []
+    for key, value in message.raw_items():
+        if key.lower() == name:
+            text = value if isinstance(value, str) else str(value)
+            values.append(_WHITESPACE.sub(b" ", text.encode("utf-8", "surrogateescape")).strip())
+    return values
+
+
+def content_digest(raw: bytes, headers_only: bool = False) -> str:
+    """SHA-256 of what the sender wrote: the body and the headers that describe it, with line ends and
+    header folding normalised; never the transport's headers (Received, Delivered-To, Return-Path …), so the
+    same email delivered twice has the same digest and two different emails never do."""
+    head, body = split_head(raw)
+    headers = read_headers(head)
+    digest = hashlib.sha256(b"headers-only\n" if headers_only else b"message\n")
+    for name in _CONTENT_HEADERS:
+        for value in _raw_values(headers, name):
+            digest.update(name.encode() + b":" + value + b"\n")
+    if not headers_only:
+        digest.update(b"\n" + re.sub(rb"[ \t]*\r?\n", b"\n", body).rstrip())
+    return digest.hexdigest()
