@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, Field, PrivateAttr, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -35,11 +35,43 @@ def _read_secret(password: SecretStr, password_file: str) -> SecretStr:
     return password
 
 
-class MailboxSettings(_Section):
+class OAuth2Settings(_Section):
+    """App-only OAuth2 for the mailbox and the relay (``mailbox.auth`` / ``smtp.auth`` = "oauth2")."""
+
+    provider: Literal["microsoft", "google", "generic"] = "microsoft"
+    tenant: str = ""  # microsoft: the directory (tenant) id
+    client_id: str = ""
+    client_secret: SecretStr = SecretStr("")
+    client_secret_file: str = ""
+    certificate_file: str = ""  # microsoft: a certificate credential instead of a secret (PEM, key included)
+    service_account_file: str = ""  # google: service-account JSON with domain-wide delegation
+    token_url: str = ""  # overrides the provider's token endpoint (required for "generic")
+    scope: str = ""  # overrides the provider's default scope
+    ca_file: str = ""  # a private CA for the token endpoint (PEM); the system's CAs otherwise
+
+    @model_validator(mode="after")
+    def _secret_from_file(self) -> OAuth2Settings:
+        self.client_secret = _read_secret(self.client_secret, self.client_secret_file)
+        return self
+
+
+class _SignIn(_Section):
+    """What the mailbox and the relay share: the OAuth2 settings they sign in with (set by Settings)."""
+
+    _oauth2: OAuth2Settings | None = PrivateAttr(default=None)
+
+    @property
+    def oauth2(self) -> OAuth2Settings:
+        return self._oauth2 or OAuth2Settings()
+
+
+class MailboxSettings(_SignIn):
     protocol: Literal["imap", "maildir"] = "maildir"
     host: str = "localhost"
     port: int = Field(993, ge=1, le=65535)
     security: Security = "ssl"
+    ca_file: str = ""  # a private CA to verify the server's certificate (PEM); the system's CAs otherwise
+    auth: Literal["password", "oauth2"] = "password"
     username: str = ""
     password: SecretStr = SecretStr("")
     password_file: str = ""
@@ -58,11 +90,13 @@ class MailboxSettings(_Section):
         return self
 
 
-class SmtpSettings(_Section):
+class SmtpSettings(_SignIn):
     transport: Literal["smtp", "file"] = "file"
     host: str = "localhost"
     port: int = Field(587, ge=1, le=65535)
     security: Security = "starttls"
+    ca_file: str = ""  # a private CA to verify the relay's certificate (PEM)
+    auth: Literal["password", "oauth2", "none"] = "password"  # password: only when a username is set
     username: str = ""
     password: SecretStr = SecretStr("")
     password_file: str = ""
@@ -116,7 +150,10 @@ class CallSettings(_Section):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        ZoneInfo(value)  # raises for an unknown zone
+        try:
+            ZoneInfo(value)
+        except (KeyError, ValueError) as error:  # ZoneInfoNotFoundError is a KeyError
+            raise ValueError(f"unknown time zone {value!r} (e.g. \"Europe/Copenhagen\")") from error
         return value
 
     @model_validator(mode="after")
@@ -144,6 +181,22 @@ class WebSettings(_Section):
     root_path: str = Field("", pattern=r"^(/[^/\s]+)*$")  # a proxy serves the app under it (stripping it): "/intake"
 
 
+class LoggingSettings(_Section):
+    format: Literal["text", "json"] = "text"  # json: one object per line, for a log collector
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+class MetricsSettings(_Section):
+    # a bearer token for GET /metrics on the web app ("" = /metrics is off); or token_file
+    token: SecretStr = SecretStr("")
+    token_file: str = ""
+
+    @model_validator(mode="after")
+    def _secret_from_file(self) -> MetricsSettings:
+        self.token = _read_secret(self.token, self.token_file)
+        return self
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="UIP_INTAKE_",
@@ -158,6 +211,15 @@ class Settings(BaseSettings):
     call: CallSettings = CallSettings()
     parsing: ParsingSettings = ParsingSettings()
     web: WebSettings = WebSettings()
+    oauth2: OAuth2Settings = OAuth2Settings()
+    logging: LoggingSettings = LoggingSettings()
+    metrics: MetricsSettings = MetricsSettings()
+
+    @model_validator(mode="after")
+    def _share_oauth2(self) -> Settings:
+        self.mailbox._oauth2 = self.oauth2
+        self.smtp._oauth2 = self.oauth2
+        return self
 
     @classmethod
     def settings_customise_sources(

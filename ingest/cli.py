@@ -10,9 +10,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from config import Settings, load_settings
+from config.consistency import errors
+from config.logging_setup import configure_logging
 from config.settings import ConfigFileError
 from ingest.errors import WorkerConflict
 from ingest.poller import OUTAGES, Intake
@@ -29,17 +32,39 @@ class State:
 
 
 def _settings() -> Settings:
+    """The settings, or exit 2 with each bad key named (never a traceback)."""
     try:
         return load_settings(State.config)
     except ConfigFileError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2) from error
+    except ValidationError as error:
+        for problem in error.errors():
+            key = ".".join(str(part) for part in problem["loc"])
+            typer.echo(f"error: setting {key}: {problem['msg']}", err=True)
+        raise typer.Exit(2) from error
+
+
+def _consistent(settings: Settings) -> Settings:
+    """Refuse contradictory settings (exit 2) with the message `uip-intake check` gives, instead of guessing."""
+    refused = errors(settings)
+    for finding in refused:
+        typer.echo(f"error: settings {finding.key}: {finding.message}", err=True)
+    if refused:
+        typer.echo("(`uip-intake check` lists every finding and tests each connection)", err=True)
+        raise typer.Exit(2)
+    return settings
 
 
 def _intake(settings: Settings | None = None) -> Intake:
     intake = Intake.from_settings(settings or _settings())
     intake.db.migrate()
     return intake
+
+
+def _worker() -> Intake:
+    """The service for the commands that read the mailbox or send: never on contradictory settings."""
+    return _intake(_consistent(_settings()))
 
 
 def _database(settings: Settings | None = None) -> Database:
@@ -49,11 +74,8 @@ def _database(settings: Settings | None = None) -> Database:
     return db
 
 
-def _logging(verbose: bool = False) -> None:
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    for noisy in ("apscheduler", "alembic", "imapclient"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+def _logging(verbose: bool = False, settings: Settings | None = None) -> None:
+    configure_logging((settings or _settings()).logging, verbose)
 
 
 def _print_json(data: Any) -> None:
@@ -72,7 +94,7 @@ def run(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> No
     """Run the worker: poll the mailbox every mailbox.poll_seconds until SIGTERM/SIGINT."""
 
     _logging(verbose)
-    _run_worker(_intake())
+    _run_worker(_worker())
 
 
 def _run_worker(intake: Intake) -> None:
@@ -92,9 +114,9 @@ def poll(once: Annotated[bool, typer.Option("--once", help="one cycle, then exit
     """Poll the mailbox: one cycle with --once (for cron and tests), else like `run`."""
     _logging(verbose)
     if not once:
-        _run_worker(_intake())
+        _run_worker(_worker())
         return
-    intake = _intake()
+    intake = _worker()
     try:
         report = intake.poll_once()
     except WorkerConflict as error:
@@ -113,11 +135,34 @@ def poll(once: Annotated[bool, typer.Option("--once", help="one cycle, then exit
                f"deferred {report.outbox.deferred if report.outbox else 0}")
 
 
+@app.command()
+def check(create_folders: Annotated[bool, typer.Option("--create-folders", help="create the mailbox folders the "
+                                                       "service moves mail to, when missing")] = False,
+          as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Check the settings, then every connection (database, OAuth2, IMAP, SMTP, LibreOffice, archive, disk)."""
+    from ingest.checks import Status, run_checks
+
+    settings = _settings()
+    if create_folders or as_json or not sys.stdin.isatty():
+        ask: bool | Any = create_folders
+    else:
+        def ask(missing: list[str]) -> bool:
+            return typer.confirm(f"The folders {', '.join(missing)} do not exist. Create them now?", default=True)
+    results = run_checks(settings, ask)
+    if as_json:
+        _print_json([r.as_dict() for r in results])
+    else:
+        for result in results:
+            typer.echo(result.line())
+    if any(r.status == Status.FAILED for r in results):
+        raise typer.Exit(1)
+
+
 @app.command("send")
 def send_replies() -> None:
     """Send the pending replies now (they are also sent after every poll)."""
     _logging()
-    report = _intake().send_replies()
+    report = _worker().send_replies()
     typer.echo(f"sent {report.sent}, deferred {report.deferred}, failed {report.failed}")
 
 
@@ -288,14 +333,14 @@ def serve(host: Annotated[str | None, typer.Option(help="default: web.host")] = 
 
     settings = _settings()
     db = _database(settings)
-    _logging()
+    _logging(settings=settings)
     bind_host, bind_port = host or settings.web.host, port or settings.web.port
     typer.echo(f"uip-intake web app on http://{bind_host}:{bind_port}/ (sign in with an account from "
                "`uip-intake staff add`)")
     # proxy_headers off: the app itself believes X-Forwarded-* from web.forwarded_allow_ips only
     uvicorn.run(create_app(settings, db), host=bind_host, port=bind_port, proxy_headers=False,
-                root_path=settings.web.root_path,
-                server_header=False, log_level="info")
+                root_path=settings.web.root_path, server_header=False,
+                log_config=None)  # uvicorn's loggers go through ours (text or JSON)
 
 
 @app.command()

@@ -18,6 +18,7 @@ import threading
 import traceback
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 from config import ParsingSettings
@@ -128,7 +129,8 @@ class FormSandbox:
         try:
             connection.send((self.parse_function, data, filename, options))
             if not connection.poll(self.timeout):
-                log.warning("parsing %r took over %.0f s; worker stopped", filename, self.timeout)
+                log.warning("parsing a %s file took over %.0f s; worker stopped",
+                            Path(filename).suffix or "(no suffix)", self.timeout)
                 self.close(kill=True)
                 raise UnreadableFile("timeout", f"Filen »{filename}« kunne ikke læses inden for "
                                                 f"{self.timeout:.0f} sekunder. {_RESEND}")
@@ -143,5 +145,5 @@ class FormSandbox:
             if result[1] == "too_large":
                 self.close()  # a worker that ran out of memory is not trusted with the next file
             raise UnreadableFile(result[1], result[2])
-        log.error("parser failed on %r: %s", filename, result[2])
+        log.error("parser failed on a %s file: %s", Path(filename).suffix or "(no suffix)", result[2])
         raise ParserCrash(result[1])

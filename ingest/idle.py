@@ -21,6 +21,7 @@ from imapclient.exceptions import IMAPClientError
 
 from config import MailboxSettings
 from ingest.mailbox import connect_imap
+from notifications.oauth2 import TokenRefused
 
 log = logging.getLogger(__name__)
 RENEW_SECONDS = 5 * 60  # well inside RFC 2177's 29 minutes; bounds how long a silently dead link goes unseen
@@ -43,7 +44,7 @@ class IdleWatcher(threading.Thread):
             try:
                 read_timeout = CHECK_SECONDS + min(self.settings.timeout_seconds, 30)
                 client = connect_imap(self.settings, read_timeout=read_timeout)
-            except (IMAPClientError, OSError) as error:
+            except (IMAPClientError, OSError, TokenRefused) as error:
                 log.warning("IDLE connection failed (%s); retrying in %.0f s", error, backoff)
                 self.stop_event.wait(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF)

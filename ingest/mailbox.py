@@ -5,12 +5,12 @@ Both expose the same small interface; ``open_mailbox`` is the factory tests may 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import logging
 import mailbox as stdlib_mailbox
 import os
-import ssl
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,6 +24,8 @@ from imapclient.imapclient import SocketTimeout
 
 from config import MailboxSettings
 from ingest.errors import MailboxError
+from notifications.oauth2 import TokenRefused, tokens_for
+from notifications.tls import client_context, describe
 
 log = logging.getLogger(__name__)
 FETCH_CHUNK = 500
@@ -180,16 +182,45 @@ class MaildirMailbox:
 
 
 def connect_imap(settings: MailboxSettings, read_timeout: float | None = None) -> IMAPClient:
-    """A logged-in IMAP client with timeouts on connect and on every read (never a hang on a dead peer)."""
+    """A logged-in IMAP client with timeouts on connect and on every read (never a hang on a dead peer).
+
+    TLS is verified; with ``security = "starttls"`` a server that does not offer STARTTLS is refused, never
+    used in plain text. With ``auth = "oauth2"`` it signs in with OAUTHBEARER where the server offers it,
+    else XOAUTH2; a token the server refuses is dropped and a new one tried once.
+    """
     timeout = SocketTimeout(connect=settings.timeout_seconds, read=read_timeout or settings.timeout_seconds)
-    client = IMAPClient(settings.host, port=settings.port, ssl=settings.security == "ssl",
-                        ssl_context=ssl.create_default_context() if settings.security != "none" else None,
+    context = client_context(settings.ca_file) if settings.security != "none" else None
+    client = IMAPClient(settings.host, port=settings.port, ssl=settings.security == "ssl", ssl_context=context,
                         timeout=timeout, use_uid=True)
     client.normalise_times = False
-    if settings.security == "starttls":
-        client.starttls(ssl.create_default_context())
-    client.login(settings.username, settings.password.get_secret_value())
+    try:
+        if settings.security == "starttls":
+            client.starttls(context)  # raises when the server offers no STARTTLS
+        if settings.auth == "oauth2":
+            _oauth2_login(client, settings)
+        else:
+            client.login(settings.username, settings.password.get_secret_value())
+    except BaseException:
+        with contextlib.suppress(OSError):
+            client.shutdown()
+        raise
     return client
+
+
+def _oauth2_login(client: IMAPClient, settings: MailboxSettings) -> None:
+    tokens = tokens_for(settings.oauth2, settings.username)
+    for attempt in (1, 2):
+        token = tokens.token()
+        try:
+            if client.has_capability("AUTH=OAUTHBEARER"):
+                client.oauthbearer_login(settings.username, token)
+            else:
+                client.oauth2_login(settings.username, token)
+            return
+        except IMAPClientError as error:
+            tokens.invalidate(token)  # refused (expired, revoked): the next sign-in fetches a new one
+            if attempt == 2:
+                raise IMAPClientError(f"OAuth2 sign-in as {settings.username} refused: {error}") from None
 
 
 @contextmanager
@@ -202,7 +233,9 @@ def open_mailbox(settings: MailboxSettings) -> Iterator[Mailbox]:
         client = connect_imap(settings)
         box = ImapMailbox(client, settings.folder)
     except (IMAPClientError, OSError) as exc:
-        raise MailboxError(f"IMAP {settings.host}:{settings.port}: {type(exc).__name__}: {exc}") from exc
+        raise MailboxError(f"IMAP {settings.host}:{settings.port}: {describe(exc, 'mailbox')}") from exc
+    except TokenRefused as exc:
+        raise MailboxError(f"IMAP {settings.host}:{settings.port}: {exc}") from exc
     try:
         yield box
     except (IMAPClientError, OSError) as exc:

@@ -13,6 +13,7 @@ claimed by one of them (``storage.coordination.claim``); on SQLite a second work
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -182,6 +183,7 @@ def _handle_entry(intake: Intake, mailbox: Mailbox, entry: MailboxEntry, report:
     if state == "error" and attempts >= MAX_ATTEMPTS:  # staff reset the count to retry; until then, park it
         state = _park(intake, row_id)
         report.parked += 1
+    started = time.monotonic()
     if state in (None, "received", "error"):
         progress = _Progress(row_id)
         try:
@@ -204,6 +206,11 @@ def _handle_entry(intake: Intake, mailbox: Mailbox, entry: MailboxEntry, report:
         assert row is not None
         report.outcomes[row.outcome or "?"] = report.outcomes.get(row.outcome or "?", 0) + 1
         target = _target(settings, row)
+        if state not in ("processed", "parked"):  # one line per message processed now; ids only, no personal data
+            elapsed_ms = round((time.monotonic() - started) * 1000)
+            log.info("message #%s uid %s: %s %s in %d ms", row.id, entry.uid, row.state, row.outcome, elapsed_ms,
+                     extra={"message_row": row.id, "uid": entry.uid, "state": row.state, "outcome": row.outcome,
+                            "ms": elapsed_ms, "size": entry.size})
         if row.moved_to == target:
             return
     fault_point("kill-before-move")
@@ -298,10 +305,12 @@ def _run(intake: Intake, row_id: int, raw: bytes, stages: tuple[Stage, ...] | No
         ctx = MessageContext(settings=settings, session=session, archive=intake.archive, row=row,
                              message=read_headers(raw), raw=None if stages else raw,
                              parse=intake.form_parser or parse_form, parse_options=options_from(settings.parsing))
+        started = time.monotonic()
         if stages is None:
             run_pipeline(ctx)
         else:
             run_pipeline(ctx, stages)
+        row.processing_ms = round((time.monotonic() - started) * 1000)
 
 
 def _retry_from_archive(intake: Intake, report: PollReport) -> None:

@@ -56,7 +56,7 @@ def queue_reply(row: InboundMessage, settings: Settings, template: str, context:
     held = _rate_limited(row, settings, reply.to_addr)
     if held:
         reply.status, reply.last_error = "held", held
-        log.warning("reply to %s held: %s", reply.to_addr, held)
+        log.warning("reply to message #%s held by the rate limit", row.id)  # the address only in the row
     row.replies.append(reply)
     if application is not None:
         application.replies.append(reply)

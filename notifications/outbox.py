@@ -54,11 +54,11 @@ def send_pending(db: Database, transport: Transport, sender: str, max_attempts: 
                 if error.permanent or reply.attempts >= max_attempts:
                     reply.status = "failed"
                     report.failed += 1
-                    log.error("reply %s to %s failed for good: %s", reply.message_id_header, reply.to_addr, error)
+                    log.error("reply #%s failed for good: %s", reply.id, error)
                 else:
                     reply.next_attempt_at = now + min(BACKOFF * 2 ** (reply.attempts - 1), MAX_BACKOFF)
                     report.deferred += 1
-                    log.warning("reply %s deferred (attempt %d): %s", reply.message_id_header, reply.attempts, error)
+                    log.warning("reply #%s deferred (attempt %d): %s", reply.id, reply.attempts, error)
                 continue
             fault_point("kill-after-smtp")
             reply.status = "sent"

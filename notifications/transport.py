@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import smtplib
-import ssl
 import tempfile
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -12,6 +11,8 @@ from pathlib import Path
 from typing import Protocol
 
 from config import SmtpSettings
+from notifications.oauth2 import TokenRefused, oauthbearer, tokens_for, xoauth2
+from notifications.tls import client_context, describe
 
 
 class TransportError(Exception):
@@ -33,16 +34,7 @@ class SmtpTransport:
     def send(self, message: EmailMessage) -> None:
         s = self.settings
         try:
-            if s.security == "ssl":
-                client: smtplib.SMTP = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout_seconds,
-                                                        context=ssl.create_default_context())
-            else:
-                client = smtplib.SMTP(s.host, s.port, timeout=s.timeout_seconds)
-            with client:
-                if s.security == "starttls":
-                    client.starttls(context=ssl.create_default_context())
-                if s.username:
-                    client.login(s.username, s.password.get_secret_value())
+            with self.connect() as client:
                 client.send_message(message)
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _ in exc.recipients.values()]
@@ -51,8 +43,49 @@ class SmtpTransport:
         except smtplib.SMTPResponseException as exc:
             raise TransportError(f"SMTP {exc.smtp_code}: {exc.smtp_error!r}", permanent=exc.smtp_code >= 500) \
                 from exc
+        except TokenRefused as exc:
+            raise TransportError(f"SMTP {s.host}:{s.port}: {exc}") from exc
         except (OSError, smtplib.SMTPException) as exc:
-            raise TransportError(f"{type(exc).__name__}: {exc}") from exc
+            raise TransportError(f"SMTP {s.host}:{s.port}: {describe(exc, 'smtp')}") from exc
+
+    def connect(self) -> smtplib.SMTP:
+        """A connection to the relay, TLS verified (STARTTLS required when chosen) and signed in."""
+        s = self.settings
+        context = client_context(s.ca_file)
+        if s.security == "ssl":
+            client: smtplib.SMTP = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout_seconds, context=context)
+        else:
+            client = smtplib.SMTP(s.host, s.port, timeout=s.timeout_seconds)
+        try:
+            if s.security == "starttls":
+                client.starttls(context=context)  # SMTPNotSupportedError when not offered: never plain text
+            if s.auth == "oauth2":
+                self._oauth2_login(client)
+            elif s.auth == "password" and s.username:
+                client.login(s.username, s.password.get_secret_value())
+        except BaseException:
+            client.close()
+            raise
+        return client
+
+    def _oauth2_login(self, client: smtplib.SMTP) -> None:
+        s = self.settings
+        tokens = tokens_for(s.oauth2, s.username)
+        client.ehlo_or_helo_if_needed()
+        offered = client.esmtp_features.get("auth", "").upper().split()
+        mechanism = "OAUTHBEARER" if "OAUTHBEARER" in offered else "XOAUTH2"
+        for attempt in (1, 2):
+            token = tokens.token()
+            response = (oauthbearer(s.username, token, s.host, s.port) if mechanism == "OAUTHBEARER"
+                        else xoauth2(s.username, token))
+            try:
+                client.auth(mechanism, lambda challenge=None, text=response: text if challenge is None else "",
+                            initial_response_ok=True)
+                return
+            except smtplib.SMTPAuthenticationError:
+                tokens.invalidate(token)  # expired or revoked: the next attempt fetches a new token
+                if attempt == 2:
+                    raise
 
 
 class FileTransport:

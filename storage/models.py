@@ -94,6 +94,7 @@ class InboundMessage(Base):
     moved_to: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    processing_ms: Mapped[int | None] = mapped_column(Integer)  # the pipeline's time for it (metrics)
 
     application: Mapped[Application | None] = relationship(back_populates="messages", foreign_keys=[application_id])
     attachments: Mapped[list[Attachment]] = relationship(back_populates="message", order_by="Attachment.id")
@@ -330,6 +331,8 @@ class ServiceStatus(Base):
     last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_error: Mapped[str | None] = mapped_column(Text)
+    runs_total: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    failures_total: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class NamedCounter(Base):

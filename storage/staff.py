@@ -127,10 +127,12 @@ def record_poll(session: Session, error: str | None = None, name: str = "poll") 
             assert row is not None
     now = utcnow()
     row.last_attempt_at = now
+    row.runs_total = (row.runs_total or 0) + 1
     if error is None:
         row.last_success_at, row.last_error = now, None
     else:
         row.last_error = error[:2000]
+        row.failures_total = (row.failures_total or 0) + 1
     session.add(row)
 
 

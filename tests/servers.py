@@ -37,17 +37,13 @@ log_path = {root}/dovecot.log
 info_log_path = {root}/dovecot.log
 listen = 127.0.0.1
 protocols = imap
-ssl = no
+{tls}
 disable_plaintext_auth = no
-auth_mechanisms = plain login
 mail_location = maildir:~/Maildir
 mail_uid = nobody
 mail_gid = nogroup
 first_valid_uid = 0
-passdb {{
-  driver = static
-  args = password={password}
-}}
+{auth}
 userdb {{
   driver = static
   args = uid=nobody gid=nogroup home={root}/mail/%u
@@ -57,7 +53,7 @@ service imap-login {{
     port = {port}
   }}
   inet_listener imaps {{
-    port = 0
+    port = {imaps_port}
   }}
 }}
 service anvil {{
@@ -70,12 +66,37 @@ service imap-login {{
 """
 
 
+PASSWORD_AUTH = """\
+auth_mechanisms = plain login
+passdb {{
+  driver = static
+  args = password={password}
+}}"""
+
+# Dovecot asks the identity provider whether a token is active and whose it is (RFC 7662 introspection)
+OAUTH2_AUTH = """\
+auth_mechanisms = xoauth2 oauthbearer
+passdb {{
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = {root}/oauth2.conf.ext
+}}"""
+OAUTH2_CONF = """\
+introspection_mode = post
+introspection_url = {url}
+username_attribute = username
+active_attribute = active
+active_value = true
+"""
+
+
 @dataclass
 class Dovecot:
     port: int
     password: str
     root: Path
     process: subprocess.Popen[bytes]
+    imaps_port: int = 0
 
     def stop(self) -> None:
         self._terminate()
@@ -117,8 +138,10 @@ def _launch(root: Path, port: int) -> subprocess.Popen[bytes]:
     raise RuntimeError("dovecot did not greet within 15 s")
 
 
-def start_dovecot(extra: str = "") -> Dovecot:
-    """A private Dovecot on loopback; ``extra`` is appended to its configuration (e.g. ``imap_capability``)."""
+def start_dovecot(extra: str = "", introspection_url: str = "", tls: tuple[Path, Path] | None = None) -> Dovecot:
+    """A private Dovecot on loopback; ``extra`` is appended to its configuration (e.g. ``imap_capability``).
+    With ``introspection_url`` it signs in with OAuth2 tokens (XOAUTH2, OAUTHBEARER) only; with ``tls``
+    (certificate and key files) it offers STARTTLS on its port and IMAPS on ``imaps_port``."""
     binary = find_dovecot()
     if binary is None:
         raise FileNotFoundError("dovecot is not installed (Debian package dovecot-imapd)")
@@ -133,10 +156,25 @@ def start_dovecot(extra: str = "") -> Dovecot:
         shutil.chown(root / "mail", "nobody", "nogroup")
     os.chmod(root / "mail", 0o777)
     port, password = free_port(), "secret-" + os.urandom(4).hex()
+    imaps_port = free_port() if tls else 0
+    if introspection_url:
+        auth = OAUTH2_AUTH.format(root=root)
+        (root / "oauth2.conf.ext").write_text(OAUTH2_CONF.format(url=introspection_url))
+        os.chmod(root / "oauth2.conf.ext", 0o644)
+    else:
+        auth = PASSWORD_AUTH.format(password=password)
+    if tls:
+        for name, source in (("cert.pem", tls[0]), ("key.pem", tls[1])):
+            shutil.copy(source, root / name)
+            os.chmod(root / name, 0o644)
+        tls_conf = f"ssl = yes\nssl_cert = <{root}/cert.pem\nssl_key = <{root}/key.pem"
+    else:
+        tls_conf = "ssl = no"
     conf = root / "dovecot.conf"
-    conf.write_text(DOVECOT_CONF.format(root=root, port=port, password=password, extra=extra))
+    conf.write_text(DOVECOT_CONF.format(root=root, port=port, imaps_port=imaps_port, extra=extra, auth=auth,
+                                        tls=tls_conf))
     os.chmod(conf, 0o644)
-    return Dovecot(port, password, root, _launch(root, port))
+    return Dovecot(port, password, root, _launch(root, port), imaps_port)
 
 
 @dataclass

@@ -1,0 +1,219 @@
+"""``uip-intake check``: the settings first, then every connection the service needs, one line each.
+
+Nothing is sent and nothing is read from the mailbox: the checks sign in, look, and sign out. A mailbox
+folder the service moves mail to may be created here (``create_folders``) instead of at the first move.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from enum import StrEnum
+from pathlib import Path
+
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from imapclient.exceptions import IMAPClientError
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from config import Settings
+from config.consistency import Severity, findings
+from ingest.mailbox import connect_imap
+from notifications.oauth2 import TokenRefused, tokens_for
+from notifications.tls import describe
+from notifications.transport import SmtpTransport
+from storage import Database
+from storage.database import alembic_config
+
+LOW_DISK_BYTES = 500 * 1024 * 1024  # below this the archive fills up within days of a busy call
+DISK_WARNING_BYTES = 5 * 1024**3
+
+
+class Status(StrEnum):
+    OK = "ok"
+    WARNING = "warning"
+    FAILED = "failed"
+
+
+MARKS = {Status.OK: "✓", Status.WARNING: "!", Status.FAILED: "✗"}
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    name: str
+    status: Status
+    detail: str
+    fix: str = ""  # what to do, when something is to be done
+
+    def line(self) -> str:
+        return f"{MARKS[self.status]} {self.name}: {self.detail}" + (f" — {self.fix}" if self.fix else "")
+
+    def as_dict(self) -> dict[str, str]:
+        return {k: str(v) for k, v in asdict(self).items()}
+
+
+FolderPrompt = Callable[[list[str]], bool]  # asked whether to create the missing folders
+
+
+def check_settings(settings: Settings) -> list[CheckResult]:
+    found = findings(settings)
+    if not found:
+        return [CheckResult("settings", Status.OK, "no contradictions")]
+    return [CheckResult(f"settings {f.key}", Status.FAILED if f.severity == Severity.ERROR else Status.WARNING,
+                        f.message) for f in found]
+
+
+def check_database(settings: Settings) -> CheckResult:
+    shown = make_url(settings.database.url).render_as_string(hide_password=True)
+    db = Database(settings.database.url)
+    try:
+        with db.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+            current = MigrationContext.configure(connection).get_current_revision()
+        head = ScriptDirectory.from_config(alembic_config(db.engine)).get_current_head()
+    except SQLAlchemyError as error:
+        return CheckResult("database", Status.FAILED, f"{shown}: {type(error).__name__}: {error.args[0]!s:.300}",
+                           "check database.url and that the server is up")
+    finally:
+        db.dispose()
+    if current != head:
+        return CheckResult("database", Status.WARNING, f"{shown}: schema at {current or 'none'}, newest {head}",
+                           "run `uip-intake migrate` (every command also does it first)")
+    return CheckResult("database", Status.OK, f"{shown}: schema current ({head})")
+
+
+def check_oauth2(settings: Settings) -> CheckResult | None:
+    users = [s.username for s, used in ((settings.mailbox, settings.mailbox.protocol == "imap"),
+                                        (settings.smtp, settings.smtp.transport == "smtp")) if used
+             and s.auth == "oauth2"]
+    if not users:
+        return None
+    tokens = tokens_for(settings.oauth2, users[0])
+    try:
+        tokens.token()
+    except TokenRefused as error:
+        return CheckResult("oauth2 token", Status.FAILED, str(error),
+                           "check oauth2.client_id, the secret or certificate, and the tenant")
+    except OSError as error:
+        return CheckResult("oauth2 token", Status.FAILED, f"{type(error).__name__}: {error}")
+    return CheckResult("oauth2 token", Status.OK, f"a token from {settings.oauth2.provider} for {users[0]}")
+
+
+def check_mailbox(settings: Settings, create_folders: bool | FolderPrompt) -> list[CheckResult]:
+    mailbox = settings.mailbox
+    if mailbox.protocol == "maildir":
+        path = Path(mailbox.maildir_path)
+        return [_writable("mailbox (local Maildir)", path, "the embedded default; for the real mailbox set "
+                          'mailbox.protocol = "imap"')]
+    where = f"{mailbox.username}@{mailbox.host}:{mailbox.port} ({mailbox.security}, {mailbox.auth})"
+    try:
+        client = connect_imap(mailbox)
+    except (IMAPClientError, OSError, TokenRefused) as error:
+        return [CheckResult("mailbox sign-in", Status.FAILED, f"{where}: {describe(error, 'mailbox')}",
+                            "check mailbox.host, port, security and the credentials")]
+    results = [CheckResult("mailbox sign-in", Status.OK, where)]
+    try:
+        if not client.folder_exists(mailbox.folder):
+            results.append(CheckResult("mailbox folders", Status.FAILED, f"{mailbox.folder} does not exist",
+                                       "check mailbox.folder"))
+            return results
+        wanted = [mailbox.processed_folder, mailbox.rejected_folder, mailbox.quarantine_folder]
+        if settings.smtp.sent_folder:
+            wanted.append(settings.smtp.sent_folder)
+        missing = [f for f in wanted if not client.folder_exists(f)]
+        create = create_folders(missing) if callable(create_folders) and missing else create_folders is True
+        if missing and create:
+            for folder in missing:
+                client.create_folder(folder)
+            results.append(CheckResult("mailbox folders", Status.OK,
+                                       f"{mailbox.folder}; created {', '.join(missing)}"))
+        elif missing:
+            results.append(CheckResult("mailbox folders", Status.WARNING, f"{', '.join(missing)} missing",
+                                       "they are created at the first move; `uip-intake check --create-folders` "
+                                       "creates them now"))
+        else:
+            results.append(CheckResult("mailbox folders", Status.OK, ", ".join([mailbox.folder, *wanted])))
+    finally:
+        with contextlib.suppress(IMAPClientError, OSError):
+            client.logout()
+    return results
+
+
+def check_smtp(settings: Settings) -> CheckResult:
+    smtp = settings.smtp
+    if smtp.transport == "file":
+        return _writable("replies (folder of .eml files)", Path(smtp.outbox_dir),
+                         'the embedded default; to send them set smtp.transport = "smtp"')
+    sign_in = smtp.auth if smtp.auth != "password" or smtp.username else "no sign-in"
+    where = f"{smtp.host}:{smtp.port} ({smtp.security}, {sign_in})"
+    try:
+        client = SmtpTransport(smtp).connect()
+        client.quit()
+    except (OSError, TokenRefused) as error:
+        return CheckResult("smtp", Status.FAILED, f"{where}: {describe(error, 'smtp')}",
+                           "check smtp.host, port, security and the credentials")
+    except Exception as error:  # smtplib's refusals (535, STARTTLS not offered …)
+        return CheckResult("smtp", Status.FAILED, f"{where}: {type(error).__name__}: {error}",
+                           "check smtp.security and the credentials")
+    return CheckResult("smtp", Status.OK, f"{where}: signed in, nothing sent")
+
+
+def check_libreoffice(settings: Settings) -> CheckResult:
+    command = settings.parsing.libreoffice
+    binary = shutil.which(command) if command else None
+    if binary is None:
+        return CheckResult("LibreOffice (.doc forms)", Status.WARNING,
+                           f"{command or '(parsing.libreoffice is empty)'} not found: .doc forms are answered with a "
+                           "request for .docx", "install libreoffice-writer-nogui (Debian) or set parsing.libreoffice")
+    try:
+        version = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=60,
+                                 check=False).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return CheckResult("LibreOffice (.doc forms)", Status.WARNING, f"{binary}: {type(error).__name__}")
+    return CheckResult("LibreOffice (.doc forms)", Status.OK, version.splitlines()[0] if version else binary)
+
+
+def _writable(name: str, folder: Path, note: str = "") -> CheckResult:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".check-"):
+            pass
+    except OSError as error:
+        return CheckResult(name, Status.FAILED, f"{folder}: {error.strerror or error}",
+                           "make it writable for the service's user")
+    return CheckResult(name, Status.OK, f"{folder} writable" + (f" ({note})" if note else ""))
+
+
+def check_archive(settings: Settings) -> list[CheckResult]:
+    folder = Path(settings.storage.archive_dir)
+    result = _writable("archive", folder)
+    if result.status != Status.OK:
+        return [result]
+    free = shutil.disk_usage(folder).free
+    gigabytes = f"{free / 1024**3:.1f} GB free"
+    if free < LOW_DISK_BYTES:
+        disk = CheckResult("disk", Status.FAILED, f"{gigabytes} under {folder}", "free space or move the archive")
+    elif free < DISK_WARNING_BYTES:
+        disk = CheckResult("disk", Status.WARNING, f"{gigabytes} under {folder}", "10 MB emails add up: watch it")
+    else:
+        disk = CheckResult("disk", Status.OK, f"{gigabytes} under {folder}")
+    return [result, disk]
+
+
+def run_checks(settings: Settings, create_folders: bool | FolderPrompt = False) -> list[CheckResult]:
+    results = check_settings(settings)
+    results.append(check_database(settings))
+    oauth = check_oauth2(settings)
+    if oauth is not None:
+        results.append(oauth)
+    results += check_mailbox(settings, create_folders)
+    results.append(check_smtp(settings))
+    results.append(check_libreoffice(settings))
+    results += check_archive(settings)
+    return results
