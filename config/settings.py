@@ -116,6 +116,16 @@ class SmtpSettings(_SignIn):
 
 class DatabaseSettings(_Section):
     url: str = "sqlite:///var/uip-intake.db"
+    password_file: str = ""  # the password for url, read from a file (a container secret)
+
+    @model_validator(mode="after")
+    def _password_from_file(self) -> DatabaseSettings:
+        if self.password_file:
+            from sqlalchemy.engine import make_url
+
+            password = Path(self.password_file).read_text(encoding="utf-8").strip()
+            self.url = make_url(self.url).set(password=password).render_as_string(hide_password=False)
+        return self
 
 
 class StorageSettings(_Section):

@@ -2,24 +2,26 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from config import Settings, load_settings
-from config.consistency import errors
-from config.logging_setup import configure_logging
-from config.settings import ConfigFileError
+from ingest import cli_operations
+from ingest.cli_support import (
+    State,
+    _database,
+    _intake,
+    _logging,
+    _print_json,
+    _settings,
+    _worker,
+)
 from ingest.errors import WorkerConflict
 from ingest.poller import OUTAGES, Intake
-from storage import Database
 from storage.models import StaffUser
 from storage.queries import application_view, get_application, list_applications, list_messages, message_view
 
@@ -27,59 +29,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Application intake for the Open Dialogue implementation-support call.")
 
 
-class State:
-    config: Path | None = None
-
-
-def _settings() -> Settings:
-    """The settings, or exit 2 with each bad key named (never a traceback)."""
-    try:
-        return load_settings(State.config)
-    except ConfigFileError as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(2) from error
-    except ValidationError as error:
-        for problem in error.errors():
-            key = ".".join(str(part) for part in problem["loc"])
-            typer.echo(f"error: setting {key}: {problem['msg']}", err=True)
-        raise typer.Exit(2) from error
-
-
-def _consistent(settings: Settings) -> Settings:
-    """Refuse contradictory settings (exit 2) with the message `uip-intake check` gives, instead of guessing."""
-    refused = errors(settings)
-    for finding in refused:
-        typer.echo(f"error: settings {finding.key}: {finding.message}", err=True)
-    if refused:
-        typer.echo("(`uip-intake check` lists every finding and tests each connection)", err=True)
-        raise typer.Exit(2)
-    return settings
-
-
-def _intake(settings: Settings | None = None) -> Intake:
-    intake = Intake.from_settings(settings or _settings())
-    intake.db.migrate()
-    return intake
-
-
-def _worker() -> Intake:
-    """The service for the commands that read the mailbox or send: never on contradictory settings."""
-    return _intake(_consistent(_settings()))
-
-
-def _database(settings: Settings | None = None) -> Database:
-    """The database alone (migrated), for the commands that need no mailbox."""
-    db = Database((settings or _settings()).database.url)
-    db.migrate()
-    return db
-
-
-def _logging(verbose: bool = False, settings: Settings | None = None) -> None:
-    configure_logging((settings or _settings()).logging, verbose)
-
-
-def _print_json(data: Any) -> None:
-    typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+cli_operations.register(app)
 
 
 @app.callback()
@@ -133,29 +83,6 @@ def poll(once: Annotated[bool, typer.Option("--once", help="one cycle, then exit
                f"{parked}{elsewhere}; "
                f"outcomes {report.outcomes}; replies sent {report.outbox.sent if report.outbox else 0}, "
                f"deferred {report.outbox.deferred if report.outbox else 0}")
-
-
-@app.command()
-def check(create_folders: Annotated[bool, typer.Option("--create-folders", help="create the mailbox folders the "
-                                                       "service moves mail to, when missing")] = False,
-          as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """Check the settings, then every connection (database, OAuth2, IMAP, SMTP, LibreOffice, archive, disk)."""
-    from ingest.checks import Status, run_checks
-
-    settings = _settings()
-    if create_folders or as_json or not sys.stdin.isatty():
-        ask: bool | Any = create_folders
-    else:
-        def ask(missing: list[str]) -> bool:
-            return typer.confirm(f"The folders {', '.join(missing)} do not exist. Create them now?", default=True)
-    results = run_checks(settings, ask)
-    if as_json:
-        _print_json([r.as_dict() for r in results])
-    else:
-        for result in results:
-            typer.echo(result.line())
-    if any(r.status == Status.FAILED for r in results):
-        raise typer.Exit(1)
 
 
 @app.command("send")

@@ -52,3 +52,11 @@ class Archive:
 
     def get(self, kind: Kind, sha256: str) -> bytes:
         return self.path(kind, sha256).read_bytes()
+
+    def delete(self, kind: Kind, sha256: str) -> bool:
+        """Remove a stored file (retention); True when there was one."""
+        try:
+            self.path(kind, sha256).unlink()
+        except FileNotFoundError:
+            return False
+        return True

@@ -18,6 +18,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
 )
+from sqlalchemy import false as sa_false
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -95,6 +96,7 @@ class InboundMessage(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     processing_ms: Mapped[int | None] = mapped_column(Integer)  # the pipeline's time for it (metrics)
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # personal data deleted (retention)
 
     application: Mapped[Application | None] = relationship(back_populates="messages", foreign_keys=[application_id])
     attachments: Mapped[list[Attachment]] = relationship(back_populates="message", order_by="Attachment.id")
@@ -127,6 +129,7 @@ class Application(Base):
     # bumped by every change to the application's values (a new version, a staff correction): a correction
     # made against an older edit_version is refused instead of silently overwriting the other one
     edit_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # form values deleted (retention)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
@@ -162,6 +165,7 @@ class Submission(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)  # 1 = the first form, 2 = the first correction …
     sender: Mapped[str | None] = mapped_column(String(320))  # who sent this version
     after_deadline: Mapped[bool] = mapped_column(Boolean, default=False)  # a correction that came late
+    reprocessed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())  # re-read later
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     application: Mapped[Application] = relationship(back_populates="submissions", foreign_keys=[application_id])

@@ -125,3 +125,17 @@ def test_run_and_poll_refuse_contradictory_settings_with_the_same_message(tmp_pa
         assert result.exit_code == 2, result.output
         assert "mailbox.protocol" in result.output and 'Set mailbox.protocol = "imap"' in result.output
     assert not (tmp_path / "maildir").exists()  # nothing was polled
+
+
+def test_the_database_password_can_come_from_a_file_and_is_never_printed(tmp_path):
+    secret = tmp_path / "db_password"
+    secret.write_text("p@ss/wörd\n")
+    settings = load_settings(None, database={"url": "postgresql+psycopg://uip@db.internal/uip",
+                                             "password_file": str(secret)})
+    from sqlalchemy.engine import make_url
+
+    assert make_url(settings.database.url).password == "p@ss/wörd"
+    from ingest.checks import check_database
+
+    result = check_database(settings)  # no such server: the failure names the URL without the password
+    assert "p@ss" not in result.detail and "uip:***@db.internal" in result.detail
