@@ -38,6 +38,7 @@ servers:
 
 lint: $(BIN)/uip-intake
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 test: $(BIN)/uip-intake servers lint
 	$(BIN)/python -m pytest

@@ -261,4 +261,4 @@ def load_settings(config_file: str | Path | None = None, **overrides: object) ->
     if not path.is_file():
         raise ConfigFileError(f"configuration file not found: {path}")
     bound = type("FileSettings", (Settings,), {"model_config": {**Settings.model_config, "toml_file": path}})
-    return bound(**overrides)  # type: ignore[no-any-return]
+    return bound(**overrides)

@@ -141,7 +141,7 @@ def sample_mail() -> list[tuple[str, bytes, datetime]]:
     holbaek = application_email(
         complete_values(municipality="Holbæk Kommune", contact_email="ole@holb.dk", target_group_size="240",
                         population="72.000", cvr=None), sender="Ole Ries <ole@holb.dk>",
-        message_id="<demo-holbaek@holb.dk>", mode="legacy")
+        message_id="<demo-holbaek@holb.dk>", mode="typed")
     svendborg = application_email(
         complete_values(municipality="Svendborg Kommune", contact_email="ib@svendborg.dk", director_approved=False,
                         target_group_size="500", population="58.000", cvr=None),
@@ -156,7 +156,7 @@ def sample_mail() -> list[tuple[str, bytes, datetime]]:
         ("an email over 10 MB", oversized, dk("2019-09-06T11:00:00+00:00")),
         ("the complete application delivered twice", to_bytes(complete), dk("2019-09-06T11:20:00+00:00")),
         ("an application typed over the form", to_bytes(herning), dk("2019-09-06T14:00:00+00:00")),
-        ("one in Word's legacy form fields, its target-group share tied with the last",
+        ("another typed application, its target-group share tied with the last",
          to_bytes(holbaek), dk("2019-09-07T09:10:00+00:00")),
         ("one not approved by the director", to_bytes(svendborg), dk("2019-09-08T12:40:00+00:00")),
         ("an application after the deadline", to_bytes(late), dk("2019-09-09T10:30:00+00:00")),
@@ -170,7 +170,7 @@ def seed_maildir(path: Path) -> list[str]:
     shown = []
     for what, raw, delivered in sample_mail():
         key = box.add(raw)
-        file = Path(path) / box._lookup(key)
+        file = Path(path) / box._lookup(key)  # type: ignore[attr-defined]  # the file's path in the Maildir
         os.utime(file, (delivered.timestamp(), delivered.timestamp()))
         shown.append(what)
     return shown

@@ -145,7 +145,7 @@ class MaildirMailbox:
         found = []
         for key in self.box.keys():  # noqa: SIM118 - iterating a Maildir yields messages, not keys
             try:
-                stat = os.stat(self.path / self.box._lookup(key))
+                stat = os.stat(self.path / self.box._lookup(key))  # type: ignore[attr-defined]  # the file's path
             except (KeyError, FileNotFoundError):
                 continue
             found.append(MailboxEntry(key, stat.st_size, datetime.fromtimestamp(stat.st_mtime, UTC)))

@@ -58,7 +58,7 @@ def split_head(raw: bytes) -> tuple[bytes, bytes]:
 def read_headers(raw: bytes) -> EmailMessage:
     """The top-level headers only (no body, no recursion): safe for any input, bounded in size."""
     head = split_head(raw)[0][:HEAD_READ_LIMIT]
-    return BytesHeaderParser(policy=policy.default).parsebytes(head + b"\r\n\r\n")  # type: ignore[return-value]
+    return BytesHeaderParser(policy=policy.default).parsebytes(head + b"\r\n\r\n")
 
 
 def _check_head(head: bytes, limits: MessageLimits, where: str) -> None:
@@ -82,7 +82,7 @@ def read_message(raw: bytes, limits: MessageLimits = DEFAULT_LIMITS) -> EmailMes
     except Exception as error:  # the parser is lenient; anything it still raises is a structure problem
         raise MessageStructureError("unparseable", f"{type(error).__name__}") from error
     check_structure(message, limits)
-    return message  # type: ignore[return-value]
+    return message
 
 
 def check_structure(message: Message, limits: MessageLimits = DEFAULT_LIMITS) -> None:

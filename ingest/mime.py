@@ -40,7 +40,7 @@ class MimePart:
 
 
 def parse_message(raw: bytes) -> EmailMessage:
-    return email.message_from_bytes(raw, policy=policy.default)  # type: ignore[return-value]
+    return email.message_from_bytes(raw, policy=policy.default)
 
 
 def clean(value: str, limit: int = 998) -> str:
@@ -128,9 +128,10 @@ def _walk(part: Message, path: str, depth: int, found: list[MimePart]) -> None:
     if content_type in ("text/plain", "text/html") and not filename and disposition != "attachment":
         return  # body text, not an attachment
     try:
-        data = part.get_payload(decode=True) or b""
+        payload = part.get_payload(decode=True)
     except (ValueError, TypeError, LookupError):
-        data = b""
+        payload = None
+    data = payload if isinstance(payload, bytes) else b""
     if not data and disposition != "attachment":
         return
     part_path = path or "1"
@@ -158,14 +159,3 @@ def tnef_attachments(data: bytes, path: str, already: int = 0) -> list[MimePart]
         content_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
         parts.append(MimePart(filename, content_type, content, f"{path}/winmail.dat#{n}"))
     return parts
-
-
-def body_text(message: Message, limit: int = 20000) -> str:
-    """The first text/plain body part (for staff), bounded."""
-    for part in message.walk():
-        if part.get_content_type() == "text/plain" and part.get_content_disposition() != "attachment":
-            try:
-                return str(part.get_content())[:limit]
-            except (LookupError, ValueError, AttributeError):
-                return ""
-    return ""

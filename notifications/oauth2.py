@@ -91,8 +91,11 @@ def _session(settings: OAuth2Settings) -> requests.Session:
     """Certificates verified always; against ``ca_file`` when one is given (per request, so that
     REQUESTS_CA_BUNDLE in the environment cannot replace it), with a timeout on every request."""
     session = requests.Session()
-    session.request = functools.partial(session.request, timeout=HTTP_TIMEOUT,  # type: ignore[method-assign]
-                                        **({"verify": settings.ca_file} if settings.ca_file else {}))
+    if settings.ca_file:
+        session.request = functools.partial(  # type: ignore[method-assign]
+            session.request, timeout=HTTP_TIMEOUT, verify=settings.ca_file)
+    else:
+        session.request = functools.partial(session.request, timeout=HTTP_TIMEOUT)  # type: ignore[method-assign]
     return session
 
 

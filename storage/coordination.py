@@ -37,7 +37,7 @@ _SEED = {
 
 
 def _bump(connection: Connection | Session, name: str, start: int) -> int:
-    dialect = connection.bind.dialect.name if isinstance(connection, Session) else connection.dialect.name
+    dialect = connection.get_bind().dialect.name if isinstance(connection, Session) else connection.dialect.name
     value = connection.execute(_BUMP, {"name": name}).scalar()
     if value is None:
         connection.execute(_SEED.get(dialect, _SEED["postgresql"]), {"name": name, "value": start})

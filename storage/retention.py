@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy import case, delete, select, update
 from sqlalchemy.orm import Session
 
-from storage.archive import Archive
+from storage.archive import Archive, Kind
 from storage.database import Database
 from storage.models import (
     Application,
@@ -82,7 +82,7 @@ def purge(db: Database, archive: Archive, cutoff: datetime, dry_run: bool = True
     return report
 
 
-def _files_of(session: Session, messages: list[int]) -> set[tuple[str, str]]:
+def _files_of(session: Session, messages: list[int]) -> set[tuple[Kind, str]]:
     if not messages:
         return set()
     raw = session.scalars(select(InboundMessage.raw_sha256).where(InboundMessage.id.in_(messages)))
@@ -90,15 +90,15 @@ def _files_of(session: Session, messages: list[int]) -> set[tuple[str, str]]:
     return {("messages", s) for s in raw if s} | {("files", s) for s in files if s}
 
 
-def _files_in_use(session: Session) -> set[tuple[str, str]]:
+def _files_in_use(session: Session) -> set[tuple[Kind, str]]:
     raw = session.scalars(select(InboundMessage.raw_sha256).where(InboundMessage.raw_sha256.is_not(None)))
     files = session.scalars(select(Attachment.sha256).where(Attachment.sha256 != ""))
     return {("messages", s) for s in raw if s} | {("files", s) for s in files}
 
 
-def _size(archive: Archive, kind: str, sha256: str) -> int:
+def _size(archive: Archive, kind: Kind, sha256: str) -> int:
     try:
-        return archive.path(kind, sha256).stat().st_size  # type: ignore[arg-type]
+        return archive.path(kind, sha256).stat().st_size
     except (OSError, ValueError):
         return 0
 

@@ -89,5 +89,5 @@ def create_app(settings: Settings, db: Database | None = None, archive: Archive 
         return response
 
     # the peer's address, or the client's from X-Forwarded-For when the peer is one of the trusted proxies
-    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.web.forwarded_allow_ips)  # type: ignore[arg-type]
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.web.forwarded_allow_ips)
     return app

@@ -43,7 +43,7 @@ class IntakeCollector(Collector):
         yield messages
         processing = SummaryMetricFamily("uip_intake_message_processing_seconds",
                                          "Time the pipeline took per email (reading the form is most of it)")
-        processing.add_metric([], count_value=timing[0], sum_value=float(timing[1]) / 1000)
+        processing.add_metric([], count_value=timing[0], sum_value=float(timing[1] or 0) / 1000)
         yield processing
         outbox = GaugeMetricFamily("uip_intake_outbox_replies", "Replies by status", labels=["status"])
         for status in ("pending", "held", "failed", "sent"):

@@ -75,15 +75,15 @@ DETAIL_LABELS = {"field": "felt", "original": "læst fra skemaet", "value": "ny 
 
 
 def settings_of(request: Request) -> Settings:
-    return request.app.state.settings  # type: ignore[no-any-return]
+    return request.app.state.settings
 
 
 def db_of(request: Request) -> Database:
-    return request.app.state.db  # type: ignore[no-any-return]
+    return request.app.state.db
 
 
 def archive_of(request: Request) -> Archive:
-    return request.app.state.archive  # type: ignore[no-any-return]
+    return request.app.state.archive
 
 
 def local_time(request: Request, moment: datetime | None) -> str:

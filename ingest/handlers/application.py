@@ -53,7 +53,7 @@ def add_version(session: Session, application: Application, record: FormRecord, 
     session.add(submission)
     session.flush()
     # a correction staff began before this version arrived is now stale; in SQL, so no concurrent bump is lost
-    application.edit_version = Application.edit_version + 1  # type: ignore[assignment]
+    application.edit_version = Application.edit_version + 1  # an SQL expression, evaluated at the flush
     if complete or current is None or not current.complete:
         application.current_submission = submission
         application.status = "complete" if complete else "needs_clarification"

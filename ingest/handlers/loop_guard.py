@@ -31,7 +31,8 @@ def _returned_message_ids(message: Message) -> list[str]:
             if isinstance(inner, Message):
                 ids += _MESSAGE_ID.findall(header(inner, "Message-ID"))
         elif kind in {"text/rfc822-headers", "message/rfc822-headers"}:
-            returned = email.message_from_bytes(part.get_payload(decode=True) or b"")
+            payload = part.get_payload(decode=True)
+            returned = email.message_from_bytes(payload if isinstance(payload, bytes) else b"")
             ids += _MESSAGE_ID.findall(header(returned, "Message-ID"))
     return list(dict.fromkeys(ids))
 

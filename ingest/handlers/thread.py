@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 
 from ingest.context import MessageContext
 from ingest.mime import header
@@ -50,7 +50,7 @@ def _by_message_ids(ctx: MessageContext) -> Application | None:
     return None
 
 
-def _open_from(ctx: MessageContext, condition: object) -> Application | None:
+def _open_from(ctx: MessageContext, condition: ColumnElement[bool]) -> Application | None:
     found = set(ctx.session.scalars(
         select(Application).join(InboundMessage, InboundMessage.application_id == Application.id)
         .where(condition, Application.status == "needs_clarification", InboundMessage.id != ctx.row.id)))
