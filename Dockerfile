@@ -14,6 +14,7 @@ COPY parsers ./parsers
 COPY storage ./storage
 COPY notifications ./notifications
 COPY web ./web
+COPY cli ./cli
 RUN pip install '.[postgres]' \
  && useradd --system --uid 10001 --home-dir /data --create-home uip \
  && mkdir -p /data/var && chown -R uip /data

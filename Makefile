@@ -39,6 +39,7 @@ servers:
 lint: $(BIN)/uip-intake
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 test: $(BIN)/uip-intake servers lint
 	$(BIN)/python -m pytest

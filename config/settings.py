@@ -19,6 +19,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from config.errors import UipIntakeError
+
 DEFAULT_FILE = Path(__file__).with_name("default.toml")
 CONFIG_ENV = "UIP_INTAKE_CONFIG"
 
@@ -248,7 +250,7 @@ class Settings(BaseSettings):
         return tuple(sources)
 
 
-class ConfigFileError(ValueError):
+class ConfigFileError(UipIntakeError):
     """The configuration file named by the operator cannot be used."""
 
 

@@ -1,26 +1,25 @@
-"""One hierarchy: operational errors, and the control-flow exceptions that end a message's pipeline."""
+"""The intake's errors (under the project's root, ``config.errors.UipIntakeError``) and the control-flow
+signals that end one message's pipeline (``PipelineSignal``: never caught by ``except Exception``)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from config.errors import PipelineSignal, UipIntakeError
+
 if TYPE_CHECKING:
     from storage import Application
 
 
-class IntakeError(Exception):
-    """Base of every error uip-intake raises on purpose."""
-
-
-class MailboxError(IntakeError):
+class MailboxError(UipIntakeError):
     """The mailbox could not be reached or answered unexpectedly; the poll is retried later."""
 
 
-class WorkerConflict(IntakeError):
+class WorkerConflict(UipIntakeError):
     """Another worker holds the mailbox (SQLite allows one); this one must not start."""
 
 
-class StopPipeline(IntakeError):
+class StopPipeline(PipelineSignal):
     """Ends the pipeline for one message with an outcome; caught in one place, the pipeline loop."""
 
     outcome = ""

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from config import ParsingSettings
+from config.errors import UipIntakeError
 from parsers import UnreadableFile
 from parsers.file_safety import FileKind
 from parsers.form_file import Parse, ParseOptions, parse_form
@@ -33,7 +34,7 @@ _CONTEXT.set_forkserver_preload(["parsers.form_file"])
 _RESEND = "Gem venligst skemaet som et almindeligt Word-dokument (.docx) og send det igen."
 
 
-class ParserCrash(RuntimeError):
+class ParserCrash(UipIntakeError):
     """The parser itself failed (a bug, not a bad file): the message goes to the error state for staff."""
 
 

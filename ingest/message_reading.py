@@ -15,7 +15,7 @@ from email import policy
 from email.message import EmailMessage, Message
 from email.parser import BytesHeaderParser, BytesParser
 
-from ingest.errors import IntakeError
+from config.errors import UipIntakeError
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ _CONTENT_HEADERS = ("from", "to", "cc", "subject", "date", "mime-version", "cont
                     "content-transfer-encoding")
 
 
-class MessageStructureError(IntakeError):
+class MessageStructureError(UipIntakeError):
     """The message is beyond ``MessageLimits`` (or cannot be parsed at all): ``code`` names which."""
 
     def __init__(self, code: str, detail: str) -> None:

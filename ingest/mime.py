@@ -17,10 +17,9 @@ from email.utils import getaddresses, parseaddr
 
 from tnefparse import TNEF
 
+from ingest.message_reading import DEFAULT_LIMITS
 from parsers.display_text import visible_text
 
-MAX_DEPTH = 16
-MAX_PARTS = 300
 _EXTENSIONS = {
     "application/pdf": ".pdf",
     "application/msword": ".doc",
@@ -36,7 +35,6 @@ class MimePart:
     filename: str
     content_type: str
     data: bytes
-    path: str  # where in the message, e.g. "2.1" (for staff; never a file path)
 
 
 def parse_message(raw: bytes) -> EmailMessage:
@@ -108,20 +106,21 @@ def _filename(part: Message) -> str | None:
 def attachments(message: Message) -> list[MimePart]:
     """Every attached file, including those inside forwarded messages (message/rfc822), in order."""
     found: list[MimePart] = []
-    _walk(message, "", 0, found)
+    _walk(message, 0, found)
     return found
 
 
-def _walk(part: Message, path: str, depth: int, found: list[MimePart]) -> None:
-    if depth > MAX_DEPTH or len(found) >= MAX_PARTS:
+def _walk(part: Message, depth: int, found: list[MimePart]) -> None:
+    # the structure stage has quarantined anything deeper or larger: these bounds only guard direct callers
+    if depth > DEFAULT_LIMITS.max_depth or len(found) >= DEFAULT_LIMITS.max_parts:
         return
     content_type = part.get_content_type()
     if part.is_multipart():
         payload = part.get_payload()
         children = payload if isinstance(payload, list) else [payload]
-        for n, child in enumerate(children, start=1):
+        for child in children:
             if isinstance(child, Message):
-                _walk(child, f"{path}.{n}" if path else str(n), depth + 1, found)
+                _walk(child, depth + 1, found)
         return
     filename = _filename(part)
     disposition = part.get_content_disposition()
@@ -134,16 +133,15 @@ def _walk(part: Message, path: str, depth: int, found: list[MimePart]) -> None:
     data = payload if isinstance(payload, bytes) else b""
     if not data and disposition != "attachment":
         return
-    part_path = path or "1"
     if content_type == "application/ms-tnef" or (filename or "").lower() == "winmail.dat":
-        unpacked = tnef_attachments(data, part_path, len(found))
+        unpacked = tnef_attachments(data, len(found))
         if unpacked:
-            found.extend(unpacked[: MAX_PARTS - len(found)])
+            found.extend(unpacked[: DEFAULT_LIMITS.max_parts - len(found)])
             return
-    found.append(MimePart(safe_filename(filename, content_type, len(found) + 1), content_type, data, part_path))
+    found.append(MimePart(safe_filename(filename, content_type, len(found) + 1), content_type, data))
 
 
-def tnef_attachments(data: bytes, path: str, already: int = 0) -> list[MimePart]:
+def tnef_attachments(data: bytes, already: int = 0) -> list[MimePart]:
     """The files inside an Outlook ``winmail.dat`` (TNEF); [] when it holds none or cannot be read, in which
     case the winmail.dat itself is kept as an attachment and the sender is asked to resend."""
     try:
@@ -157,5 +155,5 @@ def tnef_attachments(data: bytes, path: str, already: int = 0) -> list[MimePart]
             continue
         filename = safe_filename(name if isinstance(name, str) else "", "application/octet-stream", already + n)
         content_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
-        parts.append(MimePart(filename, content_type, content, f"{path}/winmail.dat#{n}"))
+        parts.append(MimePart(filename, content_type, content))
     return parts

@@ -23,7 +23,7 @@ from ingest.handlers import (
     validate_form,
 )
 from ingest.mime import header
-from ingest.reply_queue import queue_reply
+from notifications.reply_queue import queue_reply
 from storage.models import utcnow
 
 Stage = Callable[[MessageContext], None]

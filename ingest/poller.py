@@ -34,8 +34,8 @@ from ingest.mailbox import Mailbox, MailboxEntry, open_mailbox
 from ingest.message_reading import content_digest, read_headers
 from ingest.mime import address_of, clean, header, reply_address
 from ingest.pipeline import Stage, run_pipeline
-from ingest.reply_queue import queue_reply
 from notifications import OutboxReport, Transport, make_transport, send_pending
+from notifications.reply_queue import queue_reply
 from parsers.form_file import Parse, parse_form
 from storage import Archive, ArchiveUnavailable, Database, InboundMessage
 from storage.coordination import acquire_lease, claim, release_lease

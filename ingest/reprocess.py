@@ -19,7 +19,7 @@ from config import Settings
 from ingest.form_sandbox import options_from
 from ingest.handlers.acknowledge import reply_context
 from ingest.handlers.application import add_version
-from ingest.reply_queue import queue_reply
+from notifications.reply_queue import queue_reply
 from parsers import validate
 from parsers.file_safety import UnreadableFile
 from parsers.form_file import Parse

@@ -30,6 +30,7 @@ from typing import Any, Protocol
 import requests
 
 from config import OAuth2Settings
+from config.errors import UipIntakeError
 
 log = logging.getLogger(__name__)
 MICROSOFT_SCOPE = "https://outlook.office365.com/.default"
@@ -39,7 +40,7 @@ MAX_MARGIN_SECONDS = 300.0  # renew this long before expiry (less for tokens tha
 HTTP_TIMEOUT = 30.0
 
 
-class TokenRefused(Exception):
+class TokenRefused(UipIntakeError):
     """The identity provider gave no token: its error code and sentence, never a secret."""
 
 

@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import Protocol
 
 from config import SmtpSettings
+from config.errors import UipIntakeError
 from notifications.oauth2 import TokenRefused, oauthbearer, tokens_for, xoauth2
 from notifications.tls import client_context, describe
 
 
-class TransportError(Exception):
+class TransportError(UipIntakeError):
     """Sending failed; ``permanent`` when retrying cannot help (5xx for every recipient)."""
 
     def __init__(self, message: str, permanent: bool = False) -> None:

@@ -110,9 +110,6 @@ class RecordBuilder:
     def source(self, location: str) -> str:
         return f"{self.reader}: {location}"
 
-    def has(self, key: str) -> bool:
-        return key in self.record.values
-
     def offer(self, spec: FieldSpec, raw: str, location: str, value: Any = None) -> None:
         """A reader found ``raw`` for ``spec`` at ``location``; keep it if it is the first readable value."""
         if spec.key in self.record.values or spec.kind == "partners":

@@ -9,6 +9,8 @@ import re
 import unicodedata
 from datetime import date
 
+from config.errors import UipIntakeError
+
 _MONTHS = {
     "januar": 1, "jan": 1, "februar": 2, "feb": 2, "marts": 3, "mar": 3, "april": 4, "apr": 4,
     "maj": 5, "juni": 6, "jun": 6, "juli": 7, "jul": 7, "august": 8, "aug": 8, "september": 9,
@@ -16,7 +18,7 @@ _MONTHS = {
 }
 
 
-class ValueProblem(ValueError):
+class ValueProblem(UipIntakeError, ValueError):
     """A value was present but could not be read as its type; the message is Danish."""
 
 

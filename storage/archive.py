@@ -8,10 +8,12 @@ import tempfile
 from pathlib import Path
 from typing import Literal
 
+from config.errors import UipIntakeError
+
 Kind = Literal["messages", "files"]
 
 
-class ArchiveUnavailable(Exception):
+class ArchiveUnavailable(UipIntakeError):
     """The archive cannot be written (disk full, read-only, gone): nothing can be stored, so the poll stops
     and every message stays in the mailbox until it can."""
 

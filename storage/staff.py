@@ -12,6 +12,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from config.errors import UipIntakeError
 from storage.models import (
     AuditEntry,
     InboundMessage,
@@ -24,7 +25,7 @@ from storage.models import (
 )
 
 
-class StaffExists(ValueError):
+class StaffExists(UipIntakeError):
     """An account with this e-mail address already exists."""
 
 

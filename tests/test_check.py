@@ -12,9 +12,9 @@ import pytest
 from servers import free_port
 from typer.testing import CliRunner
 
+from cli.main import app
 from config import load_settings
 from config.consistency import Severity, errors, findings
-from ingest.cli import app
 
 
 def keys(settings) -> dict[str, Severity]:

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from test_intake_end_to_end import env_for
 from typer.testing import CliRunner
 
-from ingest.cli import app
+from cli.main import app
 from ingest.demo import application_email, complete_values, to_bytes
 from storage import Application, Reply
 
@@ -137,13 +137,13 @@ def test_the_worker_killed_after_commit_before_move_gives_no_second_application_
     sink, _ = smtp
     deliver(imap, application_email(complete_values(), message_id="<kill@aarhus.dk>"), MORNING)
     env = {**os.environ, **env_for(intake), "UIP_INTAKE_FAULT": "kill-before-move"}
-    killed = subprocess.run([sys.executable, "-m", "ingest.cli", "poll", "--once"], env=env, capture_output=True,
+    killed = subprocess.run([sys.executable, "-m", "cli.main", "poll", "--once"], env=env, capture_output=True,
                             timeout=120)
     assert killed.returncode == -signal.SIGKILL
     imap.select_folder("INBOX", readonly=True)
     assert len(imap.search("ALL")) == 1  # committed, not moved
     env.pop("UIP_INTAKE_FAULT")
-    again = subprocess.run([sys.executable, "-m", "ingest.cli", "poll", "--once"], env=env, capture_output=True,
+    again = subprocess.run([sys.executable, "-m", "cli.main", "poll", "--once"], env=env, capture_output=True,
                            timeout=120)
     assert again.returncode == 0, again.stderr
     imap.select_folder("INBOX", readonly=True)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from ingest.cli import app
+from cli.main import app
 from parsers import parse_form
 
 
@@ -50,7 +50,7 @@ def test_form_command_writes_the_blank_form(tmp_path):
 def test_run_polls_then_stops_cleanly_on_sigterm(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("UIP_INTAKE_")}
     env["UIP_INTAKE_MAILBOX__POLL_SECONDS"] = "1"
-    process = subprocess.Popen([sys.executable, "-m", "ingest.cli", "run"], cwd=tmp_path, env=env,
+    process = subprocess.Popen([sys.executable, "-m", "cli.main", "run"], cwd=tmp_path, env=env,
                                stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and not (tmp_path / "var/uip-intake.db").exists():
@@ -71,7 +71,7 @@ def test_a_new_user_runs_demo_adds_an_account_serves_and_reads_the_queue_in_the_
     import httpx
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("UIP_INTAKE_")}
-    cli = [sys.executable, "-m", "ingest.cli"]
+    cli = [sys.executable, "-m", "cli.main"]
     assert subprocess.run([*cli, "demo"], cwd=tmp_path, env=env, capture_output=True).returncode == 0
     added = subprocess.run([*cli, "staff", "add", "anna@socialstyrelsen.dk"], cwd=tmp_path, env=env, text=True,
                            input="correct-horse-battery\ncorrect-horse-battery\n", capture_output=True)

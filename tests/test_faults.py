@@ -30,7 +30,7 @@ def worker_env(intake, **extra: str) -> dict[str, str]:
 
 
 def poll_once(env: dict[str, str]) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run([sys.executable, "-m", "ingest.cli", "poll", "--once"], env=env, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "cli.main", "poll", "--once"], env=env, capture_output=True,
                           timeout=180)
 
 
@@ -84,7 +84,7 @@ def test_two_workers_on_one_mailbox_claim_each_message_once(intake, imap, smtp):
     if intake.db.engine.dialect.name == "sqlite":
         _sqlite_refuses_a_second_worker(intake, env)
     else:
-        workers = [subprocess.Popen([sys.executable, "-m", "ingest.cli", "poll", "--once"], env=env,
+        workers = [subprocess.Popen([sys.executable, "-m", "cli.main", "poll", "--once"], env=env,
                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
         results = [w.communicate(timeout=300) for w in workers]
         for worker, (_out, err) in zip(workers, results, strict=True):
@@ -98,7 +98,7 @@ def test_two_workers_on_one_mailbox_claim_each_message_once(intake, imap, smtp):
 
 
 def _sqlite_refuses_a_second_worker(intake, env: dict[str, str]) -> None:
-    runner = subprocess.Popen([sys.executable, "-m", "ingest.cli", "run"], env=env,
+    runner = subprocess.Popen([sys.executable, "-m", "cli.main", "run"], env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 120

@@ -10,7 +10,7 @@ from imapclient import IMAPClient
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from ingest.cli import app
+from cli.main import app
 from ingest.demo import application_email, complete_values, sized_email, to_bytes
 from ingest.errors import MailboxError
 from ingest.mailbox import open_mailbox

@@ -45,7 +45,7 @@ def test_json_logs_have_one_line_per_message_and_no_personal_data_at_info(tmp_pa
            "UIP_INTAKE_DATABASE__URL": f"sqlite:///{tmp_path}/intake.db",
            "UIP_INTAKE_STORAGE__ARCHIVE_DIR": str(tmp_path / "archive"),
            "UIP_INTAKE_SMTP__OUTBOX_DIR": str(tmp_path / "outbox")}
-    run = subprocess.run([sys.executable, "-m", "ingest.cli", "poll", "--once"], env=env, capture_output=True,
+    run = subprocess.run([sys.executable, "-m", "cli.main", "poll", "--once"], env=env, capture_output=True,
                          text=True, timeout=180)
     assert run.returncode == 0, run.stderr[-2000:]
     entries = [json.loads(line) for line in run.stderr.splitlines() if line.strip()]

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 from web_support import client_for, sign_in
 
-from ingest.cli import app
+from cli.main import app
 from storage import Application, FieldValueRow, InboundMessage, Reply, Submission
 from storage.models import AuditEntry, StaffNote
 

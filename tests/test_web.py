@@ -13,9 +13,9 @@ from web_support import EMAIL, PASSWORD, client_for, csrf_of, sign_in
 
 from storage import Application, Attachment, Reply
 from storage.models import AuditEntry, FieldCorrection, StaffNote, StaffSession, utcnow
+from storage.passwords import hash_password
 from storage.staff import add_staff, record_poll
 from web.downloads import ascii_filename, safe_filename
-from web.security import hash_password
 
 PAGES = ["/", "/queue", "/messages", "/ranking", "/audit", "/applications/AD-2019-0001", "/queue.csv",
          "/queue.xlsx", "/ranking.csv", "/ranking.xlsx", "/messages/1/raw", "/files/1"]
@@ -452,7 +452,7 @@ def test_a_corrected_form_from_the_municipality_supersedes_staff_corrections_of_
 def test_disabling_an_account_or_resetting_its_password_from_the_cli_ends_its_sessions(bench):
     from typer.testing import CliRunner
 
-    from ingest.cli import app
+    from cli.main import app
 
     env = {"UIP_INTAKE_DATABASE__URL": bench.settings.database.url}
     client = client_for(bench)
@@ -512,10 +512,10 @@ def test_behind_a_proxy_under_a_path_every_link_redirect_and_cookie_keeps_the_pr
 
 
 def test_an_unknown_address_costs_the_same_password_check_as_a_known_one(bench, monkeypatch):
-    import web.security
+    import storage.passwords
 
     checked: list[str] = []
-    real = web.security._hasher
+    real = storage.passwords._hasher
 
     class Counting:
         def verify(self, hashed: str, password: str) -> bool:
@@ -525,9 +525,9 @@ def test_an_unknown_address_costs_the_same_password_check_as_a_known_one(bench, 
         def __getattr__(self, name: str):
             return getattr(real, name)
 
-    monkeypatch.setattr(web.security, "_hasher", Counting())
+    monkeypatch.setattr(storage.passwords, "_hasher", Counting())
     client = client_for(bench)
     for email in ("nobody@socialstyrelsen.dk", EMAIL):
         page = client.get("/login")
         client.post("/login", data={"email": email, "password": "wrong-password-123", "csrf_token": csrf_of(page.text)})
-    assert len(checked) == 2 and checked[0] == web.security._DUMMY_HASH and checked[1] != checked[0]
+    assert len(checked) == 2 and checked[0] == storage.passwords._DUMMY_HASH and checked[1] != checked[0]

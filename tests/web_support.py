@@ -18,9 +18,9 @@ from fastapi.testclient import TestClient
 from config import Settings, load_settings
 from ingest.poller import Intake
 from storage import Database
+from storage.passwords import hash_password
 from storage.staff import add_staff
 from web import create_app
-from web.security import hash_password
 
 PASSWORD = "correct-horse-battery"
 EMAIL = "anna@socialstyrelsen.dk"

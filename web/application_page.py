@@ -12,8 +12,8 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from ingest.reply_queue import base_context, queue_reply
 from notifications import render_reply
+from notifications.reply_queue import base_context, queue_reply
 from parsers.form_fields import FIELDS_BY_KEY
 from parsers.municipalities import find_municipality
 from parsers.values import ValueProblem

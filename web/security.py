@@ -15,16 +15,16 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Literal
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import Depends, Form, Request
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from config import Settings
+from config.errors import UipIntakeError
 from storage import Database
 from storage.coordination import serialise
 from storage.models import utcnow
+from storage.passwords import hash_password, needs_rehash, verify_password
 from storage.staff import (
     audit,
     find_session,
@@ -38,25 +38,21 @@ from storage.staff import (
 
 SESSION_COOKIE = "uip_session"
 LOGIN_CSRF_COOKIE = "uip_login_csrf"
-MIN_PASSWORD_LENGTH = 12
-_hasher = PasswordHasher()
-# verifying against this when the address is unknown takes as long as a real check: no account oracle
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
 
-class NotSignedIn(Exception):
+class NotSignedIn(UipIntakeError):
     """No valid session: pages redirect to the login page."""
 
 
-class CsrfRefused(Exception):
+class CsrfRefused(UipIntakeError):
     """A form without the session's token, or posted from another origin."""
 
 
-class WrongCredentials(Exception):
+class WrongCredentials(UipIntakeError):
     """An unknown address, a wrong password or a disabled account (one answer for all three)."""
 
 
-class TooManyFailures(Exception):
+class TooManyFailures(UipIntakeError):
     """Too many failed sign-ins for this address or from this client; try again later."""
 
 
@@ -65,19 +61,6 @@ class Staff:
     id: int
     email: str
     csrf_token: str
-
-
-def hash_password(password: str) -> str:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise ValueError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
-    return _hasher.hash(password)
-
-
-def verify_password(password_hash: str | None, password: str) -> bool:
-    try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
-    except (VerificationError, InvalidHashError):
-        return False
 
 
 def digest(token: str) -> str:
@@ -141,8 +124,8 @@ def sign_in(request: Request, settings: Settings, db: Database, email: str, pass
             token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
             open_session(session, user, digest(token), csrf, timedelta(hours=web.session_hours))
             user.last_login_at = utcnow()
-            if _hasher.check_needs_rehash(user.password_hash):
-                user.password_hash = _hasher.hash(password)
+            if needs_rehash(user.password_hash):
+                user.password_hash = hash_password(password)
             forget_login_failures(session, email, utcnow() - timedelta(days=1))
             audit(session, user.email, "login", client=client)
             staff = Staff(user.id, user.email, csrf)

@@ -6,7 +6,7 @@ from typing import Any
 
 from ingest.context import MessageContext
 from ingest.mime import address_of, header
-from ingest.reply_queue import queue_reply
+from notifications.reply_queue import queue_reply
 from parsers import Problem
 from parsers.form_record import FormRecord
 from storage import Application, Submission

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ingest.cli_support import _database, _print_json, _settings
+from cli.support import _database, _print_json, _settings
 from storage import Archive
 from storage.models import utcnow
 from storage.staff import service_status

@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import object_session
 
 from config import Settings
-from ingest.mime import clean
 from notifications import header_safe, new_message_id, render_reply
+from parsers.display_text import visible_text as clean
 from storage import Application, InboundMessage, Reply
 from storage.models import utcnow
 

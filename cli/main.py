@@ -10,8 +10,8 @@ from typing import Annotated, Any
 import typer
 from sqlalchemy.orm import Session
 
-from ingest import cli_operations
-from ingest.cli_support import (
+from cli import operations as cli_operations
+from cli.support import (
     State,
     _database,
     _intake,
@@ -23,6 +23,7 @@ from ingest.cli_support import (
 from ingest.errors import WorkerConflict
 from ingest.poller import OUTAGES, Intake
 from storage.models import StaffUser
+from storage.passwords import PasswordTooShort, hash_password
 from storage.queries import application_view, get_application, list_applications, list_messages, message_view
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -165,11 +166,9 @@ app.add_typer(staff_app, name="staff")
 
 
 def _password_hash(password: str) -> str:
-    from web.security import hash_password
-
     try:
         return hash_password(password)
-    except ValueError as error:  # too short
+    except PasswordTooShort as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2) from error
 
