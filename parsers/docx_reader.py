@@ -52,7 +52,9 @@ def read_docx(data: bytes) -> FormDocument:
     try:
         body = docx.Document(io.BytesIO(data)).element.body
     except (PackageNotFoundError, KeyError, ValueError, etree.XMLSyntaxError, zipfile.BadZipFile, zlib.error,
-            EOFError, OSError) as exc:  # a damaged zip or part, however it shows
+            EOFError, OSError, AttributeError, TypeError, IndexError) as exc:
+        # a damaged zip or part, however it shows; a well-formed part with unexpected elements makes python-docx
+        # meet plain lxml elements where it expects its own (AttributeError), found by the fuzz tests
         raise UnreadableFile("corrupt", "Word-dokumentet er beskadiget og kan ikke åbnes. "
                                         "Gem det venligst igen som .docx og send det på ny.") from exc
     document = FormDocument(reader="docx")
