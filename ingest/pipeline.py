@@ -17,6 +17,7 @@ from ingest.handlers import (
     duplicates,
     find_form,
     loop_guard,
+    oversized,
     round_open,
     structure,
     thread,
@@ -40,6 +41,8 @@ PIPELINE: tuple[Stage, ...] = (
     application.process,
     acknowledge.process,
 )
+# a message over the size limit: judged on its headers alone, never downloaded
+OVERSIZED_PIPELINE: tuple[Stage, ...] = (duplicates.process, oversized.process)
 
 
 def run_pipeline(ctx: MessageContext, stages: tuple[Stage, ...] = PIPELINE) -> None:

@@ -27,13 +27,12 @@ from config.faults import fault_point
 from ingest.context import MessageContext
 from ingest.errors import MailboxError, WorkerConflict
 from ingest.form_sandbox import FormSandbox, options_from
-from ingest.handlers import duplicates, oversized
 from ingest.handlers.structure import WHY
 from ingest.loop_guard import no_reply_reason_for
 from ingest.mailbox import Mailbox, MailboxEntry, open_mailbox
 from ingest.message_reading import content_digest, read_headers
 from ingest.mime import address_of, clean, header, reply_address
-from ingest.pipeline import Stage, run_pipeline
+from ingest.pipeline import OVERSIZED_PIPELINE, Stage, run_pipeline
 from notifications import OutboxReport, Transport, make_transport, send_pending
 from notifications.reply_queue import queue_reply
 from parsers.form_file import Parse, parse_form
@@ -45,7 +44,6 @@ from storage.staff import record_poll
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 3
-OVERSIZED_PIPELINE: tuple[Stage, ...] = (duplicates.process, oversized.process)
 # an outage, not a fault of the message: the poll stops and no message is charged an attempt
 OUTAGES = (MailboxError, ArchiveUnavailable, DBAPIError)
 MailboxFactory = Callable[[MailboxSettings], AbstractContextManager[Mailbox]]
