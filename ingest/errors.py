@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from config.errors import PipelineSignal, UipIntakeError
+from storage.states import Outcome
 
 if TYPE_CHECKING:
     from storage import Application
@@ -22,7 +23,7 @@ class WorkerConflict(UipIntakeError):
 class StopPipeline(PipelineSignal):
     """Ends the pipeline for one message with an outcome; caught in one place, the pipeline loop."""
 
-    outcome = ""
+    outcome: Outcome
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
@@ -32,20 +33,20 @@ class StopPipeline(PipelineSignal):
 class IgnoreMessage(StopPipeline):
     """Stored, never answered: auto-replies, bounces, lists (RFC 3834)."""
 
-    outcome = "ignored"
+    outcome = Outcome.IGNORED
 
 
 class DuplicateMessage(StopPipeline):
     """The same email seen before: no second application, no second reply."""
 
-    outcome = "duplicate"
+    outcome = Outcome.DUPLICATE
 
 
 class RejectMessage(StopPipeline):
     """Stored and answered with the reply ``template`` explaining what to do (None: not answered, when the
     loop rules forbid it)."""
 
-    outcome = "rejected"
+    outcome = Outcome.REJECTED
 
     def __init__(self, reason: str, template: str | None, application: Application | None = None,
                  **context: Any) -> None:
@@ -59,10 +60,10 @@ class QuarantineMessage(RejectMessage):
     """A message beyond the structure limits, or one the worker gave up on: moved to the quarantine folder,
     kept for staff, and its sender asked to send it again in an ordinary form (when it may be answered)."""
 
-    outcome = "quarantined"
+    outcome = Outcome.QUARANTINED
 
 
 class FollowUpMessage(RejectMessage):
     """An answer to an application without a new form: attached to it for staff, with a short receipt."""
 
-    outcome = "follow_up"
+    outcome = Outcome.FOLLOW_UP

@@ -44,7 +44,7 @@ class IdleWatcher(threading.Thread):
             try:
                 read_timeout = CHECK_SECONDS + min(self.settings.timeout_seconds, 30)
                 client = connect_imap(self.settings, read_timeout=read_timeout)
-            except (IMAPClientError, OSError, TokenRefused) as error:
+            except (IMAPClientError, OSError, ValueError, TokenRefused) as error:
                 log.warning("IDLE connection failed (%s); retrying in %.0f s", error, backoff)
                 self.stop_event.wait(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF)
@@ -56,11 +56,15 @@ class IdleWatcher(threading.Thread):
                     self.wake()  # anything that arrived while we were away
                 first = False
                 self._watch(client)
-            except (IMAPClientError, OSError) as error:
+            except (IMAPClientError, OSError, ValueError) as error:
+                # imaplib says "readline of closed file" (ValueError) when the socket died between two commands
                 log.warning("IDLE connection lost (%s); reconnecting", error)
+            except Exception:  # the watcher must outlive anything: the interval poll alone would be slow
+                log.exception("IDLE watcher failed; reconnecting in %.0f s", backoff)
+                self.stop_event.wait(backoff)
             finally:
                 self.connected.clear()
-                with contextlib.suppress(IMAPClientError, OSError):
+                with contextlib.suppress(IMAPClientError, OSError, ValueError):
                     client.logout()
 
     def _watch(self, client: IMAPClient) -> None:

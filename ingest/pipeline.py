@@ -26,6 +26,7 @@ from ingest.handlers import (
 from ingest.mime import header
 from notifications.reply_queue import queue_reply
 from storage.models import utcnow
+from storage.states import ApplicationStatus, MessageState, Outcome
 
 Stage = Callable[[MessageContext], None]
 
@@ -58,9 +59,10 @@ def run_pipeline(ctx: MessageContext, stages: tuple[Stage, ...] = PIPELINE) -> N
             queue_reply(row, ctx.settings, stop.template, dict(stop.context), stop.application,
                         prior_references=header(ctx.message, "References"))
     else:
-        row.outcome = "application"
+        row.outcome = Outcome.APPLICATION
         row.reason = None if ctx.application is None else (
-            "complete" if ctx.application.status == "complete" else f"{len(ctx.problems)} problem(s) to clarify")
-    row.state = "processed"
+            "complete" if ctx.application.status == ApplicationStatus.COMPLETE
+            else f"{len(ctx.problems)} problem(s) to clarify")
+    row.state = MessageState.PROCESSED
     row.error = None
     row.processed_at = utcnow()

@@ -41,6 +41,7 @@ from storage.coordination import acquire_lease, claim, release_lease
 from storage.models import utcnow
 from storage.queries import find_message
 from storage.staff import record_poll
+from storage.states import MessageState, Outcome, ReplyKind
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 3
@@ -160,15 +161,15 @@ def _new_row(mailbox: Mailbox, entry: MailboxEntry, raw: bytes, digest: str, hea
         message_id=message_id or None, dedupe_key=message_id or "sha256:" + content, content_digest=content,
         sender=address, sender_name=name, reply_address=reply_address(message) or None,
         subject=header(message, "Subject"), received_at=entry.received_at, size=entry.size,
-        raw_sha256=digest, headers_only=headers_only, state="received",
+        raw_sha256=digest, headers_only=headers_only, state=MessageState.RECEIVED,
     )
 
 
 def _target(settings: Settings, row: InboundMessage) -> str:
     mailbox = settings.mailbox
-    if row.outcome == "quarantined":
+    if row.outcome == Outcome.QUARANTINED:
         return mailbox.quarantine_folder
-    return mailbox.rejected_folder if row.outcome == "rejected" else mailbox.processed_folder
+    return mailbox.rejected_folder if row.outcome == Outcome.REJECTED else mailbox.processed_folder
 
 
 def _handle_entry(intake: Intake, mailbox: Mailbox, entry: MailboxEntry, report: PollReport) -> None:
@@ -178,11 +179,11 @@ def _handle_entry(intake: Intake, mailbox: Mailbox, entry: MailboxEntry, report:
         row_id = row.id if row else None
         state = row.state if row else None
         attempts = row.attempts if row else 0
-    if state == "error" and attempts >= MAX_ATTEMPTS:  # staff reset the count to retry; until then, park it
+    if state == MessageState.ERROR and attempts >= MAX_ATTEMPTS:  # staff reset the count to retry; until then, park it
         state = _park(intake, row_id)
         report.parked += 1
     started = time.monotonic()
-    if state in (None, "received", "error"):
+    if state in (None, MessageState.RECEIVED, MessageState.ERROR):
         progress = _Progress(row_id)
         try:
             row_id = _process(intake, mailbox, entry, progress)
@@ -204,7 +205,7 @@ def _handle_entry(intake: Intake, mailbox: Mailbox, entry: MailboxEntry, report:
         assert row is not None
         report.outcomes[row.outcome or "?"] = report.outcomes.get(row.outcome or "?", 0) + 1
         target = _target(settings, row)
-        if state not in ("processed", "parked"):  # one line per message processed now; ids only, no personal data
+        if state not in (MessageState.PROCESSED, MessageState.PARKED):  # a line per message processed now; ids only
             elapsed_ms = round((time.monotonic() - started) * 1000)
             log.info("message #%s uid %s: %s %s in %d ms", row.id, entry.uid, row.state, row.outcome, elapsed_ms,
                      extra={"message_row": row.id, "uid": entry.uid, "state": row.state, "outcome": row.outcome,
@@ -226,7 +227,7 @@ def _record_failure(intake: Intake, row_id: int, exc: Exception) -> int:
         failed = session.get(InboundMessage, row_id)
         if failed is None:
             return 0
-        failed.state, failed.attempts = "error", failed.attempts + 1
+        failed.state, failed.attempts = MessageState.ERROR, failed.attempts + 1
         failed.error = f"{type(exc).__name__}: {exc}"[:2000]
         return failed.attempts
 
@@ -238,7 +239,7 @@ def _park(intake: Intake, row_id: int | None) -> str:
     with intake.db.session() as session:
         row = session.get(InboundMessage, row_id)
         assert row is not None
-        row.state, row.outcome, row.processed_at = "parked", "quarantined", utcnow()
+        row.state, row.outcome, row.processed_at = MessageState.PARKED, Outcome.QUARANTINED, utcnow()
         row.reason = f"quarantined: worker_gave_up ({row.attempts} attempts)"
         try:
             headers = read_headers(intake.archive.get("messages", row.raw_sha256)) if row.raw_sha256 else None
@@ -247,7 +248,7 @@ def _park(intake: Intake, row_id: int | None) -> str:
         no_reply = no_reply_reason_for(headers, settings) if headers is not None else "raw message unavailable"
         if no_reply is not None:
             row.reason += f"; no automatic reply: {no_reply}"
-        elif headers is not None and not any(reply.kind == "rejection" for reply in row.replies):
+        elif headers is not None and not any(reply.kind == ReplyKind.REJECTION for reply in row.replies):
             queue_reply(row, settings, "quarantined", {"why": WHY[settings.call.language]["worker_gave_up"]},
                         prior_references=header(headers, "References"))
         log.error("message #%s parked after %d attempts: %s", row.id, row.attempts, row.error)
@@ -272,7 +273,8 @@ def _store(intake: Intake, mailbox: Mailbox, entry: MailboxEntry, raw: bytes, pr
                 log.exception("uid %s: headers unreadable", entry.uid)
                 row = InboundMessage(folder=mailbox.folder, uidvalidity=mailbox.uidvalidity, uid=entry.uid,
                                      dedupe_key="sha256:" + digest, subject="", received_at=entry.received_at,
-                                     size=entry.size, raw_sha256=digest, headers_only=headers_only, state="error",
+                                     size=entry.size, raw_sha256=digest, headers_only=headers_only,
+                                     state=MessageState.ERROR,
                                      error=f"headers unreadable: {type(exc).__name__}: {exc}"[:2000])
             session.add(row)
             session.flush()
@@ -318,7 +320,7 @@ def _retry_from_archive(intake: Intake, report: PollReport) -> None:
     with intake.db.session() as session:
         waiting = list(session.execute(
             select(InboundMessage.id, InboundMessage.raw_sha256, InboundMessage.headers_only)
-            .where(InboundMessage.state == "error", InboundMessage.moved_to == quarantine)))
+            .where(InboundMessage.state == MessageState.ERROR, InboundMessage.moved_to == quarantine)))
     for row_id, raw_sha256, headers_only in waiting:
         with claim(intake.db, f"archive\0{row_id}") as mine:
             if not mine or raw_sha256 is None:

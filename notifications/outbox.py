@@ -15,6 +15,7 @@ from notifications.compose import build_email
 from notifications.transport import Transport, TransportError
 from storage.database import Database
 from storage.models import Reply, utcnow
+from storage.states import ReplyStatus
 
 log = logging.getLogger(__name__)
 BACKOFF = timedelta(minutes=1)
@@ -37,11 +38,12 @@ def send_pending(db: Database, transport: Transport, sender: str, max_attempts: 
     report = OutboxReport()
     now = now or utcnow()
     with db.session() as session:
-        due = list(session.scalars(select(Reply.id).where(Reply.status == "pending", Reply.next_attempt_at <= now)
+        due = list(session.scalars(select(Reply.id)
+                                   .where(Reply.status == ReplyStatus.PENDING, Reply.next_attempt_at <= now)
                                    .order_by(Reply.id)))
     for reply_id in due:
         with db.session() as session:
-            reply = session.scalar(select(Reply).where(Reply.id == reply_id, Reply.status == "pending")
+            reply = session.scalar(select(Reply).where(Reply.id == reply_id, Reply.status == ReplyStatus.PENDING)
                                    .with_for_update(skip_locked=True))
             if reply is None:  # sent meanwhile, or being sent by another worker right now
                 continue
@@ -52,7 +54,7 @@ def send_pending(db: Database, transport: Transport, sender: str, max_attempts: 
                 reply.attempts += 1
                 reply.last_error = str(error)[:2000]
                 if error.permanent or reply.attempts >= max_attempts:
-                    reply.status = "failed"
+                    reply.status = ReplyStatus.FAILED
                     report.failed += 1
                     log.error("reply #%s failed for good: %s", reply.id, error)
                 else:
@@ -61,7 +63,7 @@ def send_pending(db: Database, transport: Transport, sender: str, max_attempts: 
                     log.warning("reply #%s deferred (attempt %d): %s", reply.id, reply.attempts, error)
                 continue
             fault_point("kill-after-smtp")
-            reply.status = "sent"
+            reply.status = ReplyStatus.SENT
             reply.attempts += 1
             reply.sent_at = utcnow()
             reply.last_error = None

@@ -10,18 +10,20 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from storage.states import ReplyKind
+
 TEMPLATE_ROOT = Path(__file__).with_name("templates")
 
 # reply kind (the contract's) for each template
 TEMPLATE_KIND = {
-    "acknowledgement": "acknowledgement",
-    "clarification": "clarification",
-    "size_rejection": "size_rejection",
-    "no_form": "rejection",
-    "unreadable": "rejection",
-    "round_closed": "rejection",
-    "quarantined": "rejection",
-    "receipt": "receipt",
+    "acknowledgement": ReplyKind.ACKNOWLEDGEMENT,
+    "clarification": ReplyKind.CLARIFICATION,
+    "size_rejection": ReplyKind.SIZE_REJECTION,
+    "no_form": ReplyKind.REJECTION,
+    "unreadable": ReplyKind.REJECTION,
+    "round_closed": ReplyKind.REJECTION,
+    "quarantined": ReplyKind.REJECTION,
+    "receipt": ReplyKind.RECEIPT,
 }
 
 

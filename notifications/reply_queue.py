@@ -14,6 +14,7 @@ from notifications import header_safe, new_message_id, render_reply
 from parsers.display_text import visible_text as clean
 from storage import Application, InboundMessage, Reply
 from storage.models import utcnow
+from storage.states import ReplyStatus
 
 log = logging.getLogger(__name__)
 
@@ -51,11 +52,11 @@ def queue_reply(row: InboundMessage, settings: Settings, template: str, context:
         references=references or None,
         body=rendered.body,
         language=rendered.language,
-        status="pending",
+        status=ReplyStatus.PENDING,
     )
     held = _rate_limited(row, settings, reply.to_addr)
     if held:
-        reply.status, reply.last_error = "held", held
+        reply.status, reply.last_error = ReplyStatus.HELD, held
         log.warning("reply to message #%s held by the rate limit", row.id)  # the address only in the row
     row.replies.append(reply)
     if application is not None:
@@ -69,7 +70,7 @@ def _rate_limited(row: InboundMessage, settings: Settings, to_addr: str) -> str 
     if session is None:
         return None
     since = utcnow() - timedelta(hours=1)
-    recent = select(func.count(Reply.id)).where(Reply.created_at >= since, Reply.status != "held")
+    recent = select(func.count(Reply.id)).where(Reply.created_at >= since, Reply.status != ReplyStatus.HELD)
     to_recipient = session.scalar(recent.where(func.lower(Reply.to_addr) == to_addr.lower())) or 0
     if to_recipient >= settings.smtp.max_per_recipient_per_hour:
         return f"rate limit: {to_recipient} replies to {to_addr} in the last hour"

@@ -22,6 +22,8 @@ from sqlalchemy import false as sa_false
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from storage.states import ApplicationStatus, MessageState, ReplyStatus
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -80,7 +82,7 @@ class InboundMessage(Base):
     raw_sha256: Mapped[str | None] = mapped_column(String(64))
     headers_only: Mapped[bool] = mapped_column(Boolean, default=False)
     # received | processed | error (retried) | parked (given up on: moved to the quarantine folder)
-    state: Mapped[str] = mapped_column(String(16), default="received")
+    state: Mapped[str] = mapped_column(String(16), default=MessageState.RECEIVED)
     # application | follow_up | rejected | ignored | duplicate | quarantined
     outcome: Mapped[str | None] = mapped_column(String(16))
     reason: Mapped[str | None] = mapped_column(Text)
@@ -148,7 +150,7 @@ class Application(Base):
     @property
     def queue_status(self) -> str:
         """What the queue shows: rejected by staff, else complete | needs_clarification."""
-        return "rejected" if self.rejected_reason else self.status
+        return ApplicationStatus.REJECTED if self.rejected_reason else self.status
 
 
 class Submission(Base):
@@ -233,7 +235,7 @@ class Reply(Base):
     references: Mapped[str | None] = mapped_column(Text)
     body: Mapped[str] = mapped_column(Text)
     language: Mapped[str] = mapped_column(String(8), default="da")
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sent | failed | held
+    status: Mapped[str] = mapped_column(String(16), default=ReplyStatus.PENDING)  # a ReplyStatus
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

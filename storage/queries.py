@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
 from storage.models import Application, FieldValueRow, InboundMessage, Reply, Submission
+from storage.states import MessageState, Outcome
 
 
 def find_message(session: Session, folder: str, uidvalidity: str, uid: str) -> InboundMessage | None:
@@ -29,8 +30,8 @@ def find_duplicate(session: Session, row: InboundMessage) -> Sameness:
     """Earlier processed messages with ``row``'s Message-ID (or, without one, its content digest)."""
     earlier = list(session.scalars(
         select(InboundMessage)
-        .where(InboundMessage.dedupe_key == row.dedupe_key, InboundMessage.state == "processed",
-               InboundMessage.outcome != "duplicate", InboundMessage.id != row.id)
+        .where(InboundMessage.dedupe_key == row.dedupe_key, InboundMessage.state == MessageState.PROCESSED,
+               InboundMessage.outcome != Outcome.DUPLICATE, InboundMessage.id != row.id)
         .order_by(InboundMessage.id).limit(50)))
     for original in earlier:
         # rows from before digests were kept count as the same email, as they did then
@@ -62,8 +63,8 @@ def message_view(message: InboundMessage) -> dict[str, Any]:
         "size": message.size,
         "state": message.state,
         "outcome": message.outcome,
-        "reason": message.reason if message.state != "error" else message.error,
-        "error": message.error if message.state in ("error", "parked") else None,
+        "reason": message.reason if message.state != MessageState.ERROR else message.error,
+        "error": message.error if message.state in (MessageState.ERROR, MessageState.PARKED) else None,
         "attempts": message.attempts,
         # another email carried the same Message-ID with other content (both were processed)
         "same_message_id_as": message.id_collision_of_id,

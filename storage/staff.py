@@ -23,6 +23,7 @@ from storage.models import (
     StaffUser,
     utcnow,
 )
+from storage.states import Outcome
 
 
 class StaffExists(UipIntakeError):
@@ -151,5 +152,5 @@ def messages_by_state(session: Session) -> dict[str, int]:
     counts = {state: count for state, count in session.execute(
         select(InboundMessage.state, func.count(InboundMessage.id)).group_by(InboundMessage.state))}
     counts["quarantined"] = session.scalar(select(func.count(InboundMessage.id))
-                                           .where(InboundMessage.outcome == "quarantined")) or 0
+                                           .where(InboundMessage.outcome == Outcome.QUARANTINED)) or 0
     return counts

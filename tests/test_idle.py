@@ -67,3 +67,29 @@ def test_idle_reconnects_after_the_connection_dies_and_wakes_a_full_poll(setting
         stop.set()
         watcher.join(30)
     assert not watcher.is_alive()
+
+
+def test_the_watcher_survives_a_socket_closed_between_two_commands(settings, monkeypatch):
+    """imaplib raises ValueError ("readline of closed file") when the connection died between DONE and the next
+    IDLE; the watcher thread once died of it, leaving only the interval poll. It must reconnect and wake."""
+    real = IdleWatcher._watch
+    failures: list[str] = []
+
+    def closed_once(self, client):
+        if not failures:
+            failures.append("closed")
+            raise ValueError("readline of closed file")
+        return real(self, client)
+
+    monkeypatch.setattr(IdleWatcher, "_watch", closed_once)
+    wakes: list[str] = []
+    stop = threading.Event()
+    watcher = IdleWatcher(settings.mailbox, lambda: wakes.append("wake"), stop)
+    watcher.start()
+    try:
+        assert watcher.connected.wait(15)  # the second connection is in IDLE
+        assert failures == ["closed"] and wakes == ["wake"]  # and the reconnect woke a full poll
+    finally:
+        stop.set()
+        watcher.join(30)
+    assert not watcher.is_alive()

@@ -21,6 +21,7 @@ from storage import Application, InboundMessage
 from storage.models import FieldCorrection, Reply, StaffNote, utcnow
 from storage.queries import claim_edit, conversation, get_application
 from storage.staff import audit, audit_log
+from storage.states import ApplicationStatus, ReplyStatus
 from web.application_record import (
     ApplicationRecord,
     application_record,
@@ -61,7 +62,7 @@ def application_page(request: Request, reference: str, staff: Annotated[Staff, D
 
 def _refresh_status(application: Application, record: ApplicationRecord) -> str | None:
     """The application's stored status after a correction; returns the new status when it changed."""
-    status = "complete" if record.complete else "needs_clarification"
+    status = ApplicationStatus.COMPLETE if record.complete else ApplicationStatus.NEEDS_CLARIFICATION
     if status == application.status:
         return None
     application.status = status
@@ -204,9 +205,9 @@ def release_reply(request: Request, reply_id: RowId, staff: Checked) -> Response
     """A reply held by the rate limit goes out after all, because a person decided so."""
     with db_of(request).session() as session:
         reply = session.get(Reply, reply_id)
-        if reply is None or reply.status != "held":
+        if reply is None or reply.status != ReplyStatus.HELD:
             raise HTTPException(404, "Der er intet tilbageholdt svar med dette nummer.")
-        reply.status, reply.next_attempt_at, reply.last_error = "pending", utcnow(), None
+        reply.status, reply.next_attempt_at, reply.last_error = ReplyStatus.PENDING, utcnow(), None
         reference = reply.application.reference if reply.application else None
         audit(session, staff.email, "release_reply", reference=reference,
               detail={"reply": reply.message_id_header, "to": reply.to_addr}, client=client_address(request))

@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse, Response
 
 from storage.models import utcnow
 from storage.staff import messages_by_state, replies_by_status, service_status
+from storage.states import MessageState, Outcome, ReplyStatus
 from web.pages import db_of, settings_of
 from web.security import NotSignedIn, current_staff
 
@@ -42,13 +43,13 @@ def healthz(request: Request) -> Response:
         "last_successful_poll": last.isoformat() if last else None,
         "poll_overdue": last is None or utcnow() - last > overdue_after,
         "last_poll_failed": bool(status and status.last_error),
-        "messages_waiting": messages.get("received", 0),
+        "messages_waiting": messages.get(MessageState.RECEIVED, 0),
         "messages_error": messages.get("error", 0),  # failed, to be tried again
-        "messages_parked": messages.get("parked", 0),  # given up on: in the quarantine folder, shown to staff
-        "messages_quarantined": messages.get("quarantined", 0),  # beyond the structure limits (or parked)
-        "outbox_pending": replies.get("pending", 0),
-        "outbox_held": replies.get("held", 0),
-        "outbox_failed": replies.get("failed", 0),
+        "messages_parked": messages.get(MessageState.PARKED, 0),  # given up on: in the quarantine folder
+        "messages_quarantined": messages.get(Outcome.QUARANTINED, 0),  # beyond the limits, or parked
+        "outbox_pending": replies.get(ReplyStatus.PENDING, 0),
+        "outbox_held": replies.get(ReplyStatus.HELD, 0),
+        "outbox_failed": replies.get(ReplyStatus.FAILED, 0),
     }
     if status and status.last_error and _signed_in(request):  # error text only for staff: it names hosts
         body["last_poll_error"] = status.last_error

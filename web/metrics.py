@@ -18,6 +18,7 @@ from starlette.responses import Response
 from storage import Database, InboundMessage
 from storage.models import utcnow
 from storage.staff import replies_by_status, service_status
+from storage.states import ReplyStatus
 from web.pages import db_of, settings_of
 
 router = APIRouter()
@@ -46,7 +47,7 @@ class IntakeCollector(Collector):
         processing.add_metric([], count_value=timing[0], sum_value=float(timing[1] or 0) / 1000)
         yield processing
         outbox = GaugeMetricFamily("uip_intake_outbox_replies", "Replies by status", labels=["status"])
-        for status in ("pending", "held", "failed", "sent"):
+        for status in ReplyStatus:
             outbox.add_metric([status], replies.get(status, 0))
         yield outbox
         polls = CounterMetricFamily("uip_intake_polls", "Polls of the mailbox, and those that failed",

@@ -15,33 +15,35 @@ from starlette.responses import RedirectResponse, Response
 from config import Settings
 from parsers.display_text import visible_text
 from storage import Archive, Database, InboundMessage
+from storage.states import ApplicationStatus, MessageState, Outcome, ReplyKind, ReplyStatus
 from web.application_record import display_value
 from web.reasons import danish_reason
 from web.security import Staff
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
 
-STATUS_LABELS = {
-    "complete": "Komplet",
-    "needs_clarification": "Afventer svar",
-    "rejected": "Afvist",
+STATUS_LABELS: dict[str, str] = {
+    ApplicationStatus.COMPLETE: "Komplet",
+    ApplicationStatus.NEEDS_CLARIFICATION: "Afventer svar",
+    ApplicationStatus.REJECTED: "Afvist",
 }
-REPLY_KINDS = {
-    "acknowledgement": "Kvittering",
-    "clarification": "Anmodning om oplysninger",
-    "size_rejection": "Afvist: for stor",
-    "rejection": "Afvisning",
-    "receipt": "Bekræftelse",
+REPLY_KINDS: dict[str, str] = {
+    ReplyKind.ACKNOWLEDGEMENT: "Kvittering",
+    ReplyKind.CLARIFICATION: "Anmodning om oplysninger",
+    ReplyKind.SIZE_REJECTION: "Afvist: for stor",
+    ReplyKind.REJECTION: "Afvisning",
+    ReplyKind.RECEIPT: "Bekræftelse",
 }
-REPLY_STATUS = {"pending": "afventer afsendelse", "sent": "sendt", "failed": "fejlet", "held": "tilbageholdt"}
-OUTCOMES = {  # an inbound message's state as message_state() names it
-    "application": "Ansøgning",
-    "follow_up": "Opfølgning",
-    "rejected": "Afvist",
-    "ignored": "Ignoreret",
-    "duplicate": "Dublet",
-    "quarantined": "I karantæne",
-    "received": "Under behandling",
+REPLY_STATUS: dict[str, str] = {ReplyStatus.PENDING: "afventer afsendelse", ReplyStatus.SENT: "sendt",
+                                ReplyStatus.FAILED: "fejlet", ReplyStatus.HELD: "tilbageholdt"}
+OUTCOMES: dict[str, str] = {  # an inbound message's state as message_state() names it
+    Outcome.APPLICATION: "Ansøgning",
+    Outcome.FOLLOW_UP: "Opfølgning",
+    Outcome.REJECTED: "Afvist",
+    Outcome.IGNORED: "Ignoreret",
+    Outcome.DUPLICATE: "Dublet",
+    Outcome.QUARANTINED: "I karantæne",
+    MessageState.RECEIVED: "Under behandling",
     "error": "Fejl",
     "parked": "Opgivet (karantæne)",
 }
@@ -53,9 +55,9 @@ RowId = Annotated[int, PathParam(ge=1, le=2**31 - 1)]
 
 def message_state(message: InboundMessage) -> str:
     """error (failed, tried again), parked (given up on), its outcome, or received (not processed yet)."""
-    if message.state in ("error", "parked"):
+    if message.state in (MessageState.ERROR, MessageState.PARKED):
         return message.state
-    return message.outcome or "received"
+    return message.outcome or MessageState.RECEIVED
 
 ACTIONS = {  # audit log actions as staff read them
     "login": "Logget ind", "login_failed": "Mislykket login", "login_refused_rate_limit": "Login afvist (for mange)",

@@ -17,6 +17,7 @@ from storage import Application, InboundMessage, Submission
 from storage.models import Reply
 from storage.queries import current_values
 from storage.staff import audit
+from storage.states import MessageState
 from web.application_record import ApplicationRecord, application_record, display_value
 from web.exports import Cell, table_response
 from web.pages import (
@@ -164,10 +165,10 @@ def retry_message(request: Request, message_id: RowId, staff: Annotated[Staff, D
     """A message the worker gave up on (error state) is tried again at the next poll, e.g. after a fix."""
     with db_of(request).session() as session:
         message = session.get(InboundMessage, message_id)
-        if message is None or message.state not in ("error", "parked"):
+        if message is None or message.state not in (MessageState.ERROR, MessageState.PARKED):
             raise HTTPException(404, "Der er ingen fejlet e-mail med dette nummer.")
         # a parked message is run again from the archive (it lies in the quarantine folder now)
-        attempts, message.attempts, message.state = message.attempts, 0, "error"
+        attempts, message.attempts, message.state = message.attempts, 0, MessageState.ERROR
         audit(session, staff.email, "retry_message", reference=message.application.reference
               if message.application else None, detail={"message": message.message_id, "error": message.error,
                                                          "attempts": attempts}, client=client_address(request))

@@ -15,6 +15,7 @@ from parsers.form_record import FormRecord
 from parsers.municipalities import find_municipality
 from storage import Application, Attachment, FieldValueRow, InboundMessage, ProblemRow, Submission
 from storage.coordination import next_reference
+from storage.states import ApplicationStatus
 
 
 def process(ctx: MessageContext) -> None:
@@ -24,7 +25,7 @@ def process(ctx: MessageContext) -> None:
         call = ctx.settings.call
         application = Application(
             reference=next_reference(ctx.session, call.reference_prefix, call.deadline.year),
-            status="needs_clarification", late=ctx.late, received_at=ctx.row.received_at)
+            status=ApplicationStatus.NEEDS_CLARIFICATION, late=ctx.late, received_at=ctx.row.received_at)
         ctx.session.add(application)
     submission = add_version(ctx.session, application, ctx.form.record, ctx.problems, ctx.row, ctx.form_attachment,
                              after_deadline=ctx.thread is not None and ctx.late)
@@ -56,7 +57,7 @@ def add_version(session: Session, application: Application, record: FormRecord, 
     application.edit_version = Application.edit_version + 1  # an SQL expression, evaluated at the flush
     if complete or current is None or not current.complete:
         application.current_submission = submission
-        application.status = "complete" if complete else "needs_clarification"
+        application.status = ApplicationStatus.COMPLETE if complete else ApplicationStatus.NEEDS_CLARIFICATION
         if found is not None:
             application.municipality, application.municipality_code = found.official_name, found.code
     return submission

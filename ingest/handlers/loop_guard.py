@@ -16,6 +16,7 @@ from ingest.errors import IgnoreMessage
 from ingest.loop_guard import is_bounce, no_reply_reason_for
 from ingest.mime import clean, header
 from storage import Reply
+from storage.states import ReplyStatus
 
 _MESSAGE_ID = re.compile(r"<[^<>\s]+>")
 
@@ -51,7 +52,7 @@ def _mark_bounced_reply(ctx: MessageContext) -> Reply | None:
     for message_id in _returned_message_ids(ctx.message):
         reply = ctx.session.scalars(select(Reply).where(Reply.message_id_header == message_id)).first()
         if reply is not None:
-            reply.status = "failed"
+            reply.status = ReplyStatus.FAILED
             reply.last_error = f"bounced: {_diagnostic(ctx.message)}"[:2000]
             if reply.application_id is not None:
                 ctx.row.application_id = reply.application_id

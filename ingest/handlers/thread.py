@@ -15,6 +15,7 @@ from sqlalchemy import ColumnElement, select
 from ingest.context import MessageContext
 from ingest.mime import header
 from storage import Application, InboundMessage, Reply
+from storage.states import ApplicationStatus
 
 PUBLIC_MAIL_DOMAINS = frozenset({"gmail.com", "hotmail.com", "outlook.com", "live.dk", "yahoo.com", "icloud.com",
                                  "mail.dk", "hotmail.dk", "outlook.dk", "protonmail.com", "jubii.dk"})
@@ -53,7 +54,8 @@ def _by_message_ids(ctx: MessageContext) -> Application | None:
 def _open_from(ctx: MessageContext, condition: ColumnElement[bool]) -> Application | None:
     found = set(ctx.session.scalars(
         select(Application).join(InboundMessage, InboundMessage.application_id == Application.id)
-        .where(condition, Application.status == "needs_clarification", InboundMessage.id != ctx.row.id)))
+        .where(condition, Application.status == ApplicationStatus.NEEDS_CLARIFICATION,
+               InboundMessage.id != ctx.row.id)))
     return found.pop() if len(found) == 1 else None
 
 

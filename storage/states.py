@@ -1,0 +1,48 @@
+"""Every state, outcome, status and kind the service stores, as enums. They are ``StrEnum``s stored as the
+same strings they always were (no migration), so a row written before reads the same, and ``==`` against a
+plain string still holds; code names them here and nowhere else."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class MessageState(StrEnum):
+    """Where an inbound email is in its processing."""
+
+    RECEIVED = "received"  # stored (raw archived, row written), not processed yet
+    PROCESSED = "processed"  # has its outcome
+    ERROR = "error"  # failed; tried again at the next poll
+    PARKED = "parked"  # failed every attempt: moved to the quarantine folder, shown to staff
+
+
+class Outcome(StrEnum):
+    """What became of an inbound email."""
+
+    APPLICATION = "application"  # a form: a new application or a new version
+    FOLLOW_UP = "follow_up"  # an answer without a form, attached to its application
+    REJECTED = "rejected"  # over the size limit, no form, a file that cannot be read, no open round
+    IGNORED = "ignored"  # auto-replies, lists, bounces: never answered
+    DUPLICATE = "duplicate"  # the same email again
+    QUARANTINED = "quarantined"  # beyond the structure limits, or parked
+
+
+class ApplicationStatus(StrEnum):
+    COMPLETE = "complete"
+    NEEDS_CLARIFICATION = "needs_clarification"
+    REJECTED = "rejected"  # shown, never stored: staff rejected it (``Application.rejected_reason``)
+
+
+class ReplyStatus(StrEnum):
+    PENDING = "pending"  # waits in the outbox
+    SENT = "sent"
+    FAILED = "failed"  # given up on, or bounced
+    HELD = "held"  # over a rate limit: waits for staff
+
+
+class ReplyKind(StrEnum):
+    ACKNOWLEDGEMENT = "acknowledgement"
+    CLARIFICATION = "clarification"
+    SIZE_REJECTION = "size_rejection"
+    REJECTION = "rejection"
+    RECEIPT = "receipt"
