@@ -46,14 +46,31 @@ def _loopback(host: str) -> bool:
         return False
 
 
+def _server_key_set(section: MailboxSettings | SmtpSettings) -> str | None:
+    """The first setting that only a real server uses, when it is set (or None)."""
+    for key, set_ in (("host", section.host != "localhost"), ("username", bool(section.username)),
+                      ("auth", section.auth == "oauth2")):
+        if set_:
+            return key
+    return None
+
+
+def _connection(name: str, section: MailboxSettings | SmtpSettings, warning: str) -> list[Finding]:
+    """What the mailbox and the relay share: plain text to a remote host, a CA file that is not there."""
+    found = []
+    if section.security == "none" and not _loopback(section.host):
+        found.append(_warning(f"{name}.security", f'{name}.security = "none" {warning} {section.host} in plain '
+                                                  'text: use "ssl" or "starttls".'))
+    if section.ca_file and not Path(section.ca_file).is_file():
+        found.append(_error(f"{name}.ca_file", f"{name}.ca_file {section.ca_file} does not exist."))
+    return found
+
+
 def _mailbox(mailbox: MailboxSettings) -> list[Finding]:
     found: list[Finding] = []
     if mailbox.protocol == "maildir":
-        server_keys = [key for key, set_ in (("host", mailbox.host != "localhost"),
-                                             ("username", bool(mailbox.username)),
-                                             ("auth", mailbox.auth == "oauth2")) if set_]
-        if server_keys:
-            found.append(_error("mailbox.protocol", f'mailbox.{server_keys[0]} is set but mailbox.protocol is '
+        if (key := _server_key_set(mailbox)) is not None:
+            found.append(_error("mailbox.protocol", f'mailbox.{key} is set but mailbox.protocol is '
                                 f'"maildir": the service would read the local folder {mailbox.maildir_path} and '
                                 'never the mail server. Set mailbox.protocol = "imap".'))
         return found
@@ -62,21 +79,14 @@ def _mailbox(mailbox: MailboxSettings) -> list[Finding]:
     if mailbox.auth == "password" and not mailbox.password.get_secret_value():
         found.append(_error("mailbox.password", 'mailbox.password (or mailbox.password_file) is empty; for Microsoft '
                                                 '365 or Google Workspace set mailbox.auth = "oauth2".'))
-    if mailbox.security == "none" and not _loopback(mailbox.host):
-        found.append(_warning("mailbox.security", f'mailbox.security = "none" sends the sign-in to {mailbox.host} '
-                                                  'in plain text: use "ssl" or "starttls".'))
-    if mailbox.ca_file and not Path(mailbox.ca_file).is_file():
-        found.append(_error("mailbox.ca_file", f"mailbox.ca_file {mailbox.ca_file} does not exist."))
-    return found
+    return found + _connection("mailbox", mailbox, "sends the sign-in to")
 
 
 def _smtp(smtp: SmtpSettings) -> list[Finding]:
     found: list[Finding] = []
     if smtp.transport == "file":
-        server_keys = [key for key, set_ in (("host", smtp.host != "localhost"), ("username", bool(smtp.username)),
-                                             ("auth", smtp.auth == "oauth2")) if set_]
-        if server_keys:
-            found.append(_error("smtp.transport", f'smtp.{server_keys[0]} is set but smtp.transport is "file": '
+        if (key := _server_key_set(smtp)) is not None:
+            found.append(_error("smtp.transport", f'smtp.{key} is set but smtp.transport is "file": '
                                 f"replies would be written to {smtp.outbox_dir} and never sent. "
                                 'Set smtp.transport = "smtp".'))
         return found
@@ -85,12 +95,7 @@ def _smtp(smtp: SmtpSettings) -> list[Finding]:
     if smtp.auth == "password" and smtp.username and not smtp.password.get_secret_value():
         found.append(_error("smtp.password", "smtp.username is set but smtp.password (or smtp.password_file) is "
                                              'empty; set smtp.auth = "none" for a relay that needs no sign-in.'))
-    if smtp.security == "none" and not _loopback(smtp.host):
-        found.append(_warning("smtp.security", f'smtp.security = "none" talks to {smtp.host} in plain text: use '
-                                               '"starttls" or "ssl".'))
-    if smtp.ca_file and not Path(smtp.ca_file).is_file():
-        found.append(_error("smtp.ca_file", f"smtp.ca_file {smtp.ca_file} does not exist."))
-    return found
+    return found + _connection("smtp", smtp, "talks to")
 
 
 def _oauth2(oauth2: OAuth2Settings, users: list[str]) -> list[Finding]:

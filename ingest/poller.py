@@ -32,7 +32,7 @@ from ingest.loop_guard import no_reply_reason_for
 from ingest.mailbox import Mailbox, MailboxEntry, open_mailbox
 from ingest.message_reading import content_digest, read_headers
 from ingest.mime import address_of, clean, header, reply_address
-from ingest.pipeline import OVERSIZED_PIPELINE, Stage, run_pipeline
+from ingest.pipeline import OVERSIZED_PIPELINE, PIPELINE, Stage, run_pipeline
 from notifications import OutboxReport, Transport, make_transport, send_pending
 from notifications.reply_queue import queue_reply
 from parsers.form_file import Parse, parse_form
@@ -306,10 +306,7 @@ def _run(intake: Intake, row_id: int, raw: bytes, stages: tuple[Stage, ...] | No
                              message=read_headers(raw), raw=None if stages else raw,
                              parse=intake.form_parser or parse_form, parse_options=options_from(settings.parsing))
         started = time.monotonic()
-        if stages is None:
-            run_pipeline(ctx)
-        else:
-            run_pipeline(ctx, stages)
+        run_pipeline(ctx, stages or PIPELINE)
         row.processing_ms = round((time.monotonic() - started) * 1000)
 
 

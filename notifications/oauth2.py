@@ -69,7 +69,6 @@ class CachedTokens:
         self._fetch, self._clock = fetch, clock
         self._current: AccessToken | None = None
         self._lock = threading.Lock()
-        self.fetched = 0  # how many tokens were fetched (for tests and metrics)
 
     def token(self) -> str:
         with self._lock:
@@ -77,7 +76,6 @@ class CachedTokens:
             if current is None or current.expires_at - self._clock() <= min(MAX_MARGIN_SECONDS,
                                                                               current.lifetime / 4):
                 current = self._current = self._fetch()
-                self.fetched += 1
                 log.info("OAuth2 token fetched; valid for %.0f s", current.lifetime)
             return current.value
 

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 import pytest
 from servers import free_port
+from test_intake_end_to_end import env_of as env_for_settings
 from typer.testing import CliRunner
 
 from cli.main import app
@@ -71,18 +72,7 @@ def test_an_unknown_time_zone_is_refused_naming_the_key(tmp_path):
 
 
 def env_of(settings, **extra: str) -> dict[str, str]:
-    s = settings
-    return {
-        "UIP_INTAKE_MAILBOX__PROTOCOL": "imap", "UIP_INTAKE_MAILBOX__HOST": s.mailbox.host,
-        "UIP_INTAKE_MAILBOX__PORT": str(s.mailbox.port), "UIP_INTAKE_MAILBOX__SECURITY": "none",
-        "UIP_INTAKE_MAILBOX__USERNAME": s.mailbox.username,
-        "UIP_INTAKE_MAILBOX__PASSWORD": s.mailbox.password.get_secret_value(),
-        "UIP_INTAKE_SMTP__TRANSPORT": "smtp", "UIP_INTAKE_SMTP__HOST": s.smtp.host,
-        "UIP_INTAKE_SMTP__PORT": str(s.smtp.port), "UIP_INTAKE_SMTP__SECURITY": "none",
-        "UIP_INTAKE_SMTP__AUTH": "none",
-        "UIP_INTAKE_DATABASE__URL": s.database.url, "UIP_INTAKE_STORAGE__ARCHIVE_DIR": str(s.storage.archive_dir),
-        **extra,
-    }
+    return {**env_for_settings(settings), "UIP_INTAKE_SMTP__AUTH": "none", **extra}
 
 
 @pytest.mark.integration

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from cli.main import app
+from config import Settings
 from ingest.demo import application_email, complete_values, sized_email, to_bytes
 from ingest.errors import MailboxError
 from ingest.mailbox import open_mailbox
@@ -36,7 +37,11 @@ def cli_json(settings_env: dict[str, str], *args: str) -> object:
 
 
 def env_for(intake: Intake) -> dict[str, str]:
-    s = intake.settings
+    return env_of(intake.settings)
+
+
+def env_of(s: Settings) -> dict[str, str]:
+    """The environment that gives a `uip-intake` process these settings' mailbox, relay, database and archive."""
     return {
         "UIP_INTAKE_MAILBOX__PROTOCOL": "imap", "UIP_INTAKE_MAILBOX__HOST": s.mailbox.host,
         "UIP_INTAKE_MAILBOX__PORT": str(s.mailbox.port), "UIP_INTAKE_MAILBOX__SECURITY": "none",
@@ -190,7 +195,7 @@ def test_smtp_outage_keeps_the_reply_pending_and_sends_it_once_when_back(intake,
 def test_a_failing_stage_leaves_the_message_in_the_inbox_in_a_visible_error_state(intake, imap, smtp, monkeypatch):
     imap.append("INBOX", to_bytes(application_email(complete_values(), message_id="<x@k.dk>")), msg_time=ON_TIME)
 
-    def broken(ctx):
+    def broken(ctx, stages):
         raise RuntimeError("disk on fire")
 
     monkeypatch.setattr("ingest.poller.run_pipeline", broken)
