@@ -22,6 +22,7 @@ from cli.support import (
 )
 from ingest.errors import WorkerConflict
 from ingest.poller import OUTAGES, Intake
+from notifications.locale import problem_text, reason_text
 from storage.models import StaffUser
 from storage.passwords import PasswordTooShort, hash_password
 from storage.queries import application_view, get_application, list_applications, list_messages, message_view
@@ -99,7 +100,8 @@ def messages(as_json: Annotated[bool, typer.Option("--json", help="machine-reada
     """Every inbound message and what became of it."""
     intake = _intake()
     with intake.db.session() as session:
-        rows = [message_view(m) for m in list_messages(session)]
+        rows = [{**message_view(m), "reason_text": reason_text(m.reason, "en", intake.settings.call.zone)}
+                for m in list_messages(session)]
     if as_json:
         _print_json(rows)
         return
@@ -107,8 +109,8 @@ def messages(as_json: Annotated[bool, typer.Option("--json", help="machine-reada
         replies = ", ".join(f"{r['kind']}:{r['status']}" for r in row["replies"]) or "-"
         typer.echo(f"{row['received_at'][:16]}  {row['outcome'] or row['state']:<12} {row['reference'] or '-':<13} "
                    f"{row['sender'][:30]:<30} {row['subject'][:40]:<40} {replies}")
-        if row["reason"]:
-            typer.echo(f"{'':18}{row['reason']}")
+        if row["reason_text"] or row["error"]:
+            typer.echo(f"{'':18}{row['error'] or row['reason_text']}")
 
 
 def _queue_table(apps: list[dict[str, Any]]) -> str:
@@ -142,6 +144,9 @@ def show(reference: str, as_json: Annotated[bool, typer.Option("--json")] = Fals
     with intake.db.session() as session:
         application = get_application(session, reference)
         view = application_view(application) if application else None
+        if view is not None and application is not None and application.current_submission is not None:
+            for problem, row in zip(view["problems"], application.current_submission.problems, strict=True):
+                problem["text"] = problem_text(row.problem(), "en")
     if view is None:
         typer.echo(f"no application {reference}", err=True)
         raise typer.Exit(1)
@@ -156,7 +161,7 @@ def show(reference: str, as_json: Annotated[bool, typer.Option("--json")] = Fals
         if spec.key in view["fields"]:
             typer.echo(f"  {spec.label[:60]:<60} {view['fields'][spec.key]}")
     for problem in view["problems"]:
-        typer.echo(f"  ! {problem['label']}: {problem['message']}")
+        typer.echo(f"  ! {problem['label']}: {problem['text']}")
     for reply in view["replies"]:
         typer.echo(f"  > {reply['kind']} to {reply['to']}: {reply['status']}")
 

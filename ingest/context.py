@@ -11,6 +11,7 @@ from config import Settings
 from parsers import ParsedForm, Problem
 from parsers.form_file import Parse, ParseOptions, parse_form
 from storage import Application, Archive, Attachment, InboundMessage, Submission
+from storage.reasons import ThreadMatch
 
 
 @dataclass
@@ -28,7 +29,7 @@ class MessageContext:
     problems: list[Problem] = field(default_factory=list)
     application: Application | None = None
     thread: Application | None = None  # the application this message follows up, if any
-    thread_found_by: str = ""
+    thread_found_by: ThreadMatch | None = None
     submission: Submission | None = None
     parse: Parse = parse_form  # the bounded sandbox in the service; plain parse_form in unit tests
     parse_options: ParseOptions = field(default_factory=ParseOptions)

@@ -66,7 +66,6 @@ def application_email(
     form_filename: str = "Ansøgningsskema Åben Dialog.docx",
     annexes: Mapping[str, bytes] | None = None,
     extra_headers: Mapping[str, str] | None = None,
-    form_bytes: bytes | None = None,
 ) -> EmailMessage:
     message = EmailMessage()
     message["From"] = sender
@@ -77,8 +76,8 @@ def application_email(
     for name, value in (extra_headers or {}).items():
         message[name] = value
     message.set_content("Hermed vores ansøgning med bilag.\n\nVenlig hilsen\n")
-    if values is not None or form_bytes is not None:
-        data = form_bytes if form_bytes is not None else fill_form(values or {}, mode=mode)
+    if values is not None:
+        data = fill_form(values, mode=mode)
         message.add_attachment(data, maintype=DOCX_TYPE[0], subtype=DOCX_TYPE[1], filename=form_filename)
     for name, data in (annexes or {}).items():
         maintype, subtype = ("application", "pdf") if name.endswith(".pdf") else ("application", "octet-stream")

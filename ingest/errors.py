@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from config.errors import PipelineSignal, UipIntakeError
+from storage.reasons import Reason
 from storage.states import Outcome
 
 if TYPE_CHECKING:
@@ -25,8 +26,8 @@ class StopPipeline(PipelineSignal):
 
     outcome: Outcome
 
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
+    def __init__(self, reason: Reason) -> None:
+        super().__init__(reason.code)
         self.reason = reason
 
 
@@ -48,7 +49,7 @@ class RejectMessage(StopPipeline):
 
     outcome = Outcome.REJECTED
 
-    def __init__(self, reason: str, template: str | None, application: Application | None = None,
+    def __init__(self, reason: Reason, template: str | None, application: Application | None = None,
                  **context: Any) -> None:
         super().__init__(reason)
         self.template = template

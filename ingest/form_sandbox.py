@@ -27,11 +27,12 @@ from parsers import UnreadableFile
 from parsers.file_safety import FileKind
 from parsers.form_file import Parse, ParseOptions, parse_form
 from parsers.form_record import FormRecord
+from parsers.problem_codes import RefusalCause as Cause
+from parsers.problem_codes import UnreadableCode as Code
 
 log = logging.getLogger(__name__)
 _CONTEXT = multiprocessing.get_context("forkserver")
 _CONTEXT.set_forkserver_preload(["parsers.form_file"])
-_RESEND = "Gem venligst skemaet som et almindeligt Word-dokument (.docx) og send det igen."
 
 
 class ParserCrash(UipIntakeError):
@@ -60,9 +61,9 @@ def _serve(connection: Connection, memory_bytes: int) -> None:
         try:
             result = ("ok", parse(data, filename, options))
         except UnreadableFile as error:
-            result = ("unreadable", error.code, error.reason)
+            result = ("unreadable", error.as_dict())
         except MemoryError:
-            result = ("unreadable", "too_large", f"Filen »{filename}« kræver for meget hukommelse at åbne. {_RESEND}")
+            result = ("unreadable", UnreadableFile(Code.TOO_LARGE, Cause.MEMORY, filename).as_dict())
         except Exception as exc:  # reported to the parent, which records it for staff
             result = ("crash", f"{type(exc).__name__}: {exc}", traceback.format_exc())
         del request, data
@@ -133,18 +134,17 @@ class FormSandbox:
                 log.warning("parsing a %s file took over %.0f s; worker stopped",
                             Path(filename).suffix or "(no suffix)", self.timeout)
                 self.close(kill=True)
-                raise UnreadableFile("timeout", f"Filen »{filename}« kunne ikke læses inden for "
-                                                f"{self.timeout:.0f} sekunder. {_RESEND}")
+                raise UnreadableFile(Code.TIMEOUT, Cause.SLOW, filename, seconds=round(self.timeout))
             result = connection.recv()
         except (EOFError, OSError):  # the worker died: killed by the OS, out of memory, a crash
             self.close(kill=True)
-            raise UnreadableFile("too_large", f"Filen »{filename}« kunne ikke åbnes sikkert: den brugte for "
-                                              f"mange ressourcer. {_RESEND}") from None
+            raise UnreadableFile(Code.TOO_LARGE, Cause.RESOURCES, filename) from None
         if result[0] == "ok":
             return result[1]
         if result[0] == "unreadable":
-            if result[1] == "too_large":
+            refusal = UnreadableFile.from_dict(result[1])
+            if refusal.code == Code.TOO_LARGE:
                 self.close()  # a worker that ran out of memory is not trusted with the next file
-            raise UnreadableFile(result[1], result[2])
+            raise refusal
         log.error("parser failed on a %s file: %s", Path(filename).suffix or "(no suffix)", result[2])
         raise ParserCrash(result[1])

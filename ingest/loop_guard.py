@@ -8,6 +8,7 @@ from email.message import Message
 from config import Settings
 from ingest.mime import address_of, header
 from notifications.compose import parse_sender, sender_domain
+from storage.reasons import NoReply, NoReplyCode
 
 _ROBOT_LOCAL = re.compile(r"^(mailer-daemon|postmaster|no-?reply|do-?not-?reply|owner-.*|.*-request|bounce.*)$",
                           re.I)
@@ -20,39 +21,39 @@ def is_bounce(message: Message) -> bool:
             or sender in {"mailer-daemon", "postmaster"})
 
 
-def no_reply_reason(message: Message, own_address: str, own_domain: str = "") -> str | None:
+def no_reply_reason(message: Message, own_address: str, own_domain: str = "") -> NoReply | None:
     """Why ``message`` must not get an automatic reply, or None when a reply is appropriate."""
     auto = header(message, "Auto-Submitted").split(";")[0].strip().lower()
     if auto and auto != "no":
-        return f"Auto-Submitted: {auto}"
+        return NoReply(NoReplyCode.AUTO_SUBMITTED, auto)
     precedence = header(message, "Precedence").lower()
     if precedence in {"bulk", "list", "junk"}:
-        return f"Precedence: {precedence}"
+        return NoReply(NoReplyCode.PRECEDENCE, precedence)
     for name in message:
         if name.lower().startswith("list-"):
-            return f"mailing list header {name}"
+            return NoReply(NoReplyCode.LIST_HEADER, name)
     suppress = {v.strip().lower() for v in header(message, "X-Auto-Response-Suppress").split(",")}
     if suppress & {"all", "oof", "autoreply"}:
-        return "X-Auto-Response-Suppress"
+        return NoReply(NoReplyCode.SUPPRESSED, "X-Auto-Response-Suppress")
     return_path = header(message, "Return-Path")
     if "Return-Path" in message and return_path.strip() in {"<>", ""}:
-        return "null return path (a bounce)"
+        return NoReply(NoReplyCode.NULL_RETURN_PATH)
     if message.get_content_type() == "multipart/report":
-        return "delivery or disposition report"
+        return NoReply(NoReplyCode.REPORT, message.get_content_type())
     sender = address_of(message, "From")[1].lower()
     if not sender:
-        return "no sender address"
+        return NoReply(NoReplyCode.NO_SENDER)
     if _ROBOT_LOCAL.match(sender.partition("@")[0]):
-        return f"automatic sender {sender}"
+        return NoReply(NoReplyCode.ROBOT_SENDER, sender)
     if own_address and sender == own_address.lower():
-        return "sent by ourselves"
+        return NoReply(NoReplyCode.OURSELVES, sender)
     message_id = header(message, "Message-ID").strip("<> ").lower()
     if own_domain and message_id.endswith("@" + own_domain.lower()):
-        return "one of our own messages came back"
+        return NoReply(NoReplyCode.OUR_MESSAGE, message_id)
     return None
 
 
-def no_reply_reason_for(message: Message, settings: Settings) -> str | None:
+def no_reply_reason_for(message: Message, settings: Settings) -> NoReply | None:
     """``no_reply_reason`` with this service's own address and Message-ID domain (every path uses this)."""
     sender = settings.smtp.sender
     return no_reply_reason(message, parse_sender(sender)[1], sender_domain(sender))

@@ -26,6 +26,7 @@ from ingest.handlers import (
 from ingest.mime import header
 from notifications.reply_queue import queue_reply
 from storage.models import utcnow
+from storage.reasons import Reason, ReasonCode
 from storage.states import ApplicationStatus, MessageState, Outcome
 
 Stage = Callable[[MessageContext], None]
@@ -61,8 +62,8 @@ def run_pipeline(ctx: MessageContext, stages: tuple[Stage, ...] = PIPELINE) -> N
     else:
         row.outcome = Outcome.APPLICATION
         row.reason = None if ctx.application is None else (
-            "complete" if ctx.application.status == ApplicationStatus.COMPLETE
-            else f"{len(ctx.problems)} problem(s) to clarify")
+            Reason(ReasonCode.COMPLETE) if ctx.application.status == ApplicationStatus.COMPLETE
+            else Reason(ReasonCode.TO_CLARIFY, {"count": len(ctx.problems)}))
     row.state = MessageState.PROCESSED
     row.error = None
     row.processed_at = utcnow()

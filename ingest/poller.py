@@ -27,7 +27,6 @@ from config.faults import fault_point
 from ingest.context import MessageContext
 from ingest.errors import MailboxError, WorkerConflict
 from ingest.form_sandbox import FormSandbox, options_from
-from ingest.handlers.structure import WHY
 from ingest.loop_guard import no_reply_reason_for
 from ingest.mailbox import Mailbox, MailboxEntry, open_mailbox
 from ingest.message_reading import content_digest, read_headers
@@ -40,6 +39,7 @@ from storage import Archive, ArchiveUnavailable, Database, InboundMessage
 from storage.coordination import acquire_lease, claim, release_lease
 from storage.models import utcnow
 from storage.queries import find_message
+from storage.reasons import NoReply, NoReplyCode, QuarantineCode, Reason, ReasonCode
 from storage.staff import record_poll
 from storage.states import MessageState, Outcome, ReplyKind
 
@@ -240,16 +240,17 @@ def _park(intake: Intake, row_id: int | None) -> str:
         row = session.get(InboundMessage, row_id)
         assert row is not None
         row.state, row.outcome, row.processed_at = MessageState.PARKED, Outcome.QUARANTINED, utcnow()
-        row.reason = f"quarantined: worker_gave_up ({row.attempts} attempts)"
+        reason = Reason(ReasonCode.QUARANTINED, {"limit": QuarantineCode.WORKER_GAVE_UP, "attempts": row.attempts})
         try:
             headers = read_headers(intake.archive.get("messages", row.raw_sha256)) if row.raw_sha256 else None
         except OSError:
             headers = None
-        no_reply = no_reply_reason_for(headers, settings) if headers is not None else "raw message unavailable"
-        if no_reply is not None:
-            row.reason += f"; no automatic reply: {no_reply}"
-        elif headers is not None and not any(reply.kind == ReplyKind.REJECTION for reply in row.replies):
-            queue_reply(row, settings, "quarantined", {"why": WHY[settings.call.language]["worker_gave_up"]},
+        no_reply = no_reply_reason_for(headers, settings) if headers is not None else NoReply(
+            NoReplyCode.RAW_UNAVAILABLE)
+        row.reason = reason if no_reply is None else reason.with_no_reply(no_reply)
+        if headers is not None and no_reply is None and not any(
+                reply.kind == ReplyKind.REJECTION for reply in row.replies):
+            queue_reply(row, settings, "quarantined", {"structure_limit": QuarantineCode.WORKER_GAVE_UP},
                         prior_references=header(headers, "References"))
         log.error("message #%s parked after %d attempts: %s", row.id, row.attempts, row.error)
         return row.state

@@ -17,8 +17,9 @@ from sqlalchemy.orm import Session
 
 from config import Settings
 from ingest.form_sandbox import options_from
-from ingest.handlers.acknowledge import reply_context
 from ingest.handlers.application import add_version
+from notifications.form_reply import form_reply_context
+from notifications.locale import problem_text, refusal_text
 from notifications.reply_queue import queue_reply
 from parsers import validate
 from parsers.file_safety import UnreadableFile
@@ -74,12 +75,12 @@ def _one(session: Session, settings: Settings, archive: Archive, parse: Parse, a
     message = session.get(InboundMessage, current.message_id)
     assert attachment is not None and message is not None
     result = Reprocessed(application.reference,
-                         problems_before=sorted(f"{p.field}: {p.message}" for p in current.problems))
+                         problems_before=sorted(problem_text(p.problem(), "en") for p in current.problems))
     try:
         _kind, record = parse(archive.get("files", attachment.sha256), attachment.filename,
                               options_from(settings.parsing))
     except (UnreadableFile, OSError) as error:
-        result.error = getattr(error, "reason", str(error))
+        result.error = refusal_text(error, "en", advice=False) if isinstance(error, UnreadableFile) else str(error)
         return result
     if record is None:
         result.error = "not a form any more"
@@ -89,7 +90,7 @@ def _one(session: Session, settings: Settings, archive: Archive, parse: Parse, a
     today = {key: value.value for key, value in record.values.items()}
     result.changes = {key: (stored.get(key), today.get(key)) for key in sorted(stored.keys() | today.keys())
                       if stored.get(key) != today.get(key)}
-    result.problems_after = sorted(f"{p.field}: {p.message}" for p in problems)
+    result.problems_after = sorted(problem_text(p, "en") for p in problems)
     if not apply or not result.changed:
         return result
     submission = add_version(session, application, record, problems, message, attachment,
@@ -98,9 +99,9 @@ def _one(session: Session, settings: Settings, archive: Archive, parse: Parse, a
     audit(session, actor, "reprocess", reference=application.reference,
           detail={"version": submission.version, "fields": sorted(result.changes), "notify": notify})
     if notify:
-        context = reply_context(application, record, problems, attachment.filename,
-                                [a.filename for a in message.attachments if a.role == "annex"],
-                                submission, greeting=application.municipality or "ansøger")
+        context = form_reply_context(application, record.as_fields(), problems, attachment.filename,
+                                     [a.filename for a in message.attachments if a.role == "annex"],
+                                     submission, greeting=application.municipality or "")
         queue_reply(message, settings, "acknowledgement" if not problems else "clarification", context,
                     application)
     return result

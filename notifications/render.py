@@ -1,8 +1,16 @@
-"""Render reply texts from Jinja2 templates: first line is the subject, the rest is the body."""
+"""Render reply texts from Jinja2 templates: first line is the subject, the rest is the body.
+
+Replies read as written letters: within a paragraph the template's line breaks are soft (the lines flow
+into one, and mail programs wrap them to the reader's window); a line ending in a backslash keeps its break
+(the signature); indented lines and list items ("-", "*", "•") stay on their own lines. Values are
+worded in the reply's language by the ``notifications.locale`` filters: ``number``, ``yes_no``, ``date``,
+``size``, ``problem``, ``refusal``, ``quarantine_why``.
+"""
 
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -10,6 +18,16 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from notifications.locale import (
+    Language,
+    date_text,
+    number_text,
+    problem_text,
+    quarantine_why,
+    refusal_text,
+    size_text,
+    yes_no_text,
+)
 from storage.states import ReplyKind
 
 TEMPLATE_ROOT = Path(__file__).with_name("templates")
@@ -39,20 +57,52 @@ class RenderedReply:
 def _environment(language: str, override_dir: str = "") -> Environment:
     """Templates of ``language``; an operator's folder (same file names, per language) is looked in first."""
     folders = [Path(override_dir) / language] if override_dir else []
-    return Environment(
+    environment = Environment(
         loader=FileSystemLoader([*folders, TEMPLATE_ROOT / language]),
         undefined=StrictUndefined,
         autoescape=False,  # plain text; values are cleaned of control characters before they get here
         trim_blocks=True,
         keep_trailing_newline=True,
     )
+    said: Language = "en" if language == "en" else "da"
+    environment.filters.update({
+        "number": lambda value: number_text(value, said),
+        "yes_no": lambda value: yes_no_text(value, said),
+        "date": lambda value: date_text(value, said),
+        "size": lambda value: size_text(int(value), said),
+        "problem": lambda problem: problem_text(problem, said),
+        "refusal": lambda refusal: refusal_text(refusal, said, advice=False),
+        "quarantine_why": lambda limit: quarantine_why(str(limit), said),
+    })
+    return environment
+
+
+_KEPT_LINE = re.compile(r"^(\s|[-*•]\s)")  # not "1." : a line may begin with a date ("3. september")
+
+
+def flow(text: str) -> str:
+    """Join the soft line breaks of each paragraph (see the module's docstring)."""
+    out: list[str] = []
+    joinable = False  # may the next line continue the last one?
+    for line in text.split("\n"):
+        if not line.strip():
+            out.append("")
+            joinable = False
+        elif joinable and not _KEPT_LINE.match(line):
+            out[-1] = out[-1].rstrip() + " " + line.strip()
+        else:
+            out.append(line.rstrip())
+            joinable = not _KEPT_LINE.match(line)
+        if out[-1].endswith("\\"):
+            out[-1], joinable = out[-1][:-1].rstrip(), False
+    return "\n".join(out)
 
 
 def render_reply(template: str, context: dict[str, Any], language: str = "da",
                  override_dir: str = "") -> RenderedReply:
     text = _environment(language, override_dir).get_template(f"{template}.txt.j2").render(**context)
     subject, _, body = text.partition("\n")
-    return RenderedReply(TEMPLATE_KIND[template], subject.strip(), body.lstrip("\n"), language)
+    return RenderedReply(TEMPLATE_KIND[template], subject.strip(), flow(body.lstrip("\n")), language)
 
 
 def text_to_html(body: str, language: str = "da") -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -11,6 +11,7 @@ from sqlalchemy.orm import object_session
 
 from config import Settings
 from notifications import header_safe, new_message_id, render_reply
+from notifications.locale import time_text
 from parsers.display_text import visible_text as clean
 from storage import Application, InboundMessage, Reply
 from storage.models import utcnow
@@ -19,16 +20,11 @@ from storage.states import ReplyStatus
 log = logging.getLogger(__name__)
 
 
-def danish_time(when: datetime, settings: Settings) -> str:
-    local = when.astimezone(settings.call.zone)
-    return f"{local:%d-%m-%Y} kl. {local:%H.%M}"
-
-
 def base_context(row: InboundMessage, settings: Settings) -> dict[str, Any]:
     return {
         "subject": header_safe(row.subject, 200),
-        "received_local": danish_time(row.received_at, settings),
-        "deadline_local": danish_time(settings.call.deadline, settings),
+        "received_local": time_text(row.received_at, settings.call.language, settings.call.zone),
+        "deadline_local": time_text(settings.call.deadline, settings.call.language, settings.call.zone),
         "questions_address": settings.call.questions_address,
         "late": row.received_at > settings.call.deadline,
     }

@@ -16,8 +16,8 @@ import tempfile
 from pathlib import Path
 
 from parsers.errors import UnreadableFile
-
-_RESEND = "Gem venligst skemaet som Word-dokument (.docx) og send det igen."
+from parsers.problem_codes import RefusalCause as Cause
+from parsers.problem_codes import UnreadableCode as Code
 
 
 def _lift_memory_limit() -> None:
@@ -30,8 +30,7 @@ def convert_doc(data: bytes, libreoffice: str | None, timeout: float) -> bytes:
     """The .docx LibreOffice makes of ``data`` (a .doc file)."""
     exe = shutil.which(libreoffice) if libreoffice else None
     if exe is None:
-        raise UnreadableFile("unsupported", "Filen er gemt i det gamle Word 97-2003-format (.doc), som vi ikke kan "
-                                            f"læse lige nu. {_RESEND}")
+        raise UnreadableFile(Code.UNSUPPORTED, Cause.DOC_UNSUPPORTED)
     with tempfile.TemporaryDirectory(prefix="uip-doc-") as tmp:
         source, out = Path(tmp) / "form.doc", Path(tmp) / "out"
         source.write_bytes(data)
@@ -46,8 +45,8 @@ def convert_doc(data: bytes, libreoffice: str | None, timeout: float) -> bytes:
         except subprocess.TimeoutExpired as exc:
             os.killpg(process.pid, signal.SIGKILL)
             process.communicate()
-            raise UnreadableFile("timeout", f"Word 97-2003-filen (.doc) kunne ikke åbnes i tide. {_RESEND}") from exc
+            raise UnreadableFile(Code.TIMEOUT, Cause.DOC_TIMEOUT) from exc
         result = out / "form.docx"
         if process.returncode != 0 or not result.exists():
-            raise UnreadableFile("corrupt", f"Word 97-2003-filen (.doc) er beskadiget og kan ikke åbnes. {_RESEND}")
+            raise UnreadableFile(Code.CORRUPT, Cause.DOC_DAMAGED)
         return result.read_bytes()

@@ -17,6 +17,8 @@ from lxml import etree
 
 from parsers.document_model import CHECKED, UNCHECKED, Cell, Control, ControlKind, FormDocument, Row
 from parsers.errors import UnreadableFile
+from parsers.problem_codes import RefusalCause as Cause
+from parsers.problem_codes import UnreadableCode as Code
 from parsers.values import clean_text
 
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
@@ -55,8 +57,7 @@ def read_docx(data: bytes) -> FormDocument:
             EOFError, OSError, AttributeError, TypeError, IndexError) as exc:
         # a damaged zip or part, however it shows; a well-formed part with unexpected elements makes python-docx
         # meet plain lxml elements where it expects its own (AttributeError), found by the fuzz tests
-        raise UnreadableFile("corrupt", "Word-dokumentet er beskadiget og kan ikke åbnes. "
-                                        "Gem det venligst igen som .docx og send det på ny.") from exc
+        raise UnreadableFile(Code.CORRUPT, Cause.WORD_DAMAGED) from exc
     document = FormDocument(reader="docx")
     row_index: dict[etree._Element, int] = {}
     for t_index, table in enumerate(_tables(body)):

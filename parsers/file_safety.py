@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from parsers.errors import UnreadableFile
+from parsers.problem_codes import RefusalCause as Cause
+from parsers.problem_codes import UnreadableCode as Code
 
 FileKind = Literal["docx", "doc", "pdf", "other"]
 
@@ -22,9 +24,6 @@ MAX_TOTAL_UNCOMPRESSED = 64 * 1024 * 1024
 MAX_PART_BYTES = 32 * 1024 * 1024
 MAX_RATIO = 120  # typical OOXML parts compress 5-20x; bombs 1000x and more
 RATIO_FLOOR = 1024 * 1024  # small parts may compress well without being suspicious
-
-_RESEND = "Gem venligst skemaet som et almindeligt Word-dokument (.docx) uden adgangskode og send det igen."
-
 
 @dataclass(frozen=True)
 class FileInspection:
@@ -43,23 +42,21 @@ def inspect_file(data: bytes, filename: str) -> FileInspection:
         return _inspect_ole(data, filename)
     if data.startswith(b"%PDF-"):
         if b"/Encrypt" in data[-4096:] or b"/Encrypt" in data[:4096]:
-            raise UnreadableFile("encrypted", f"Filen »{filename}« er en krypteret PDF. {_RESEND}")
+            raise UnreadableFile(Code.ENCRYPTED, Cause.ENCRYPTED_PDF, filename)
         return FileInspection("pdf")
     if data.startswith(b"PK\x03\x04") or data.startswith(b"PK\x05\x06"):
         return _inspect_zip(data, filename)
     if _looks_like(filename) in {"docx", "docm", "doc", "pdf", "dotx"}:
-        raise UnreadableFile(
-            "corrupt", f"Filen »{filename}« er ikke et Word- eller PDF-dokument, selv om navnet siger det. {_RESEND}")
+        raise UnreadableFile(Code.CORRUPT, Cause.MISNAMED, filename)
     return FileInspection("other")
 
 
 def _inspect_ole(data: bytes, filename: str) -> FileInspection:
     # A password-protected OOXML file is an OLE container holding "EncryptedPackage" (UTF-16 stream name).
     if "EncryptedPackage".encode("utf-16-le") in data[:65536] or b"EncryptedPackage" in data[:65536]:
-        raise UnreadableFile("encrypted", f"Filen »{filename}« er beskyttet med adgangskode. {_RESEND}")
+        raise UnreadableFile(Code.ENCRYPTED, Cause.PASSWORD, filename)
     if "Macros".encode("utf-16-le") in data or "_VBA_PROJECT".encode("utf-16-le") in data:
-        raise UnreadableFile(
-            "macro", f"Filen »{filename}« indeholder makroer, som vi af sikkerhedshensyn ikke åbner. {_RESEND}")
+        raise UnreadableFile(Code.MACRO, Cause.MACROS, filename)
     return FileInspection("doc")
 
 
@@ -68,32 +65,28 @@ def _inspect_zip(data: bytes, filename: str) -> FileInspection:
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = archive.infolist()
     except (zipfile.BadZipFile, ValueError, OSError) as exc:
-        raise UnreadableFile("corrupt", f"Filen »{filename}« er beskadiget og kan ikke åbnes. {_RESEND}") from exc
+        raise UnreadableFile(Code.CORRUPT, Cause.DAMAGED, filename) from exc
     names = {info.filename for info in infos}
     if "word/document.xml" not in names:
         if _looks_like(filename) in {"docx", "docm", "dotx"}:
-            raise UnreadableFile("corrupt", f"Filen »{filename}« er ikke et gyldigt Word-dokument. {_RESEND}")
+            raise UnreadableFile(Code.CORRUPT, Cause.NOT_WORD, filename)
         return FileInspection("other", "zip")
     if len(infos) > MAX_ENTRIES:
-        raise UnreadableFile("unsafe", f"Filen »{filename}« har en usædvanlig opbygning og åbnes ikke. {_RESEND}")
+        raise UnreadableFile(Code.UNSAFE, Cause.UNUSUAL_STRUCTURE, filename)
     total = 0
     for info in infos:
         total += info.file_size
         ratio = info.file_size / max(info.compress_size, 1)
         if info.file_size > MAX_PART_BYTES or (info.file_size > RATIO_FLOOR and ratio > MAX_RATIO):
-            raise UnreadableFile(
-                "unsafe", f"Filen »{filename}« ser ud til at være en såkaldt zip-bombe og åbnes ikke. {_RESEND}")
+            raise UnreadableFile(Code.UNSAFE, Cause.ZIP_BOMB, filename)
     if total > MAX_TOTAL_UNCOMPRESSED:
-        raise UnreadableFile("too_large", f"Filen »{filename}« fylder for meget udpakket. {_RESEND}")
+        raise UnreadableFile(Code.TOO_LARGE, Cause.UNPACKS_TOO_LARGE, filename)
     content_types = _read_part(archive, "[Content_Types].xml", filename)
     if any(n.lower().endswith("vbaproject.bin") for n in names) or b"macroEnabled" in content_types:
-        raise UnreadableFile(
-            "macro", f"Filen »{filename}« er et dokument med makroer (.docm), som vi af sikkerhedshensyn "
-                     f"ikke åbner. {_RESEND}")
+        raise UnreadableFile(Code.MACRO, Cause.MACRO_DOCUMENT, filename)
     for info in infos:
         if info.filename.endswith((".xml", ".rels")) and b"<!DOCTYPE" in _read_part(archive, info.filename, filename):
-            raise UnreadableFile(
-                "unsafe", f"Filen »{filename}« indeholder usikre XML-erklæringer og åbnes ikke. {_RESEND}")
+            raise UnreadableFile(Code.UNSAFE, Cause.UNSAFE_XML, filename)
     return FileInspection("docx")
 
 
@@ -103,4 +96,4 @@ def _read_part(archive: zipfile.ZipFile, name: str, filename: str) -> bytes:
     except KeyError:
         return b""
     except (zipfile.BadZipFile, OSError, RuntimeError, EOFError, zlib.error) as exc:  # bad CRC, encrypted, cut
-        raise UnreadableFile("corrupt", f"Filen »{filename}« er beskadiget og kan ikke åbnes. {_RESEND}") from exc
+        raise UnreadableFile(Code.CORRUPT, Cause.DAMAGED, filename) from exc

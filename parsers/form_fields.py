@@ -1,4 +1,5 @@
-"""The form contract: every field of the application form, its Danish label, type and rule."""
+"""The form contract: every field of the application form, its Danish label (the form is Danish), type and rule.
+What each field expects, in words, is in ``notifications.locale``."""
 
 from __future__ import annotations
 
@@ -27,7 +28,6 @@ class FieldSpec:
     required: bool = False
     minimum: int | None = None
     maximum: int | None = None
-    expected: str = ""  # what the clarification request says is expected, in Danish
 
     @property
     def number(self) -> str:
@@ -62,53 +62,43 @@ PARTNER_COLUMNS: tuple[tuple[str, str], ...] = (
 )
 
 FIELDS: tuple[FieldSpec, ...] = (
-    FieldSpec("municipality", "1.1 Ansøgende kommune", "municipality",
-              expected="navnet på en af Danmarks 98 kommuner, fx »Aarhus Kommune«"),
+    FieldSpec("municipality", "1.1 Ansøgende kommune", "municipality"),
     FieldSpec("department", "1.2 Forvaltning / afdeling", "text"),
     FieldSpec("address", "1.3 Adresse", "text"),
-    FieldSpec("postal_code_city", "1.4 Postnummer og by", "postal",
-              expected="et firecifret postnummer efterfulgt af byen, fx »8000 Aarhus C«"),
-    FieldSpec("cvr", "1.5 CVR-nummer", "cvr", expected="et gyldigt CVR-nummer på 8 cifre"),
-    FieldSpec("contact_name", "2.1 Kontaktperson, navn", "text", required=True,
-              expected="kontaktpersonens navn"),
+    FieldSpec("postal_code_city", "1.4 Postnummer og by", "postal"),
+    FieldSpec("cvr", "1.5 CVR-nummer", "cvr"),
+    FieldSpec("contact_name", "2.1 Kontaktperson, navn", "text", required=True),
     FieldSpec("contact_title", "2.2 Kontaktperson, stilling", "text"),
-    FieldSpec("contact_email", "2.3 Kontaktperson, e-mail", "email", required=True,
-              expected="en gyldig e-mailadresse, fx »navn@kommune.dk«"),
-    FieldSpec("contact_phone", "2.4 Kontaktperson, telefon", "phone",
-              expected="et telefonnummer på 8 cifre, evt. med +45"),
+    FieldSpec("contact_email", "2.3 Kontaktperson, e-mail", "email", required=True),
+    FieldSpec("contact_phone", "2.4 Kontaktperson, telefon", "phone"),
     FieldSpec("joint_application", "3.1 Søger kommunen i samarbejde med andre kommuner? (Ja / Nej)", "yesno",
-              required=True, expected="at enten Ja eller Nej er markeret"),
-    FieldSpec("partners", "3.2 Hvis ja: samarbejdskommuner", "partners",
-              expected="en række pr. samarbejdskommune med kommunens navn, antal borgere i målgruppen "
-                       "og antal indbyggere"),
+              required=True),
+    FieldSpec("partners", "3.2 Hvis ja: samarbejdskommuner", "partners"),
     FieldSpec("target_group_size",
               "4.1 Antal borgere i målgruppen (borgere med psykiske vanskeligheder, der modtager støtte "
-              "efter serviceloven)", "integer", required=True, minimum=1,
-              expected="et helt tal på mindst 1"),
+              "efter serviceloven)", "integer", required=True, minimum=1),
     FieldSpec("population", "4.2 Antal indbyggere i kommunen eller i det område, tilbuddet dækker", "integer",
-              required=True, minimum=1, expected="et helt tal, mindst lige så stort som målgruppen"),
+              required=True, minimum=1),
     FieldSpec("target_group_description", "4.3 Kort beskrivelse af målgruppen", "freetext"),
     FieldSpec("already_implemented", "5.1 Har kommunen allerede implementeret Åben Dialog? (Ja / Nej)", "yesno",
-              required=True, expected="at enten Ja eller Nej er markeret"),
+              required=True),
     FieldSpec("experience_description", "5.2 Hvis ja: beskriv kommunens erfaring med metoden", "freetext"),
     FieldSpec("service_unit", "6.1 Tilbud / enhed, hvor metoden skal implementeres", "text"),
     FieldSpec("leader", "6.2 Leder (navn og stilling)", "text"),
     FieldSpec("project_manager", "6.3 Projektleder (navn og e-mail)", "text"),
     FieldSpec("implementation_team", "6.4 Implementeringsteam (navne)", "names"),
     FieldSpec("meeting_leaders_count", "6.5 Antal mødeledere, der ønskes uddannet (højst 6)", "integer",
-              required=True, minimum=1, maximum=6, expected="et helt tal fra 1 til 6"),
+              required=True, minimum=1, maximum=6),
     FieldSpec("intro_course_count", "6.6 Antal medarbejdere til introduktionskursus (højst 24)", "integer",
-              minimum=0, maximum=24, expected="et helt tal fra 0 til 24"),
+              minimum=0, maximum=24),
     FieldSpec("startup_meeting", "6.7 Leder, projektleder og implementeringsteam deltager i opstartsmødet i "
-              "Odense medio oktober 2019 (Ja / Nej)", "yesno", expected="at enten Ja eller Nej er markeret"),
+              "Odense medio oktober 2019 (Ja / Nej)", "yesno"),
     FieldSpec("motivation", "7.1 Hvorfor ønsker kommunen at implementere Åben Dialog?", "freetext"),
     FieldSpec("director_approved", "8.1 Ansøgningen er godkendt af direktøren (Ja / Nej)", "yesno",
-              required=True, expected="at ansøgningen er godkendt af direktøren (Ja), som opslaget kræver"),
-    FieldSpec("director_name", "8.2 Direktørens navn", "text", required=True, expected="direktørens navn"),
+              required=True),
+    FieldSpec("director_name", "8.2 Direktørens navn", "text", required=True),
     FieldSpec("director_title", "8.3 Direktørens stilling", "text"),
-    FieldSpec("approval_date", "8.4 Dato for godkendelse", "date", required=True,
-              expected="datoen for direktørens godkendelse, fx »2-9-2019«, og ikke senere end "
-                       "den dag, e-mailen blev modtaget"),
+    FieldSpec("approval_date", "8.4 Dato for godkendelse", "date", required=True),
 )
 
 FIELDS_BY_KEY: dict[str, FieldSpec] = {f.key: f for f in FIELDS}

@@ -63,28 +63,15 @@ def parse_form(data: bytes, filename: str, options: ParseOptions | None = None) 
             return kind, read_record(read_docx(data))
         if kind == "doc":
             converted = convert_doc(data, options.libreoffice, options.convert_timeout)
-            inspect_file(converted, "converted.docx")
+            inspect_file(converted, filename)
             document = read_docx(converted)
             document.reader = "doc (LibreOffice)"
             return kind, read_record(document)
         if kind == "pdf":
             return kind, read_record(read_pdf(data, options.max_pdf_pages))
     except UnreadableFile as error:
-        raise UnreadableFile(error.code, _name_file(error.reason, filename)) from error
+        raise error.naming(filename) from error
     return kind, None
-
-
-_GENERIC_SUBJECTS = ("PDF-filen", "Word 97-2003-filen (.doc)", "Word-dokumentet", "Filen")
-
-
-def _name_file(reason: str, filename: str) -> str:
-    """The reader's sentence with the file named, so the sender knows which attachment is meant."""
-    if f"»{filename}«" in reason:
-        return reason
-    for generic in _GENERIC_SUBJECTS:
-        if reason.startswith(generic):
-            return f"Filen »{filename}«{reason[len(generic):]}"
-    return f"Filen »{filename}«: {reason}"
 
 
 def choose_form(candidates: list[FormCandidate], options: ParseOptions | None = None,

@@ -7,11 +7,13 @@ field (never a guess), and placeholder text is never a value.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from parsers.form_fields import PLACEHOLDERS, FieldSpec
+from parsers.form_fields import FIELDS_BY_KEY, PLACEHOLDERS, FieldSpec
 from parsers.municipalities import find_municipality
+from parsers.problem_codes import ProblemCode, ValueCode
 from parsers.values import (
     ValueProblem,
     clean_text,
@@ -28,9 +30,16 @@ from parsers.yes_no import yes_no_from_text
 
 @dataclass(frozen=True)
 class Problem:
+    """What is wrong with one field: a code and its parameters (JSON-able); worded by ``notifications.locale``."""
+
     field: str
-    label: str
-    message: str
+    code: ProblemCode
+    params: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        spec = FIELDS_BY_KEY.get(self.field)
+        return spec.label if spec else self.field
 
 
 @dataclass(frozen=True)
@@ -93,7 +102,7 @@ def normalise_value(spec: FieldSpec, raw: str) -> Any:
         case "municipality":
             found = find_municipality(text)
             if found is None:
-                raise ValueProblem(f"»{text}« er ikke navnet på en dansk kommune")
+                raise ValueProblem(ValueCode.NOT_A_MUNICIPALITY, text)
             return found.official_name
         case "freetext":
             return text
@@ -118,15 +127,15 @@ class RecordBuilder:
         try:
             value = normalise_value(spec, raw) if value is None else value
         except ValueProblem as problem:
-            self.unreadable.setdefault(spec.key, Problem(spec.key, spec.label, str(problem)))
+            self.unreadable.setdefault(spec.key, Problem(spec.key, ProblemCode.UNREADABLE, problem.as_dict()))
             return
         if value in (None, "", []):
             return
         self.unreadable.pop(spec.key, None)
         self.record.values[spec.key] = FieldValue(spec.key, value, raw, self.source(location))
 
-    def problem(self, spec: FieldSpec, message: str) -> None:
-        self.unreadable[spec.key] = Problem(spec.key, spec.label, message)
+    def problem(self, spec: FieldSpec, code: ProblemCode, **params: Any) -> None:
+        self.unreadable[spec.key] = Problem(spec.key, code, params)
 
     def set(self, key: str, value: Any, raw: str, location: str) -> None:
         self.record.values[key] = FieldValue(key, value, raw, self.source(location))

@@ -24,14 +24,14 @@ from parsers.document_model import CHECKED, UNCHECKED, Cell, Control, FormDocume
 from parsers.errors import UnreadableFile
 from parsers.form_fields import FIELDS_BY_KEY, PARTNER_COLUMNS
 from parsers.labels import match_label
+from parsers.problem_codes import RefusalCause as Cause
+from parsers.problem_codes import UnreadableCode as Code
 from parsers.values import clean_text
 
 MAX_PAGES = 40
 MAX_FIELDS = 2000
 _BOX_MIN, _BOX_MAX = 5.0, 16.0  # a drawn checkbox is a small square, in points
 _PAGE_NUMBER = re.compile(r"^(side\s+)?\d+(\s*(af|/)\s*\d+)?$", re.IGNORECASE)
-_RESEND = "Gem venligst skemaet som Word-dokument (.docx) og send det igen."
-
 Box = tuple[float, float, float, float, bool]  # x0, top, x1, bottom, checked
 
 
@@ -40,9 +40,9 @@ def read_pdf(data: bytes, max_pages: int = MAX_PAGES) -> FormDocument:
         pdf = pdfplumber.open(io.BytesIO(data))
         pages = pdf.pages
     except (PDFPasswordIncorrect, PDFEncryptionError) as exc:
-        raise UnreadableFile("encrypted", f"PDF-filen er beskyttet med adgangskode. {_RESEND}") from exc
+        raise UnreadableFile(Code.ENCRYPTED, Cause.PDF_PASSWORD) from exc
     except Exception as exc:  # pdfminer raises many unrelated types for damaged files
-        raise UnreadableFile("corrupt", f"PDF-filen er beskadiget og kan ikke åbnes. {_RESEND}") from exc
+        raise UnreadableFile(Code.CORRUPT, Cause.PDF_DAMAGED) from exc
     with pdf:
         document = FormDocument(reader="pdf")
         try:
@@ -51,7 +51,7 @@ def read_pdf(data: bytes, max_pages: int = MAX_PAGES) -> FormDocument:
             for page in pages[:max_pages]:  # the form is a few pages; an annex may be hundreds
                 tables = _read_page(page, document, tables)
         except Exception as exc:  # pdfminer fails in many ways on damaged content streams
-            raise UnreadableFile("corrupt", f"PDF-filen kan ikke læses. {_RESEND}") from exc
+            raise UnreadableFile(Code.CORRUPT, Cause.PDF_UNREADABLE) from exc
         return document
 
 

@@ -14,6 +14,7 @@ from parsers.document_model import CHECKED, UNCHECKED, Cell, Control, FormDocume
 from parsers.form_fields import FIELDS_BY_KEY, FieldSpec
 from parsers.form_record import FormRecord, RecordBuilder, strip_placeholders
 from parsers.labels import is_section_heading, match_label, split_label_value
+from parsers.problem_codes import ProblemCode, ValueCode
 from parsers.table_reading import from_tables, partners
 
 _MULTI_PARAGRAPH = {"freetext", "names"}
@@ -57,7 +58,7 @@ def _from_controls(document: FormDocument, builder: RecordBuilder) -> None:
                   for i, c in enumerate(controls) if c.checked}
         raw = " ".join(f"{CHECKED if c.checked else UNCHECKED} {c.alias.rsplit(' ', 1)[-1]}" for c in controls)
         if ticked == {"ja", "nej"}:
-            builder.problem(spec, "både Ja og Nej er markeret")
+            builder.problem(spec, ProblemCode.UNREADABLE, value_code=ValueCode.BOTH_YES_AND_NO, value=raw)
         elif ticked:
             builder.offer(spec, raw, controls[0].location, value=ticked == {"ja"})
 

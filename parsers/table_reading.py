@@ -16,6 +16,7 @@ from parsers.form_fields import FIELDS_BY_KEY, PARTNER_COLUMNS, FieldSpec
 from parsers.form_record import RecordBuilder
 from parsers.labels import exact_label, is_partner_header, match_label, normalise_label, split_label_value
 from parsers.municipalities import find_municipality
+from parsers.problem_codes import ProblemCode, ValueCode
 from parsers.values import ValueProblem, clean_text, parse_integer
 from parsers.yes_no import is_checked_mark
 
@@ -136,19 +137,20 @@ def partners(document: FormDocument, builder: RecordBuilder) -> None:
             if any(texts):
                 rows[index] = dict(zip((k for k, _ in PARTNER_COLUMNS), texts, strict=False))
     found: list[dict[str, Any]] = []
-    problems: list[str] = []
+    problems: list[dict[str, Any]] = []
     for n, cells in enumerate(rows.values(), start=1):
         partner, trouble = _partner(cells)
         found.append(partner)
-        problems.extend(f"række {n}: {t}" for t in trouble)
+        if trouble:
+            problems.append({"row": n, "troubles": trouble})
     if problems:
-        builder.problem(spec, "; ".join(problems))
+        builder.problem(spec, ProblemCode.PARTNER_ROWS, rows=problems)
     if found:
         builder.set("partners", found, "; ".join(" | ".join(c.values()) for c in rows.values()), location)
 
 
-def _partner(cells: dict[str, str]) -> tuple[dict[str, Any], list[str]]:
-    trouble: list[str] = []
+def _partner(cells: dict[str, str]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    trouble: list[dict[str, Any]] = []
     name = " ".join(clean_text(cells.get("municipality", "")).split())
     known = find_municipality(name) if name else None
     partner: dict[str, Any] = {
@@ -156,16 +158,16 @@ def _partner(cells: dict[str, str]) -> tuple[dict[str, Any], list[str]]:
         "municipality_code": known.code if known else None,
     }
     if not name:
-        trouble.append("kommunens navn mangler")
+        trouble.append({"value_code": ValueCode.MUNICIPALITY_MISSING, "value": ""})
     elif known is None:
-        trouble.append(f"»{name}« er ikke navnet på en dansk kommune")
-    for key, title in PARTNER_COLUMNS[1:]:
+        trouble.append({"value_code": ValueCode.NOT_A_MUNICIPALITY, "value": name})
+    for key, _title in PARTNER_COLUMNS[1:]:
         raw = cells.get(key, "").strip()
         try:
             partner[key] = parse_integer(raw) if raw else None
         except ValueProblem as problem:
             partner[key] = None
-            trouble.append(str(problem))
+            trouble.append(problem.as_dict())
         if not raw:
-            trouble.append(f"{title.lower()} mangler")
+            trouble.append({"value_code": ValueCode.COLUMN_MISSING, "value": "", "column": key})
     return partner, trouble

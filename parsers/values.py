@@ -1,6 +1,6 @@
 """Danish values as people type them, normalised: numbers, dates, yes/no, phone, CVR, e-mail.
 
-Each function returns the normalised value or raises :class:`ValueProblem` with a Danish reason.
+Each function returns the normalised value or raises :class:`ValueProblem` with a code and the value as typed.
 """
 
 from __future__ import annotations
@@ -8,8 +8,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date
+from typing import Any
 
 from config.errors import UipIntakeError
+from parsers.problem_codes import ValueCode
 
 _MONTHS = {
     "januar": 1, "jan": 1, "februar": 2, "feb": 2, "marts": 3, "mar": 3, "april": 4, "apr": 4,
@@ -19,7 +21,15 @@ _MONTHS = {
 
 
 class ValueProblem(UipIntakeError, ValueError):
-    """A value was present but could not be read as its type; the message is Danish."""
+    """A value was present but could not be read as its type: a code, the value as typed, other parameters."""
+
+    def __init__(self, code: ValueCode, value: str = "", **params: Any) -> None:
+        super().__init__(f"{code}: {value}")
+        self.code = code
+        self.params: dict[str, Any] = {"value": value.strip(), **params}
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"value_code": str(self.code), **self.params}
 
 
 def clean_text(value: str) -> str:
@@ -40,18 +50,18 @@ def parse_integer(value: str) -> int:
     text = re.sub(r"^(ca\.?|cirka|omkring|ca)\s*", "", text)
     match = re.search(r"\d[\d. ]*(,\d+)?", text)
     if not match:
-        raise ValueProblem(f"»{value.strip()}« er ikke et tal")
+        raise ValueProblem(ValueCode.NOT_A_NUMBER, value)
     number = match.group(0).strip()
     whole, _, fraction = number.partition(",")
     groups = re.split(r"[. ]", whole)
     if len(groups) > 1 and not all(len(g) == 3 for g in groups[1:]):
         # "2.5" is a decimal number typed the English way, not a thousands separator
-        raise ValueProblem(f"»{value.strip()}« er ikke et helt tal")
+        raise ValueProblem(ValueCode.NOT_WHOLE, value)
     if fraction and int(fraction) != 0:
-        raise ValueProblem(f"»{value.strip()}« er ikke et helt tal")
+        raise ValueProblem(ValueCode.NOT_WHOLE, value)
     rest = text[match.end():].strip()
     if re.search(r"\d", rest):
-        raise ValueProblem(f"»{value.strip()}« indeholder mere end ét tal")
+        raise ValueProblem(ValueCode.SEVERAL_NUMBERS, value)
     return int("".join(groups))
 
 
@@ -80,8 +90,8 @@ def parse_date(value: str) -> date:
             if month:
                 return date(_year(m[3]), month, int(m[1]))
     except ValueError as exc:
-        raise ValueProblem(f"»{value.strip()}« er ikke en gyldig dato") from exc
-    raise ValueProblem(f"»{value.strip()}« kan ikke læses som en dato (skriv fx 2-9-2019)")
+        raise ValueProblem(ValueCode.INVALID_DATE, value) from exc
+    raise ValueProblem(ValueCode.UNREADABLE_DATE, value)
 
 
 _YES = ("ja", "yes", "j", "x ja")
@@ -96,7 +106,7 @@ def parse_yes_no(value: str) -> bool:
         return True
     if first in _NO or text in _NO:
         return False
-    raise ValueProblem(f"»{value.strip()}« er hverken Ja eller Nej")
+    raise ValueProblem(ValueCode.NEITHER_YES_NOR_NO, value)
 
 
 def parse_phone(value: str) -> str:
@@ -107,7 +117,7 @@ def parse_phone(value: str) -> str:
     elif digits.startswith("0045"):
         digits = digits[4:]
     if not re.fullmatch(r"\d{8}", digits):
-        raise ValueProblem(f"»{value.strip()}« er ikke et dansk telefonnummer på 8 cifre")
+        raise ValueProblem(ValueCode.PHONE, value)
     return "+45" + digits
 
 
@@ -119,9 +129,9 @@ def parse_cvr(value: str) -> str:
     digits = re.sub(r"[\s\-]", "", clean_text(value))
     digits = re.sub(r"^(?i:cvr)[.:\-]?(?:nr\.?)?[:.]?", "", digits)
     if not re.fullmatch(r"\d{8}", digits):
-        raise ValueProblem(f"»{value.strip()}« er ikke et CVR-nummer på 8 cifre")
+        raise ValueProblem(ValueCode.CVR_FORMAT, value)
     if sum(int(d) * w for d, w in zip(digits, _CVR_WEIGHTS, strict=True)) % 11:
-        raise ValueProblem(f"»{value.strip()}« er ikke et gyldigt CVR-nummer (kontrolcifferet passer ikke)")
+        raise ValueProblem(ValueCode.CVR_CHECK_DIGIT, value)
     return digits
 
 
@@ -132,7 +142,7 @@ _EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-
 def parse_email(value: str) -> str:
     text = clean_text(value).strip("<>").removeprefix("mailto:")
     if not _EMAIL.fullmatch(text) or ".." in text:
-        raise ValueProblem(f"»{value.strip()}« er ikke en gyldig e-mailadresse")
+        raise ValueProblem(ValueCode.EMAIL, value)
     local, _, domain = text.rpartition("@")
     return f"{local}@{domain.lower()}"
 
@@ -141,7 +151,7 @@ def parse_postal(value: str) -> str:
     text = clean_text(value).replace("\n", " ")
     text = re.sub(r"^(?i:dk)[- ]?", "", text)
     if not re.fullmatch(r"\d{4}\s+\S.*", text):
-        raise ValueProblem(f"»{value.strip()}« er ikke et firecifret postnummer efterfulgt af by")
+        raise ValueProblem(ValueCode.POSTAL, value)
     return text
 
 

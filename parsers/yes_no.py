@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from parsers.document_model import CHECKED, UNCHECKED
+from parsers.problem_codes import ValueCode
 from parsers.values import ValueProblem, parse_yes_no
 
 CHECK_MARKS = frozenset(CHECKED + "☑✓✔✗✘⊠☓")
@@ -40,7 +41,7 @@ def yes_no_from_text(text: str) -> bool | None:
     first_mark = next(i for i, (kind, _) in enumerate(tokens) if kind == "mark")
     first_word = next((i for i, (kind, _) in enumerate(tokens) if kind == "word"), None)
     if first_word is None:
-        raise ValueProblem(f"»{text.strip()}« viser en markering uden Ja eller Nej")
+        raise ValueProblem(ValueCode.MARK_WITHOUT_YES_NO, text)
     marks_before_words = first_mark < first_word
     ticked: set[str] = set()
     for i, (kind, value) in enumerate(tokens):
@@ -51,5 +52,5 @@ def yes_no_from_text(text: str) -> bool | None:
         if word is not None:
             ticked.add(word.lower())
     if ticked == {"ja", "nej"}:
-        raise ValueProblem("både Ja og Nej er markeret")
+        raise ValueProblem(ValueCode.BOTH_YES_AND_NO, text)
     return None if not ticked else ticked == {"ja"}

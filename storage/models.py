@@ -22,6 +22,9 @@ from sqlalchemy import false as sa_false
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from parsers.form_record import Problem
+from parsers.problem_codes import ProblemCode
+from storage.reasons import Reason
 from storage.states import ApplicationStatus, MessageState, ReplyStatus
 
 NAMING = {
@@ -81,11 +84,10 @@ class InboundMessage(Base):
     size: Mapped[int] = mapped_column(Integer)
     raw_sha256: Mapped[str | None] = mapped_column(String(64))
     headers_only: Mapped[bool] = mapped_column(Boolean, default=False)
-    # received | processed | error (retried) | parked (given up on: moved to the quarantine folder)
-    state: Mapped[str] = mapped_column(String(16), default=MessageState.RECEIVED)
-    # application | follow_up | rejected | ignored | duplicate | quarantined
-    outcome: Mapped[str | None] = mapped_column(String(16))
-    reason: Mapped[str | None] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16), default=MessageState.RECEIVED)  # MessageState
+    outcome: Mapped[str | None] = mapped_column(String(16))  # Outcome
+    reason_code: Mapped[str | None] = mapped_column(String(32))  # ReasonCode (see ``reason``)
+    reason_params: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     error: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     application_id: Mapped[int | None] = mapped_column(ForeignKey("application.id"), index=True)
@@ -101,6 +103,16 @@ class InboundMessage(Base):
     purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # personal data deleted (retention)
 
     application: Mapped[Application | None] = relationship(back_populates="messages", foreign_keys=[application_id])
+
+    @property
+    def reason(self) -> Reason | None:
+        """Why it got its outcome: a code with parameters, worded by ``notifications.locale``."""
+        return Reason.stored(self.reason_code, self.reason_params)
+
+    @reason.setter
+    def reason(self, reason: Reason | None) -> None:
+        self.reason_code = None if reason is None else str(reason.code)
+        self.reason_params = None if reason is None else dict(reason.params)
     attachments: Mapped[list[Attachment]] = relationship(back_populates="message", order_by="Attachment.id")
     replies: Mapped[list[Reply]] = relationship(back_populates="message", order_by="Reply.id")
     id_collision_of: Mapped[InboundMessage | None] = relationship(
@@ -195,10 +207,20 @@ class ProblemRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     submission_id: Mapped[int] = mapped_column(ForeignKey("submission.id"), index=True)
     field: Mapped[str] = mapped_column(String(64))
-    label: Mapped[str] = mapped_column(Text)
-    message: Mapped[str] = mapped_column(Text)
+    code: Mapped[str] = mapped_column(String(32))  # ProblemCode
+    params: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=dict)
 
     submission: Mapped[Submission] = relationship(back_populates="problems")
+
+    @classmethod
+    def of(cls, problem: Problem) -> ProblemRow:
+        return cls(field=problem.field, code=str(problem.code), params=dict(problem.params))
+
+    def problem(self) -> Problem:
+        try:
+            return Problem(self.field, ProblemCode(self.code), dict(self.params or {}))
+        except ValueError:  # a code from a newer version
+            return Problem(self.field, ProblemCode.LEGACY, {"text": self.code})
 
 
 class Attachment(Base):
@@ -212,7 +234,8 @@ class Attachment(Base):
     size: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
     role: Mapped[str] = mapped_column(String(16), default="annex")  # form | annex | unreadable
-    note: Mapped[str | None] = mapped_column(Text)
+    # why an unreadable file was not opened: ``UnreadableFile.as_dict()`` (code, cause, filename, parameters)
+    refusal: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     message: Mapped[InboundMessage] = relationship(back_populates="attachments")
     application: Mapped[Application | None] = relationship(back_populates="attachments")

@@ -54,6 +54,12 @@ def reply_view(reply: Reply) -> dict[str, Any]:
     }
 
 
+def reason_view(message: InboundMessage) -> dict[str, Any] | None:
+    """The reason as stored (code and parameters); ``notifications.locale.reason_text`` words it."""
+    reason = message.reason
+    return None if reason is None else {"code": str(reason.code), "params": reason.params}
+
+
 def message_view(message: InboundMessage) -> dict[str, Any]:
     return {
         "message_id": message.message_id,
@@ -63,7 +69,7 @@ def message_view(message: InboundMessage) -> dict[str, Any]:
         "size": message.size,
         "state": message.state,
         "outcome": message.outcome,
-        "reason": message.reason if message.state != MessageState.ERROR else message.error,
+        "reason": reason_view(message),
         "error": message.error if message.state in (MessageState.ERROR, MessageState.PARKED) else None,
         "attempts": message.attempts,
         # another email carried the same Message-ID with other content (both were processed)
@@ -90,7 +96,7 @@ def application_view(application: Application) -> dict[str, Any]:
         "municipality": application.municipality,
         "fields": fields,
         "sources": {v.key: v.source for v in submission.values} if submission else {},
-        "problems": [{"field": p.field, "label": p.label, "message": p.message}
+        "problems": [{"field": p.field, "label": p.problem().label, "code": p.code, "params": p.params}
                      for p in (submission.problems if submission else [])],
         "message_ids": [m.message_id for m in application.messages],
         "attachments": [{"filename": a.filename, "content_type": a.content_type, "size": a.size,
@@ -112,7 +118,7 @@ def conversation(application: Application) -> list[dict[str, Any]]:
     events: list[dict[str, Any]] = []
     for m in sorted(application.messages, key=lambda m: (m.received_at, m.id)):
         events.append({"direction": "in", "id": m.id, "at": m.received_at.isoformat(), "message_id": m.message_id,
-                       "from": m.sender, "subject": m.subject, "outcome": m.outcome, "reason": m.reason})
+                       "from": m.sender, "subject": m.subject, "outcome": m.outcome, "reason": reason_view(m)})
         events.extend({"direction": "out", "id": r.id, "at": (r.sent_at or r.created_at).isoformat(), "kind": r.kind,
                        "message_id": r.message_id_header, "to": r.to_addr, "subject": r.subject,
                        "in_reply_to": r.in_reply_to, "status": r.status} for r in replies.pop(m.id, []))

@@ -109,9 +109,9 @@ def _blank_messages(session: Session, ids: list[int]) -> None:
     now = utcnow()
     session.execute(update(InboundMessage).where(InboundMessage.id.in_(ids)).values(
         sender="", sender_name="", reply_address=None, subject="", message_id=None, raw_sha256=None,
-        error=None, purged_at=now).execution_options(synchronize_session=False))
+        error=None, reason_params={}, purged_at=now).execution_options(synchronize_session=False))
     session.execute(update(Attachment).where(Attachment.message_id.in_(ids)).values(
-        filename="(slettet)", sha256="", note=None).execution_options(synchronize_session=False))
+        filename="(slettet)", sha256="", refusal=None).execution_options(synchronize_session=False))
     session.execute(update(Reply).where(Reply.inbound_message_id.in_(ids)).values(
         to_addr="", subject="", body="", last_error=None).execution_options(synchronize_session=False))
 

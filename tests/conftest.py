@@ -92,6 +92,15 @@ def db(db_url: str) -> Iterator[Database]:
 
 
 @pytest.fixture()
+def memory_db() -> Iterator[Database]:
+    """SQLite in memory, migrated: the stages' unit tests (no servers)."""
+    database = Database("sqlite://")
+    database.migrate()
+    yield database
+    database.dispose()
+
+
+@pytest.fixture()
 def mail_user() -> str:
     return f"kommune-{uuid.uuid4().hex[:10]}"
 

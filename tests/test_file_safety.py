@@ -8,6 +8,7 @@ import zipfile
 import pytest
 from form_corpus import hostile_zip
 
+from notifications.locale import refusal_text
 from parsers import UnreadableFile
 from parsers.blank_form import blank_form
 from parsers.file_safety import OLE_MAGIC, inspect_file
@@ -22,14 +23,14 @@ def test_macro_enabled_docm_is_refused():
     data = hostile_zip(base=blank_form(), add={"word/vbaProject.bin": b"\x00" * 64})
     with pytest.raises(UnreadableFile) as error:
         inspect_file(data, "skema.docm")
-    assert error.value.code == "macro" and "makro" in error.value.reason
+    assert error.value.code == "macro" and "makro" in refusal_text(error.value)
 
 
 def test_password_protected_office_file_is_refused_as_encrypted():
     data = OLE_MAGIC + b"\x00" * 512 + "EncryptedPackage".encode("utf-16-le") + b"\x00" * 512
     with pytest.raises(UnreadableFile) as error:
         inspect_file(data, "skema.docx")
-    assert error.value.code == "encrypted" and "adgangskode" in error.value.reason
+    assert error.value.code == "encrypted" and "adgangskode" in refusal_text(error.value)
 
 
 def test_zip_bomb_is_refused_from_its_directory_without_inflating():
@@ -61,7 +62,7 @@ def test_damaged_pdf_and_doc_files_are_answered_as_damaged_naming_the_file():
         choice = choose_form([FormCandidate(1, name, data)])
         assert choice.form is None
         error = choice.unreadable[0][1]
-        assert error.code == "corrupt" and f"»{name}«" in error.reason and ".docx" in error.reason
+        assert error.code == "corrupt" and f"»{name}«" in refusal_text(error) and ".docx" in refusal_text(error)
 
 
 def test_the_form_is_chosen_among_annexes_and_other_documents():

@@ -13,6 +13,7 @@ from servers import REQUIRE_SERVERS
 from ingest.demo import complete_values
 from ingest.form_sandbox import FormSandbox, ParserCrash
 from ingest.mime import attachments, parse_message
+from notifications.locale import refusal_text
 from parsers import UnreadableFile, parse_form, validate
 from parsers.form_file import ParseOptions
 
@@ -75,7 +76,7 @@ def test_without_libreoffice_a_doc_form_is_answered_with_a_request_for_docx():
     with pytest.raises(UnreadableFile) as error:
         parse_form(build(fixture), "Ansøgning.doc", ParseOptions(libreoffice="/nonexistent/soffice"))
     assert error.value.code == "unsupported"
-    assert "»Ansøgning.doc«" in error.value.reason and ".docx" in error.value.reason
+    assert "»Ansøgning.doc«" in refusal_text(error.value) and ".docx" in refusal_text(error.value)
 
 
 @pytest.mark.parametrize("hostile", HOSTILE, ids=[h.name for h in HOSTILE])
@@ -83,7 +84,7 @@ def test_each_hostile_file_is_refused_with_a_danish_reason_naming_it(hostile: Ho
     with pytest.raises(UnreadableFile) as error:
         parse_form(hostile.build(), hostile.filename)
     assert error.value.code == hostile.code
-    assert hostile.words in error.value.reason and f"»{hostile.filename}«" in error.value.reason
+    assert hostile.words in refusal_text(error.value) and f"»{hostile.filename}«" in refusal_text(error.value)
 
 
 def test_winmail_dat_attachments_are_unpacked_and_the_form_inside_is_found():
@@ -141,14 +142,14 @@ def test_the_sandbox_stops_a_parse_that_overruns_its_time():
     started = time.monotonic()
     with pytest.raises(UnreadableFile) as error:
         FormSandbox(timeout=1, parse_function=sleep_forever)(b"x", "skema.docx", ParseOptions())
-    assert error.value.code == "timeout" and "»skema.docx«" in error.value.reason
+    assert error.value.code == "timeout" and "»skema.docx«" in refusal_text(error.value)
     assert time.monotonic() - started < 30
 
 
 def test_the_sandbox_bounds_memory_and_answers_instead_of_dying():
     with pytest.raises(UnreadableFile) as error:
         FormSandbox(timeout=60, memory_mb=512, parse_function=eat_memory)(b"x", "skema.docx", ParseOptions())
-    assert error.value.code == "too_large" and "hukommelse" in error.value.reason
+    assert error.value.code == "too_large" and "hukommelse" in refusal_text(error.value)
 
 
 def test_a_parser_process_that_dies_is_an_unreadable_file_not_a_dead_worker():

@@ -10,6 +10,7 @@ import pytest
 from form_corpus import EXPECTED, RECEIVED
 
 from ingest.demo import complete_values
+from notifications.locale import problem_text
 from parsers import parse_form, validate
 from parsers.blank_form import blank_form, fill_form
 from parsers.docx_reader import read_docx
@@ -90,7 +91,7 @@ def test_joint_application_without_partners_is_a_problem():
 def test_each_rule_of_the_contract_names_the_field_and_says_why(overrides, field, words):
     problems = validate(read(fill_form(complete_values(**overrides))), RECEIVED)
     assert [p.field for p in problems] == [field]
-    assert words in problems[0].message
+    assert words in problem_text(problems[0])
     assert problems[0].label.startswith(next(f.label for f in FIELDS if f.key == field)[:3])
 
 
@@ -107,7 +108,10 @@ def test_both_yes_and_no_ticked_is_a_problem_not_a_guess():
     out = io.BytesIO()
     document.save(out)
     problems = validate(read(out.getvalue()), RECEIVED)
-    assert [(p.field, p.message) for p in problems] == [("director_approved", "både Ja og Nej er markeret")]
+    assert [(p.field, problem_text(p)) for p in problems] == [(
+        "director_approved",
+        "Både Ja og Nej er markeret. "
+        "Vi har brug for at ansøgningen er godkendt af direktøren (Ja), som opslaget kræver.")]
 
 
 def test_typed_yes_no_answers_in_the_cell_are_read():

@@ -88,7 +88,7 @@ def test_every_kind_of_email_ends_in_exactly_one_outcome_with_the_right_reply(in
     odense = queue[1]
     assert odense["municipality"] == "Odense Kommune" and odense["fields"]["municipality_code"] == "461"
     assert {p["field"] for p in odense["problems"]} == {"population", "director_approved"}
-    assert all(p["label"] and p["message"] for p in odense["problems"])
+    assert all(p["label"] and p["code"] for p in odense["problems"])
 
     assert len(sink.messages) == 5
     subjects = [m["Subject"] for m in sink.messages]

@@ -47,7 +47,7 @@ def test_auto_replies_lists_robots_and_ourselves_get_no_reply_and_are_recorded_a
     assert sink.messages == []
     with intake.db.session() as session:
         rows = session.scalars(select(InboundMessage)).all()
-        assert all(r.reason.startswith("no automatic reply: ") for r in rows)
+        assert all(r.reason.code == "not_answered" and not r.reason.answered for r in rows)
         assert session.scalars(select(Reply)).all() == []
 
 
@@ -81,7 +81,8 @@ def test_a_bounce_of_our_reply_marks_that_reply_failed_and_gets_no_reply(intake,
         assert reply.status == "failed" and "550 5.1.1 user unknown" in reply.last_error
         bounce = session.scalars(select(InboundMessage).where(InboundMessage.message_id == "<dsn-1@mx.odense.dk>")
                                  ).one()
-        assert bounce.application_id == reply.application_id and "bounced" in bounce.reason
+        assert bounce.application_id == reply.application_id
+        assert bounce.reason.params["bounced_reply"] == reply.message_id_header
 
 
 def test_replies_beyond_the_rate_limit_are_held_for_staff_not_sent(intake, imap, smtp):

@@ -9,6 +9,9 @@ import pytest
 from jinja2 import UndefinedError
 
 from notifications import FileTransport, build_email, render_reply
+from notifications.locale import time_text
+from parsers import Problem, UnreadableFile
+from parsers.problem_codes import ProblemCode
 from storage import Reply
 
 
@@ -46,15 +49,20 @@ def test_sender_with_a_comma_in_its_name_gives_one_from_address_and_our_message_
 
 CONTEXT = {
     "reference": "AD-2019-0001", "greeting": "Mette", "form_filename": "skema.docx", "municipality": "Aarhus Kommune",
-    "partners": ["Odder Kommune"], "target_group_size": "1.250", "population": "352.751",
-    "already_implemented": "Nej", "director_approved": "Ja", "director_name": "Kirsten Bach",
-    "approval_date": "02-09-2019", "annexes": ["Budget.pdf"], "problems": [], "version": 2, "late": True,
-    "correction_after_deadline": True, "subject": "Ansøgning", "received_local": "02-09-2019 kl. 10.00",
-    "deadline_local": "09-09-2019 kl. 12.00", "questions_address": "spm-uip2@socialstyrelsen.dk",
-    "attachments": ["winmail.dat"], "unreadable": [{"filename": "x.docx", "reason": "Filen »x.docx« …"}],
-    "size_mb": "10.5", "limit_mb": "10",
+    "partners": ["Odder Kommune"], "target_group_size": 1250, "population": 352751,
+    "already_implemented": False, "director_approved": True, "director_name": "Kirsten Bach",
+    "approval_date": "2019-09-02", "annexes": ["Budget.pdf"], "problems": [], "version": 2, "late": True,
+    "correction_after_deadline": True, "subject": "Ansøgning", "received_local": "2. september 2019 kl. 10.00",
+    "deadline_local": "9. september 2019 kl. 12.00", "questions_address": "spm-uip2@socialstyrelsen.dk",
+    "attachments": ["winmail.dat"], "unreadable": [UnreadableFile("macro", "macros", "x.docm").as_dict()],
+    "size": 11_010_048, "limit": 10_485_760, "structure_limit": "too_deep",
 }
-TEMPLATES = ["acknowledgement", "clarification", "size_rejection", "no_form", "unreadable", "round_closed", "receipt"]
+PROBLEMS = [Problem("population", ProblemCode.UNREADABLE, {"value_code": "not_a_number", "value": "mange"}),
+            Problem("director_approved", ProblemCode.NOT_APPROVED),
+            Problem("approval_date", ProblemCode.APPROVAL_AFTER_RECEIPT,
+                    {"approval_date": "2019-09-20", "received_on": "2019-09-03"})]
+TEMPLATES = ["acknowledgement", "clarification", "size_rejection", "no_form", "unreadable", "round_closed", "receipt",
+             "quarantined"]
 
 
 @pytest.mark.parametrize("language", ["da", "en"])
@@ -65,6 +73,48 @@ def test_every_template_exists_in_danish_and_english_with_the_same_values(templa
     assert ("Med venlig hilsen" if language == "da" else "Kind regards") in rendered.body
     if "reference" in rendered.subject or template in {"acknowledgement", "clarification", "receipt"}:
         assert rendered.subject.startswith("[AD-2019-0001]")
+
+
+DANISH_WORDS = ("Ja", "Nej", "ikke angivet", "Vi har brug for", "Filen", "Feltet", "modtaget", "Kære", "kl.")
+
+
+@pytest.mark.parametrize("template", TEMPLATES)
+def test_an_english_reply_is_english_throughout_values_problems_and_refusals_included(template):
+    english_times = {"received_local": time_text(datetime(2019, 9, 2, 8, tzinfo=UTC), "en"),
+                     "deadline_local": time_text(datetime(2019, 9, 9, 10, tzinfo=UTC), "en")}
+    body = render_reply(template, {**CONTEXT, **english_times, "problems": PROBLEMS}, "en").body
+    found = [word for word in DANISH_WORDS if f" {word} " in f" {body} ".replace("\n", " ").replace(":", " ")]
+    assert found == [], body
+    if template == "clarification":
+        assert '"mange" is not a number. We need a whole number at least as large as the target group.' in body
+        assert "The date 20 September 2019 is after the day the application was received (3 September 2019)." in body
+    if template == "acknowledgement":
+        assert "Has implemented Open Dialogue: No" in body and "(Kirsten Bach, 2 September 2019)" in body
+    if template == "size_rejection":
+        assert "was 10.5 MB" in body and "at most 10 MB" in body
+
+
+def test_a_danish_reply_words_values_and_problems_in_danish():
+    body = render_reply("clarification", {**CONTEXT, "problems": PROBLEMS}, "da").body
+    assert "»mange« er ikke et tal. Vi har brug for et helt tal, mindst lige så stort som målgruppen." in body
+    assert "Datoen 20. september 2019 ligger efter den dag, ansøgningen blev modtaget (3. september 2019)." in body
+    acknowledgement = render_reply("acknowledgement", CONTEXT, "da").body
+    assert "1.250" in acknowledgement and "352.751" in acknowledgement and "2. september 2019" in acknowledgement
+    assert "fyldte 10,5 MB" in render_reply("size_rejection", CONTEXT, "da").body
+
+
+@pytest.mark.parametrize("language", ["da", "en"])
+@pytest.mark.parametrize("template", TEMPLATES)
+def test_paragraphs_flow_as_one_line_each_and_the_signature_keeps_its_lines(template, language):
+    body = render_reply(template, {**CONTEXT, "problems": PROBLEMS}, language).body
+    for paragraph in body.split("\n\n"):
+        lines = paragraph.split("\n")
+        prose = [line for line in lines if line and not line.startswith((" ", "* ", "- "))]
+        # a soft break inside a sentence would leave a line that ends without punctuation and is followed by prose
+        assert len(prose) == 1 or paragraph.startswith(("Med venlig hilsen", "Kind regards")) or all(
+            line.startswith(" ") for line in lines[1:]), paragraph
+    closing = "Med venlig hilsen\nSocialstyrelsen\n" if language == "da" else "Kind regards\nThe National Board"
+    assert closing in body
 
 
 def test_an_operators_template_folder_is_used_first_and_the_rest_fall_back(tmp_path):

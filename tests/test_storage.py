@@ -61,3 +61,51 @@ def test_upgrading_a_database_holding_applications_keeps_every_row_and_link(db_u
             assert conn.execute(sa.text("PRAGMA foreign_key_check")).all() == []
             assert conn.execute(sa.text("PRAGMA foreign_keys")).scalar() == 1
     database.dispose()
+
+
+def test_reasons_problems_and_refusals_written_as_text_before_0006_read_as_legacy_codes_and_downgrade_back(db_url):
+    """0006 turns the sentences into codes: old rows keep their words (code ``legacy``), none is lost."""
+    import sqlalchemy as sa
+    from alembic import command
+
+    from notifications.locale import problem_text, reason_text, refusal_text
+    from storage import Database
+    from storage.database import alembic_config
+    from storage.models import Attachment, InboundMessage, ProblemRow
+
+    database = Database(db_url)
+    config = alembic_config(database.engine)
+    command.upgrade(config, "0005")
+    now = "2019-09-02 10:00:00"
+    with database.engine.begin() as conn:
+        conn.execute(sa.text(
+            "INSERT INTO inbound_message (id, folder, uidvalidity, uid, dedupe_key, sender, sender_name, subject, "
+            "received_at, size, headers_only, state, outcome, reason, attempts, created_at) VALUES "
+            f"(1, 'INBOX', '1', '1', '<a@b>', 'a@b.dk', '', 's', '{now}', 10, false, 'processed', 'rejected', "
+            f"'no attachments', 0, '{now}')"))
+        conn.execute(sa.text(
+            "INSERT INTO application (id, reference, status, late, received_at, created_at, updated_at, selected, "
+            f"edit_version) VALUES (1, 'AD-2019-0001', 'complete', false, '{now}', '{now}', '{now}', false, 0)"))
+        conn.execute(sa.text(
+            "INSERT INTO submission (id, application_id, message_id, reader, complete, version, after_deadline, "
+            f"created_at, reprocessed) VALUES (1, 1, 1, 'docx', false, 1, false, '{now}', false)"))
+        conn.execute(sa.text("INSERT INTO problem (id, submission_id, field, label, message) VALUES "
+                             "(1, 1, 'cvr', '1.5 CVR-nummer', '»1« er ikke et CVR-nummer på 8 cifre')"))
+        conn.execute(sa.text(
+            "INSERT INTO attachment (id, message_id, filename, content_type, size, sha256, role, note) VALUES "
+            "(1, 1, 'a.docm', 'application/octet-stream', 3, '', 'unreadable', 'Filen »a.docm« har makroer.')"))
+    database.migrate()
+    with database.session() as session:
+        message = session.get(InboundMessage, 1)
+        problem = session.get(ProblemRow, 1)
+        attachment = session.get(Attachment, 1)
+        assert message is not None and problem is not None and attachment is not None
+        assert reason_text(message.reason) == "no attachments"
+        assert problem_text(problem.problem()) == "»1« er ikke et CVR-nummer på 8 cifre"
+        assert refusal_text(attachment.refusal or {}) == "Filen »a.docm« har makroer."
+    command.downgrade(config, "0005")
+    with database.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT reason FROM inbound_message")).scalar() == "no attachments"
+        assert conn.execute(sa.text("SELECT message FROM problem")).scalar() == "»1« er ikke et CVR-nummer på 8 cifre"
+        assert conn.execute(sa.text("SELECT note FROM attachment")).scalar() == "Filen »a.docm« har makroer."
+    database.dispose()

@@ -2,6 +2,7 @@ from datetime import date
 
 import pytest
 
+from parsers.problem_codes import ValueCode
 from parsers.values import (
     ValueProblem,
     parse_cvr,
@@ -61,8 +62,9 @@ def test_phone_numbers_normalise_to_plus45(typed):
 
 def test_cvr_accepts_spaces_and_checks_modulus_11():
     assert parse_cvr("5513 3018") == "55133018"
-    with pytest.raises(ValueProblem, match="kontrolcifferet"):
+    with pytest.raises(ValueProblem) as wrong_digit:
         parse_cvr("55133019")
+    assert wrong_digit.value.code == ValueCode.CVR_CHECK_DIGIT
     with pytest.raises(ValueProblem):
         parse_cvr("1234567")
 

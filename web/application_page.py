@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from notifications import render_reply
+from notifications.form_reply import form_reply_context
+from notifications.locale import value_problem_text
 from notifications.reply_queue import base_context, queue_reply
 from parsers.form_fields import FIELDS_BY_KEY
 from parsers.municipalities import find_municipality
@@ -84,7 +86,8 @@ def correct_field(request: Request, reference: str, staff: Checked, key: Annotat
         try:
             new_value = parse_correction(spec, value)
         except ValueProblem as problem:
-            return _page(request, staff, session, application, status_code=422, correction_error=(key, str(problem)),
+            return _page(request, staff, session, application, status_code=422,
+                         correction_error=(key, value_problem_text(problem.as_dict())),
                          correction_text=(key, value))
         zone = settings_of(request).call.zone
         if not claim_edit(session, application, edit_version):
@@ -167,10 +170,11 @@ def _clarification_context(request: Request, application: Application, row: Inbo
     record = application_record(application, settings_of(request).call.zone)
     submission = application.current_submission
     form_name = next((a.filename for a in application.attachments
-                      if submission is not None and a.id == submission.attachment_id), "ansøgningsskemaet")
-    return {"reference": application.reference, "greeting": row.sender_name or application.municipality or "ansøger",
-            "form_filename": form_name, "problems": record.problems, "version": 1, "late": application.late,
-            "correction_after_deadline": False, "staff_text": text.strip()}
+                      if submission is not None and a.id == submission.attachment_id), "")
+    annexes = [a.filename for a in application.attachments if a.role == "annex"]
+    context = form_reply_context(application, record.fields, record.problems, form_name, annexes, submission,
+                                 greeting=row.sender_name or application.municipality or "")
+    return {**context, "staff_text": text.strip()}
 
 
 @router.post("/applications/{reference}/clarification")

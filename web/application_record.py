@@ -13,9 +13,11 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from parsers.form_fields import FIELDS, FIELDS_BY_KEY, FieldSpec
+from notifications.locale import date_text, number_text, yes_no_text
+from parsers.form_fields import FIELDS, FieldSpec
 from parsers.form_record import FieldValue, FormRecord, Problem, normalise_value
 from parsers.municipalities import find_municipality
+from parsers.problem_codes import ValueCode
 from parsers.validation import validate
 from parsers.values import ValueProblem, clean_text, parse_integer
 from parsers.yes_no import yes_no_from_text
@@ -52,11 +54,11 @@ def display_value(value: Any) -> str:
     if value is None or value == "" or value == []:
         return ""
     if isinstance(value, bool):
-        return "Ja" if value else "Nej"
+        return yes_no_text(value)
     if isinstance(value, int):
-        return f"{value:,}".replace(",", ".")
+        return number_text(value)
     if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-        return date.fromisoformat(value).strftime("%d-%m-%Y")
+        return date_text(value)
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
         return ", ".join(value)
     if isinstance(value, list):
@@ -98,16 +100,16 @@ def parse_correction(spec: FieldSpec, text: str) -> Any:
     for number, line in enumerate(text.splitlines(), start=1):
         cells = [c.strip() for c in re.split(r"[;\t]", line)]
         if len(cells) not in (3, 4):
-            raise ValueProblem(f"Linje {number}: skriv »Kommune; antal i målgruppen; antal indbyggere«")
+            raise ValueProblem(ValueCode.LINE_LAYOUT, line, line=number)
         found = find_municipality(cells[0])
         if found is None:
-            raise ValueProblem(f"Linje {number}: »{cells[0]}« er ikke navnet på en dansk kommune")
+            raise ValueProblem(ValueCode.NOT_A_MUNICIPALITY, cells[0], line=number)
         partner: dict[str, Any] = {"municipality": found.official_name, "municipality_code": found.code,
                                    "target_group_size": parse_integer(cells[1]), "population": parse_integer(cells[2])}
         if len(cells) == 4 and cells[3]:
             answer = yes_no_from_text(cells[3])
             if answer is None:
-                raise ValueProblem(f"Linje {number}: skriv Ja eller Nej i fjerde kolonne")
+                raise ValueProblem(ValueCode.LINE_YES_NO, cells[3], line=number)
             partner["already_implemented"] = answer
         partners.append(partner)
     return partners
@@ -163,7 +165,7 @@ def application_record(application: Application, zone: ZoneInfo,
         if value is not None:
             record.fields[spec.key] = value
         record.rows.append(FieldRow(spec, value, source, correction))
-    stored = [Problem(p.field, p.label, p.message) for p in (submission.problems if submission else [])]
+    stored = [p.problem() for p in (submission.problems if submission else [])]
     if not corrections:
         record.problems = stored
         return record
@@ -179,7 +181,6 @@ def candidate(application: Application, record: ApplicationRecord) -> Candidate:
     return Candidate(
         reference=application.reference, municipality=application.municipality,
         received_at=application.received_at, complete=record.complete, fields=record.fields,
-        problem_labels=tuple(FIELDS_BY_KEY[p.field].label if p.field in FIELDS_BY_KEY else p.label
-                             for p in record.problems),
+        problem_labels=tuple(p.label for p in record.problems),
         problem_fields=frozenset(p.field for p in record.problems),
         late=application.late, selected=application.selected, rejected_reason=application.rejected_reason)

@@ -17,6 +17,8 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from starlette.responses import Response
 
+from notifications.locale import yes_no_text
+
 Cell = str | int | float | bool | datetime | None
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -31,7 +33,7 @@ def _csv_cell(value: Cell) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
-        return "Ja" if value else "Nej"
+        return yes_no_text(value)
     if isinstance(value, float):
         return f"{value:.6f}".replace(".", ",")
     if isinstance(value, datetime):

@@ -10,17 +10,29 @@ from urllib.parse import urlencode
 from fastapi import Path as PathParam
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from starlette.responses import RedirectResponse, Response
 
 from config import Settings
+from notifications.locale import problem_text, reason_text, refusal_text, short_time_text, size_text
 from parsers.display_text import visible_text
 from storage import Archive, Database, InboundMessage
+from storage.reasons import Reason
 from storage.states import ApplicationStatus, MessageState, Outcome, ReplyKind, ReplyStatus
 from web.application_record import display_value
-from web.reasons import danish_reason
 from web.security import Staff
 
-TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
+
+class _ShownUndefinedFails(StrictUndefined):
+    """An optional value may be tested (``{% if flash %}``), but showing one that does not exist — a misspelt
+    name, an attribute the object lacks — fails the page (and its test) instead of rendering a blank."""
+
+    def __bool__(self) -> bool:  # type: ignore[override]  # StrictUndefined refuses; a test is allowed here
+        return False
+
+
+TEMPLATES = Jinja2Templates(env=Environment(loader=FileSystemLoader(Path(__file__).with_name("templates")),
+                                            autoescape=True, undefined=_ShownUndefinedFails))
 
 STATUS_LABELS: dict[str, str] = {
     ApplicationStatus.COMPLETE: "Komplet",
@@ -91,7 +103,7 @@ def archive_of(request: Request) -> Archive:
 def local_time(request: Request, moment: datetime | None) -> str:
     if moment is None:
         return ""
-    return moment.astimezone(settings_of(request).call.zone).strftime("%d-%m-%Y %H.%M")
+    return short_time_text(moment, settings_of(request).call.zone)
 
 
 # What a page says after an action; the query carries only the code, never text (no spoofed messages)
@@ -133,7 +145,10 @@ def _filters() -> None:
     env = TEMPLATES.env
     env.filters["value"] = display_value
     env.filters["visible"] = visible_text  # names and subjects stored before bidi characters were removed
-    env.filters["reason"] = danish_reason
+    env.filters["reason"] = lambda reason: reason_text(
+        reason if isinstance(reason, Reason) or reason is None else Reason.stored(reason["code"], reason["params"]))
+    env.filters["problem"] = problem_text
+    env.filters["refusal"] = lambda refusal: refusal_text(refusal, advice=False) if refusal else ""
     env.globals["STATUS_LABELS"] = STATUS_LABELS
     env.globals["REPLY_KINDS"] = REPLY_KINDS
     env.globals["REPLY_STATUS"] = REPLY_STATUS
@@ -144,7 +159,7 @@ def _filters() -> None:
     env.filters["percent"] = lambda fraction, digits=2: f"{float(fraction) * 100:.{digits}f}".replace(".", ",") + " %"
     env.filters["detail"] = lambda detail: " · ".join(f"{DETAIL_LABELS.get(k, k)}: {display_value(v) or '–'}"
                                                       for k, v in detail.items())
-    env.filters["mb"] = lambda size: f"{size / 1024 / 1024:.1f}".replace(".", ",") + " MB"
+    env.filters["size"] = size_text
 
 
 _filters()

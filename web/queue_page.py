@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 from starlette.responses import Response
 
+from notifications.locale import problem_text
 from parsers.form_fields import FIELDS
 from storage import Application, InboundMessage, Submission
 from storage.models import Reply
@@ -128,7 +129,7 @@ def queue_table(request: Request, rows: list[QueueRow]) -> tuple[list[str], list
         table.append([
             a.reference, a.municipality, STATUS_LABELS.get(r.status, r.status), a.late,
             a.received_at.astimezone(zone), r.problems,
-            " | ".join(f"{p.label}: {p.message}" for p in r.record.problems),
+            " | ".join(f"{p.label}: {problem_text(p)}" for p in r.record.problems),
             f"{REPLY_KINDS.get(last.kind, last.kind)} ({REPLY_STATUS.get(last.status, last.status)})" if last else "",
             a.reviewed_by, a.selected, a.rejected_reason,
             *[export_value(r.record.fields.get(spec.key)) for spec in FIELDS],

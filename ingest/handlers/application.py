@@ -50,7 +50,7 @@ def add_version(session: Session, application: Application, record: FormRecord, 
                             sender=message.sender, after_deadline=after_deadline, reprocessed=reprocessed)
     submission.values = [FieldValueRow(key=v.key, value=v.value, raw=v.raw[:10000], source=v.source[:255])
                          for v in record.values.values()]
-    submission.problems = [ProblemRow(field=p.field, label=p.label, message=p.message) for p in problems]
+    submission.problems = [ProblemRow.of(p) for p in problems]
     session.add(submission)
     session.flush()
     # a correction staff began before this version arrived is now stale; in SQL, so no concurrent bump is lost

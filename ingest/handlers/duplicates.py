@@ -7,6 +7,7 @@ from __future__ import annotations
 from ingest.context import MessageContext
 from ingest.errors import DuplicateMessage
 from storage.queries import find_duplicate
+from storage.reasons import Reason, ReasonCode
 
 
 def process(ctx: MessageContext) -> None:
@@ -15,7 +16,7 @@ def process(ctx: MessageContext) -> None:
         original = found.duplicate_of
         ctx.row.duplicate_of_id = original.id
         ctx.row.application_id = original.application_id
-        raise DuplicateMessage(f"same email as message #{original.id} received "
-                               f"{original.received_at:%Y-%m-%d %H:%M} UTC")
+        raise DuplicateMessage(Reason(ReasonCode.DUPLICATE, {"original": original.id,
+                                                             "received": original.received_at.isoformat()}))
     if found.collides_with is not None:
         ctx.row.id_collision_of_id = found.collides_with.id

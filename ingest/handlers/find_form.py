@@ -10,6 +10,7 @@ from ingest.context import MessageContext
 from ingest.errors import FollowUpMessage, RejectMessage
 from parsers import FormCandidate
 from parsers.form_file import choose_form
+from storage.reasons import Reason, ReasonCode
 
 
 def process(ctx: MessageContext) -> None:
@@ -24,7 +25,7 @@ def process(ctx: MessageContext) -> None:
     for filename, error in choice.unreadable:
         if filename in by_name:
             by_name[filename].role = "unreadable"
-            by_name[filename].note = error.reason
+            by_name[filename].refusal = error.as_dict()
     names = [a.filename for a in ctx.attachments]
     thread = ctx.thread
     if thread is not None:
@@ -32,12 +33,12 @@ def process(ctx: MessageContext) -> None:
         for attachment in ctx.attachments:
             attachment.application = thread
     if choice.unreadable:
-        codes = ", ".join(sorted({e.code for _, e in choice.unreadable}))
-        raise RejectMessage(f"form could not be opened ({codes})", "unreadable", application=thread,
-                            reference=thread.reference if thread else None,
-                            unreadable=[{"filename": f, "reason": e.reason} for f, e in choice.unreadable])
+        refusals = [e.naming(f).as_dict() for f, e in choice.unreadable]
+        raise RejectMessage(Reason(ReasonCode.FORM_UNREADABLE, {"files": refusals}), "unreadable",
+                            application=thread, reference=thread.reference if thread else None, unreadable=refusals)
     if thread is not None:
-        raise FollowUpMessage(f"answer to {thread.reference} without a form (found by {ctx.thread_found_by})",
+        raise FollowUpMessage(Reason(ReasonCode.FOLLOW_UP, {"reference": thread.reference,
+                                                            "found_by": ctx.thread_found_by}),
                               "receipt", application=thread, reference=thread.reference, attachments=names)
-    raise RejectMessage("no application form among the attachments" if names else "no attachments",
-                        "no_form", attachments=names)
+    raise RejectMessage(Reason(ReasonCode.NO_FORM if names else ReasonCode.NO_ATTACHMENTS), "no_form",
+                        attachments=names)

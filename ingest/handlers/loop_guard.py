@@ -16,6 +16,7 @@ from ingest.errors import IgnoreMessage
 from ingest.loop_guard import is_bounce, no_reply_reason_for
 from ingest.mime import clean, header
 from storage import Reply
+from storage.reasons import Reason, ReasonCode
 from storage.states import ReplyStatus
 
 _MESSAGE_ID = re.compile(r"<[^<>\s]+>")
@@ -61,9 +62,11 @@ def _mark_bounced_reply(ctx: MessageContext) -> Reply | None:
 
 
 def process(ctx: MessageContext) -> None:
-    reason = no_reply_reason_for(ctx.message, ctx.settings)
-    if reason is None:
+    no_reply = no_reply_reason_for(ctx.message, ctx.settings)
+    if no_reply is None:
         return
+    reason = Reason(ReasonCode.NOT_ANSWERED).with_no_reply(no_reply)
     if is_bounce(ctx.message) and (reply := _mark_bounced_reply(ctx)) is not None:
-        reason += f"; our reply {reply.message_id_header} to {reply.to_addr} bounced and is marked failed"
-    raise IgnoreMessage(f"no automatic reply: {reason}")
+        reason = Reason(reason.code, {**reason.params, "bounced_reply": reply.message_id_header,
+                                      "bounced_to": reply.to_addr})
+    raise IgnoreMessage(reason)

@@ -7,16 +7,13 @@ from __future__ import annotations
 from ingest.context import MessageContext
 from ingest.errors import RejectMessage
 from ingest.loop_guard import no_reply_reason_for
-
-
-def megabytes(size: int) -> str:
-    """Megabytes as the replies write them, counted as mail programs count them (MiB): 10, 10,5."""
-    return f"{size / 1_048_576:.1f}".replace(".", ",").removesuffix(",0")
+from storage.reasons import Reason, ReasonCode
 
 
 def process(ctx: MessageContext) -> None:
     limit = ctx.settings.call.max_message_bytes
-    reason = f"message is {ctx.row.size} bytes, over the limit of {limit} bytes; not downloaded"
-    if no_reply_reason_for(ctx.message, ctx.settings) is not None:
-        raise RejectMessage(reason + "; no automatic reply (auto-submitted, list or bounce)", None)
-    raise RejectMessage(reason, "size_rejection", size_mb=megabytes(ctx.row.size), limit_mb=megabytes(limit))
+    reason = Reason(ReasonCode.OVERSIZED, {"size": ctx.row.size, "limit": limit})
+    no_reply = no_reply_reason_for(ctx.message, ctx.settings)
+    if no_reply is not None:
+        raise RejectMessage(reason.with_no_reply(no_reply), None)
+    raise RejectMessage(reason, "size_rejection", size=ctx.row.size, limit=limit)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from ingest.context import MessageContext
 from ingest.errors import RejectMessage
+from storage.reasons import Reason, ReasonCode
 
 
 def process(ctx: MessageContext) -> None:
     if not ctx.settings.call.open:
-        raise RejectMessage("the application round is closed (call.open = false)", "round_closed")
+        raise RejectMessage(Reason(ReasonCode.ROUND_CLOSED), "round_closed")

@@ -12,35 +12,16 @@ from ingest.context import MessageContext
 from ingest.errors import QuarantineMessage
 from ingest.loop_guard import no_reply_reason_for
 from ingest.message_reading import MessageStructureError, read_message
-
-# why, in the reply's words (Danish and English), for each limit
-WHY = {
-    "da": {
-        "too_deep": "den består af for mange e-mails inde i hinanden",
-        "too_many_parts": "den har for mange dele og vedhæftede filer",
-        "too_many_headers": "den har for mange brevhoveder",
-        "header_line_too_long": "et af dens brevhoveder er for langt",
-        "unparseable": "dens opbygning ikke kunne læses",
-        "worker_gave_up": "den fik behandlingen til at fejle flere gange",
-    },
-    "en": {
-        "too_deep": "it consists of too many emails nested inside each other",
-        "too_many_parts": "it has too many parts and attachments",
-        "too_many_headers": "it has too many header fields",
-        "header_line_too_long": "one of its header lines is too long",
-        "unparseable": "its structure could not be read",
-        "worker_gave_up": "processing it failed several times",
-    },
-}
+from storage.reasons import Reason, ReasonCode
 
 
 def quarantine(ctx: MessageContext, code: str, detail: str) -> QuarantineMessage:
     """The control-flow exception that quarantines ``ctx``'s message: answered unless loop rules forbid."""
-    reason = f"quarantined: {code} ({detail})"
+    reason = Reason(ReasonCode.QUARANTINED, {"limit": code, "detail": detail})
     no_reply = no_reply_reason_for(ctx.message, ctx.settings)
     if no_reply is not None:
-        return QuarantineMessage(f"{reason}; no automatic reply: {no_reply}", None)
-    return QuarantineMessage(reason, "quarantined", why=WHY[ctx.settings.call.language].get(code, code))
+        return QuarantineMessage(reason.with_no_reply(no_reply), None)
+    return QuarantineMessage(reason, "quarantined", structure_limit=code)
 
 
 def process(ctx: MessageContext) -> None:

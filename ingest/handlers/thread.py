@@ -15,6 +15,7 @@ from sqlalchemy import ColumnElement, select
 from ingest.context import MessageContext
 from ingest.mime import header
 from storage import Application, InboundMessage, Reply
+from storage.reasons import ThreadMatch
 from storage.states import ApplicationStatus
 
 PUBLIC_MAIL_DOMAINS = frozenset({"gmail.com", "hotmail.com", "outlook.com", "live.dk", "yahoo.com", "icloud.com",
@@ -71,7 +72,8 @@ def _by_sender(ctx: MessageContext) -> Application | None:
 
 
 def process(ctx: MessageContext) -> None:
-    for how, finder in (("reference", _by_reference), ("message-id", _by_message_ids), ("sender", _by_sender)):
+    for how, finder in ((ThreadMatch.REFERENCE, _by_reference), (ThreadMatch.MESSAGE_ID, _by_message_ids),
+                        (ThreadMatch.SENDER, _by_sender)):
         application = finder(ctx)
         if application is not None:
             ctx.thread, ctx.thread_found_by = application, how

@@ -1,0 +1,35 @@
+"""What the acknowledgement and the clarification request show of an application: one builder for the
+worker's automatic replies and for the clarification staff send from the web app. Values stay values; the
+templates word them in the reply's language (``notifications.locale`` filters)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from parsers import Problem
+from storage import Application, Submission
+
+
+def form_reply_context(application: Application, fields: Mapping[str, Any], problems: Sequence[Problem],
+                       form_filename: str, annexes: Sequence[str], submission: Submission | None,
+                       greeting: str) -> dict[str, Any]:
+    """The template context for one version of the form (``fields``: its values, with staff's corrections)."""
+    return {
+        "reference": application.reference,
+        "greeting": greeting,
+        "form_filename": form_filename,
+        "municipality": application.municipality,
+        "partners": [p.get("municipality") or "?" for p in fields.get("partners") or []],
+        "target_group_size": fields.get("target_group_size"),
+        "population": fields.get("population"),
+        "already_implemented": fields.get("already_implemented"),
+        "director_approved": fields.get("director_approved"),
+        "director_name": fields.get("director_name"),
+        "approval_date": fields.get("approval_date"),
+        "annexes": list(annexes),
+        "problems": list(problems),
+        "version": submission.version if submission else 1,
+        "late": application.late,
+        "correction_after_deadline": bool(submission and submission.after_deadline),
+    }

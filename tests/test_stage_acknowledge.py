@@ -1,0 +1,39 @@
+"""Stage `acknowledge`: a complete application gets its acknowledgement, an incomplete one the clarification
+request listing each problem; the reply is in the call's language throughout."""
+
+from __future__ import annotations
+
+from stage_support import context, email, through
+
+from config import load_settings
+from ingest.demo import complete_values
+from ingest.handlers import acknowledge, application, attachments, find_form, structure, validate_form
+
+STAGES = (structure.process, attachments.process, find_form.process, validate_form.process, application.process,
+          acknowledge.process)
+
+
+def test_a_complete_application_is_acknowledged_with_its_reference_and_danish_receipt_time(memory_db, tmp_path):
+    ctx = through(context(memory_db, tmp_path, email()), *STAGES)
+    (reply,) = ctx.row.replies
+    assert reply.kind == "acknowledgement" and reply.subject.startswith("[AD-2019-0001]")
+    assert "modtaget den 2. september 2019 kl. 11.00" in reply.body and "352.751" in reply.body
+    assert reply.application is ctx.application and reply.status == "pending"
+
+
+def test_an_incomplete_application_gets_a_clarification_listing_each_problem(memory_db, tmp_path):
+    ctx = through(context(memory_db, tmp_path, email(values=complete_values(population="mange"))), *STAGES)
+    (reply,) = ctx.row.replies
+    assert reply.kind == "clarification"
+    assert "»mange« er ikke et tal. Vi har brug for et helt tal, mindst lige så stort som målgruppen." in reply.body
+
+
+def test_with_an_english_call_the_reply_is_english_throughout(memory_db, tmp_path):
+    settings = load_settings(None)
+    settings.call.language = "en"
+    ctx = through(context(memory_db, tmp_path, email(values=complete_values(population="mange")),
+                          settings=settings), *STAGES)
+    (reply,) = ctx.row.replies
+    assert '"mange" is not a number. We need a whole number at least as large as the target group.' in reply.body
+    assert "2 September 2019 at 11:00" in reply.body and "Dear Mette Jensen" in reply.body
+    assert not any(word in reply.body for word in ("Ja", "Nej", "ikke angivet", "Vi har brug for", "Kære"))
