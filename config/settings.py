@@ -136,10 +136,12 @@ class StorageSettings(_Section):
 
 class ParsingSettings(_Section):
     isolate: bool = True  # parse each file in a separate process with the bounds below
+    workers: int = Field(0, ge=0)  # parse processes at once; 0: one per CPU core
     timeout_seconds: float = Field(90, gt=0)
     memory_mb: int = Field(1536, ge=128)
     libreoffice: str = "soffice"  # command or path for .doc files; "" answers .doc with a request for .docx
     convert_timeout_seconds: float = Field(60, gt=0)
+    warm_libreoffice: bool = True  # keep a LibreOffice ready between .doc conversions (one file per instance)
     max_pdf_pages: int = Field(40, ge=1)
 
     @model_validator(mode="after")

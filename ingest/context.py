@@ -8,6 +8,7 @@ from email.message import EmailMessage
 from sqlalchemy.orm import Session
 
 from config import Settings
+from ingest.mime import MimePart
 from parsers import ParsedForm, Problem
 from parsers.form_file import Parse, ParseOptions, parse_form
 from storage import Application, Archive, Attachment, InboundMessage, Submission
@@ -22,6 +23,8 @@ class MessageContext:
     row: InboundMessage
     message: EmailMessage  # the headers only until the structure stage has parsed ``raw`` within its limits
     raw: bytes | None = None
+    parsed_ahead: EmailMessage | None = None  # ``raw`` already parsed within the limits (the poller's chunk)
+    parts_ahead: list[MimePart] | None = None  # and its attached files
     attachments: list[Attachment] = field(default_factory=list)
     attachment_data: dict[int, bytes] = field(default_factory=dict)  # Attachment.id → bytes
     form: ParsedForm | None = None

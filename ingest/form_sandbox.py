@@ -121,7 +121,14 @@ class FormSandbox:
         with self._lock:
             return self._parse(data, filename, options)
 
-    def _parse(self, data: bytes, filename: str, options: ParseOptions) -> tuple[FileKind, FormRecord | None]:
+    def run(self, function: Parse, data: bytes, filename: str, options: ParseOptions
+            ) -> tuple[FileKind, FormRecord | None]:
+        """``function`` (another module-level Parse) in the worker, with the same bounds."""
+        with self._lock:
+            return self._parse(data, filename, options, function)
+
+    def _parse(self, data: bytes, filename: str, options: ParseOptions, function: Parse | None = None
+               ) -> tuple[FileKind, FormRecord | None]:
         if self._process is None or not self._process.is_alive() or self._tasks >= self.max_tasks:
             self.close()
             self._start()
@@ -129,7 +136,7 @@ class FormSandbox:
         assert connection is not None
         self._tasks += 1
         try:
-            connection.send((self.parse_function, data, filename, options))
+            connection.send((function or self.parse_function, data, filename, options))
             if not connection.poll(self.timeout):
                 log.warning("parsing a %s file took over %.0f s; worker stopped",
                             Path(filename).suffix or "(no suffix)", self.timeout)

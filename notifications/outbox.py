@@ -41,33 +41,42 @@ def send_pending(db: Database, transport: Transport, sender: str, max_attempts: 
         due = list(session.scalars(select(Reply.id)
                                    .where(Reply.status == ReplyStatus.PENDING, Reply.next_attempt_at <= now)
                                    .order_by(Reply.id)))
-    for reply_id in due:
-        with db.session() as session:
-            reply = session.scalar(select(Reply).where(Reply.id == reply_id, Reply.status == ReplyStatus.PENDING)
-                                   .with_for_update(skip_locked=True))
-            if reply is None:  # sent meanwhile, or being sent by another worker right now
-                continue
-            email_message = build_email(reply, sender)
-            try:
-                transport.send(email_message)
-            except TransportError as error:
-                reply.attempts += 1
-                reply.last_error = str(error)[:2000]
-                if error.permanent or reply.attempts >= max_attempts:
-                    reply.status = ReplyStatus.FAILED
-                    report.failed += 1
-                    log.error("reply #%s failed for good: %s", reply.id, error)
-                else:
-                    reply.next_attempt_at = now + min(BACKOFF * 2 ** (reply.attempts - 1), MAX_BACKOFF)
-                    report.deferred += 1
-                    log.warning("reply #%s deferred (attempt %d): %s", reply.id, reply.attempts, error)
-                continue
-            fault_point("kill-after-smtp")
-            reply.status = ReplyStatus.SENT
-            reply.attempts += 1
-            reply.sent_at = utcnow()
-            reply.last_error = None
-            report.sent += 1
-            if on_sent is not None:
-                on_sent(email_message.as_bytes(policy=SMTP))
+    try:
+        for reply_id in due:
+            _send_one(db, transport, sender, max_attempts, now, reply_id, report, on_sent)
+    finally:
+        transport.close()  # one connection served every reply of this run
     return report
+
+
+def _send_one(db: Database, transport: Transport, sender: str, max_attempts: int, now: datetime, reply_id: int,
+              report: OutboxReport, on_sent: Callable[[bytes], None] | None) -> None:
+    """Claim, send and commit one reply."""
+    with db.session() as session:
+        reply = session.scalar(select(Reply).where(Reply.id == reply_id, Reply.status == ReplyStatus.PENDING)
+                               .with_for_update(skip_locked=True))
+        if reply is None:  # sent meanwhile, or being sent by another worker right now
+            return
+        email_message = build_email(reply, sender)
+        try:
+            transport.send(email_message)
+        except TransportError as error:
+            reply.attempts += 1
+            reply.last_error = str(error)[:2000]
+            if error.permanent or reply.attempts >= max_attempts:
+                reply.status = ReplyStatus.FAILED
+                report.failed += 1
+                log.error("reply #%s failed for good: %s", reply.id, error)
+            else:
+                reply.next_attempt_at = now + min(BACKOFF * 2 ** (reply.attempts - 1), MAX_BACKOFF)
+                report.deferred += 1
+                log.warning("reply #%s deferred (attempt %d): %s", reply.id, reply.attempts, error)
+            return
+        fault_point("kill-after-smtp")
+        reply.status = ReplyStatus.SENT
+        reply.attempts += 1
+        reply.sent_at = utcnow()
+        reply.last_error = None
+        report.sent += 1
+        if on_sent is not None:
+            on_sent(email_message.as_bytes(policy=SMTP))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import smtplib
 import tempfile
@@ -27,16 +28,27 @@ class TransportError(UipIntakeError):
 class Transport(Protocol):
     def send(self, message: EmailMessage) -> None: ...
 
+    def close(self) -> None: ...
+
 
 class SmtpTransport:
+    """Sends over one connection for as many replies as there are (``close`` ends it): a reused connection
+    the relay has dropped meanwhile is opened again, once, before anything of the message was sent."""
+
     def __init__(self, settings: SmtpSettings) -> None:
         self.settings = settings
+        self._client: smtplib.SMTP | None = None
 
     def send(self, message: EmailMessage) -> None:
         s = self.settings
         try:
-            with self.connect() as client:
-                client.send_message(message)
+            try:
+                self._connection().send_message(message)
+            except smtplib.SMTPServerDisconnected:
+                if self._client is None:
+                    raise
+                self._drop()  # the relay closed the idle connection: a fresh one, once
+                self._connection().send_message(message)
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _ in exc.recipients.values()]
             raise TransportError(f"recipient refused: {exc.recipients}", permanent=all(c >= 500 for c in codes)) \
@@ -47,7 +59,26 @@ class SmtpTransport:
         except TokenRefused as exc:
             raise TransportError(f"SMTP {s.host}:{s.port}: {exc}") from exc
         except (OSError, smtplib.SMTPException) as exc:
+            self._drop()
             raise TransportError(f"SMTP {s.host}:{s.port}: {describe(exc, 'smtp')}") from exc
+
+    def _connection(self) -> smtplib.SMTP:
+        if self._client is None:
+            self._client = self.connect()
+        return self._client
+
+    def _drop(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            with contextlib.suppress(OSError, smtplib.SMTPException):
+                client.close()
+
+    def close(self) -> None:
+        """End the connection politely (QUIT)."""
+        client, self._client = self._client, None
+        if client is not None:
+            with contextlib.suppress(OSError, smtplib.SMTPException):
+                client.quit()
 
     def connect(self) -> smtplib.SMTP:
         """A connection to the relay, TLS verified (STARTTLS required when chosen) and signed in."""
@@ -94,6 +125,9 @@ class FileTransport:
 
     def __init__(self, directory: Path) -> None:
         self.directory = Path(directory)
+
+    def close(self) -> None:
+        """Nothing to close: each reply is its own file."""
 
     def send(self, message: EmailMessage) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)

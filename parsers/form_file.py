@@ -74,6 +74,18 @@ def parse_form(data: bytes, filename: str, options: ParseOptions | None = None) 
     return kind, None
 
 
+def parse_converted_doc(converted: bytes, filename: str, options: ParseOptions | None = None
+                        ) -> tuple[FileKind, FormRecord | None]:
+    """Read the .docx LibreOffice made of the .doc ``filename`` (converted outside, by a warm converter)."""
+    try:
+        inspect_file(converted, filename)
+        document = read_docx(converted)
+        document.reader = "doc (LibreOffice)"
+        return "doc", read_record(document)
+    except UnreadableFile as error:
+        raise error.naming(filename) from error
+
+
 def choose_form(candidates: list[FormCandidate], options: ParseOptions | None = None,
                 parse: Parse | None = None) -> FormChoice:
     """The attachment that reads best as the form, or the reasons the documents could not be read."""

@@ -93,6 +93,27 @@ def claim(db: Database, key: str) -> Iterator[bool]:
                 connection.commit()
 
 
+@contextmanager
+def claim_many(db: Database, keys: list[str]) -> Iterator[list[bool]]:
+    """``claim`` for several keys at once, on one connection (a chunk of messages holds one connection, not one
+    per message); each flag says whether this worker alone has that key."""
+    if db.engine.dialect.name != "postgresql" or not keys:
+        yield [True] * len(keys)
+        return
+    locks = [_lock_key(key) for key in keys]
+    with db.engine.connect() as connection:
+        got = [bool(connection.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": lock}).scalar())
+               for lock in locks]
+        connection.commit()
+        try:
+            yield got
+        finally:
+            for lock, mine in zip(locks, got, strict=True):
+                if mine:
+                    connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": lock})
+            connection.commit()
+
+
 @dataclass(frozen=True)
 class Lease:
     holder: str

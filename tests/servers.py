@@ -185,12 +185,22 @@ class SmtpSink:
     envelopes: list[tuple[str, list[str]]] = field(default_factory=list)
     fail_with: str | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
+    greetings: int = 0  # EHLO/HELO seen: how many connections the client opened
+    times: list[float] = field(default_factory=list)  # time.monotonic() of each message's arrival
+
+    async def handle_EHLO(self, server: object, session: object, envelope: object, hostname: str,
+                          responses: list[str]) -> list[str]:
+        session.host_name = hostname  # type: ignore[attr-defined]  # a handler of EHLO must set it (aiosmtpd)
+        with self.lock:
+            self.greetings += 1
+        return responses
 
     async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
         if self.fail_with:
             return self.fail_with
         message = message_from_bytes(envelope.content, policy=policy.default)  # type: ignore[attr-defined]
         with self.lock:
+            self.times.append(time.monotonic())
             self.messages.append(message)  # type: ignore[arg-type]
             self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))  # type: ignore[attr-defined]
         return "250 OK"
@@ -199,6 +209,8 @@ class SmtpSink:
         with self.lock:
             self.messages.clear()
             self.envelopes.clear()
+            self.times.clear()
+            self.greetings = 0
 
 
 def start_smtp(sink: SmtpSink) -> tuple[Controller, int]:

@@ -8,7 +8,7 @@ from storage import Attachment
 
 
 def process(ctx: MessageContext) -> None:
-    for part in attachments(ctx.message):
+    for part in ctx.parts_ahead if ctx.parts_ahead is not None else attachments(ctx.message):
         digest = ctx.archive.put("files", part.data)
         row = Attachment(filename=part.filename, content_type=part.content_type[:255], size=len(part.data),
                          sha256=digest, role="annex")

@@ -25,6 +25,9 @@ def quarantine(ctx: MessageContext, code: str, detail: str) -> QuarantineMessage
 
 
 def process(ctx: MessageContext) -> None:
+    if ctx.parsed_ahead is not None:  # the poller parsed it within the same limits already
+        ctx.message = ctx.parsed_ahead
+        return
     if ctx.raw is None:  # a test built the context from a parsed message
         return
     try:

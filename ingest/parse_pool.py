@@ -1,0 +1,109 @@
+"""Several bounded parse workers at once, fed ahead of the pipeline so parsing overlaps fetching and storing.
+
+The poller stores a chunk of messages, then hands their attachments to the pool (``submit_ahead``) before it
+runs the first message's pipeline; when the pipeline's form finder asks for a file, its result is usually
+ready. Each worker is a :class:`FormSandbox` with the same time and memory bounds as before; a file nobody
+submitted ahead is parsed on the spot. A result is handed out once and never kept: what was submitted and not
+asked for is forgotten when the chunk ends (``forget_ahead``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import queue
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+
+from config import ParsingSettings
+from ingest.form_sandbox import FormSandbox
+from parsers.doc_converter import WarmConverter
+from parsers.errors import UnreadableFile
+from parsers.file_safety import OLE_MAGIC, FileKind, inspect_file
+from parsers.form_file import Parse, ParseOptions, parse_converted_doc
+from parsers.form_record import FormRecord
+
+Parsed = tuple[FileKind, FormRecord | None]
+
+
+def worker_count(settings: ParsingSettings) -> int:
+    return settings.workers or max(os.cpu_count() or 1, 1)
+
+
+class ParsePool:
+    """A ``parsers.form_file.Parse`` over ``len(sandboxes)`` worker processes."""
+
+    def __init__(self, sandboxes: list[FormSandbox], converter: WarmConverter | None = None) -> None:
+        self._sandboxes = sandboxes
+        self._converter = converter  # .doc files: converted by a LibreOffice kept ready, then read in a sandbox
+        self._idle: queue.SimpleQueue[FormSandbox] = queue.SimpleQueue()
+        for sandbox in sandboxes:
+            self._idle.put(sandbox)
+        self._executor = ThreadPoolExecutor(len(sandboxes), thread_name_prefix="uip-parse")
+        self._ahead: dict[tuple[str, str], list[Future[Parsed]]] = {}  # the same file in several emails
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: ParsingSettings) -> ParsePool:
+        converter = WarmConverter(settings.libreoffice) if settings.libreoffice and settings.warm_libreoffice else None
+        return cls([FormSandbox.from_settings(settings) for _ in range(worker_count(settings))], converter)
+
+    @property
+    def workers(self) -> int:
+        return len(self._sandboxes)
+
+    def _on_a_worker(self, data: bytes, filename: str, options: ParseOptions) -> Parsed:
+        # a .doc is checked for encryption and macros first (byte patterns only: nothing is opened here)
+        if (self._converter is not None and options.libreoffice and data.startswith(OLE_MAGIC)
+                and inspect_file(data, filename).kind == "doc"):
+            try:
+                converted = self._converter.convert(data, options.convert_timeout)
+            except UnreadableFile as error:
+                raise error.naming(filename) from error
+            return self._on_a_sandbox(parse_converted_doc, converted, filename, options)
+        return self._on_a_sandbox(None, data, filename, options)
+
+    def _on_a_sandbox(self, function: Parse | None, data: bytes, filename: str, options: ParseOptions) -> Parsed:
+        sandbox = self._idle.get()
+        try:
+            return sandbox(data, filename, options) if function is None else sandbox.run(function, data, filename,
+                                                                                           options)
+        finally:
+            self._idle.put(sandbox)
+
+    @staticmethod
+    def _key(data: bytes, filename: str) -> tuple[str, str]:
+        return hashlib.sha256(data).hexdigest(), filename
+
+    def submit_ahead(self, data: bytes, filename: str, options: ParseOptions) -> None:
+        """Start parsing a file the pipeline will soon ask for."""
+        future = self._executor.submit(self._on_a_worker, data, filename, options)
+        with self._lock:
+            self._ahead.setdefault(self._key(data, filename), []).append(future)
+
+    def __call__(self, data: bytes, filename: str, options: ParseOptions) -> Parsed:
+        key = self._key(data, filename)
+        with self._lock:
+            waiting = self._ahead.get(key)
+            future = waiting.pop(0) if waiting else None
+            if waiting == []:
+                del self._ahead[key]
+        if future is None:
+            return self._on_a_worker(data, filename, options)
+        return future.result()  # the file's result, or its UnreadableFile / ParserCrash raised here
+
+    def forget_ahead(self) -> None:
+        """Drop what was submitted and not asked for (the message failed or was a duplicate)."""
+        with self._lock:
+            ahead, self._ahead = self._ahead, {}
+        for futures in ahead.values():
+            for future in futures:
+                future.cancel()
+
+    def close(self) -> None:
+        self.forget_ahead()
+        self._executor.shutdown(wait=True, cancel_futures=True)
+        for sandbox in self._sandboxes:
+            sandbox.close()
+        if self._converter is not None:
+            self._converter.close()

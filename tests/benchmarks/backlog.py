@@ -1,0 +1,289 @@
+"""The backlog benchmark: N application emails waiting in a real Dovecot, answered through a real aiosmtpd.
+
+The service's poll (``Intake.poll_once`` in a child process, so its peak RSS is its own) against the plainest
+possible loop doing the same work in one process — size check, ``BODY.PEEK[]`` in batches of 100, MIME parse,
+unzip + lxml of ``word/document.xml``, one SQLite insert and commit, one SMTP reply — on identical mailbox
+contents (two users given the same messages), in the same run. Also: the raw FETCH rate.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import smtplib
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from dataclasses import dataclass
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+from imapclient import IMAPClient
+from lxml import etree
+
+from ingest.demo import application_email, complete_values, sized_email, to_bytes
+from parsers.blank_form import fill_form
+
+LIMIT = 10 * 1024 * 1024
+HERE = Path(__file__).resolve().parent
+
+
+@dataclass
+class Servers:
+    imap_port: int
+    password: str
+    smtp_port: int
+    sink: Any
+
+    def client(self, user: str) -> IMAPClient:
+        client = IMAPClient("127.0.0.1", port=self.imap_port, ssl=False, timeout=60)
+        client.login(user, self.password)
+        return client
+
+
+def forms() -> list[tuple[str, bytes]]:
+    """The mix of form files: content controls (most), typed, incomplete, a joint one, and a .doc when
+    LibreOffice is there (built once, reused)."""
+    mix = [("skema.docx", fill_form(complete_values(municipality=name)))
+           for name in ("Aarhus Kommune", "Odense Kommune", "Vejle Kommune", "Herning Kommune", "Viborg Kommune",
+                        "Holbæk Kommune", "Esbjerg Kommune", "Randers Kommune")]
+    mix.append(("skema.docx", fill_form(complete_values(municipality="Horsens Kommune"), mode="typed")))
+    mix.append(("skema.docx", fill_form(complete_values(population=None, director_name=None))))
+    return mix
+
+
+def doc_form() -> bytes | None:
+    from form_corpus import FIXTURES, libreoffice
+
+    if libreoffice() is None:
+        return None
+    return next(f for f in FIXTURES if f.filename == "skema.doc").build()
+
+
+def backlog_messages(n: int, doc: bytes | None, oversized: bytes) -> list[bytes]:
+    """``n`` emails: the form mix, 1 in 100 over the size limit, 1 in 100 a .doc (when there is one)."""
+    mix = forms()
+    messages = []
+    for i in range(n):
+        if i % 100 == 50:
+            messages.append(oversized.replace(b"Message-ID: <", f"Message-ID: <big{i}.".encode(), 1))
+            continue
+        name, data = ("skema.doc", doc) if (doc is not None and i % 100 == 75) else mix[i % len(mix)]
+        message = application_email(None, sender=f"Kommune {i} <sag{i}@kommune{i % 37}.dk>",
+                                    message_id=f"<backlog-{i}@kommune.dk>", annexes={name: data})
+        messages.append(to_bytes(message))
+    return messages
+
+
+def deliver(servers: Servers, user: str, messages: list[bytes]) -> None:
+    client = servers.client(user)
+    for raw in messages:
+        client.append("INBOX", raw)
+    client.logout()
+
+
+def raw_fetch_rate(servers: Servers, user: str) -> tuple[float, float]:
+    """Messages and megabytes per second for ``BODY.PEEK[]`` of everything under the limit, 100 at a time."""
+    client = servers.client(user)
+    client.select_folder("INBOX", readonly=True)
+    sizes = client.fetch(client.search("ALL"), ["RFC822.SIZE"])
+    uids = [uid for uid, data in sizes.items() if data[b"RFC822.SIZE"] <= LIMIT]
+    started, total = time.perf_counter(), 0
+    for start in range(0, len(uids), 100):
+        for data in client.fetch(uids[start:start + 100], ["BODY.PEEK[]"]).values():
+            total += len(data[b"BODY[]"])
+    elapsed = time.perf_counter() - started
+    client.logout()
+    return len(uids) / elapsed, total / elapsed / 1e6
+
+
+def plain_loop(servers: Servers, user: str, database: Path) -> float:
+    """The plainest loop that does the work; returns messages per second."""
+    started = time.perf_counter()
+    client = servers.client(user)
+    client.select_folder("INBOX")
+    sizes = client.fetch(client.search("ALL"), ["RFC822.SIZE"])
+    db = sqlite3.connect(database)
+    db.execute("CREATE TABLE IF NOT EXISTS message (uid INTEGER, sender TEXT, municipality TEXT, size INTEGER)")
+    smtp = smtplib.SMTP("127.0.0.1", servers.smtp_port)
+    small = [uid for uid, data in sizes.items() if data[b"RFC822.SIZE"] <= LIMIT]
+    for uid, data in sizes.items():
+        if data[b"RFC822.SIZE"] > LIMIT:
+            header = client.fetch([uid], ["BODY.PEEK[HEADER]"])[uid][b"BODY[HEADER]"]
+            _answer(smtp, message_from_bytes(header, policy=policy.default), "for stor")
+    for start in range(0, len(small), 100):
+        for uid, data in client.fetch(small[start:start + 100], ["BODY.PEEK[]"]).items():
+            message = message_from_bytes(data[b"BODY[]"], policy=policy.default)
+            municipality = ""
+            for part in message.iter_attachments():
+                payload = part.get_payload(decode=True)
+                if isinstance(payload, bytes) and payload.startswith(b"PK"):
+                    with zipfile.ZipFile(io.BytesIO(payload)) as archive:
+                        root = etree.fromstring(archive.read("word/document.xml"))
+                        municipality = "".join(root.itertext())[:40]
+            db.execute("INSERT INTO message VALUES (?, ?, ?, ?)",
+                       (uid, str(message["From"]), municipality, len(data[b"BODY[]"])))
+            db.commit()
+            _answer(smtp, message, "kvittering")
+    smtp.quit()
+    client.logout()
+    return len(sizes) / (time.perf_counter() - started)
+
+
+def _answer(smtp: smtplib.SMTP, message: EmailMessage, text: str) -> None:
+    reply = EmailMessage()
+    reply["From"], reply["To"] = "uip-imp2@socialstyrelsen.dk", str(message["From"])
+    reply["Subject"] = "Re: " + str(message["Subject"])
+    reply.set_content(text)
+    smtp.send_message(reply)
+
+
+def service_poll(servers: Servers, user: str, root: Path, workers: int = 1, database_url: str | None = None,
+                 **sections: dict[str, Any]) -> dict[str, Any]:
+    """``poll --once`` of the service in ``workers`` child processes at once; the slowest one's time."""
+    overrides = _overrides(servers, user, root, database_url, **sections)
+    children = [subprocess.Popen([sys.executable, str(HERE / "poll_child.py"), json.dumps(overrides)],
+                                 stdout=subprocess.PIPE, env=_child_env()) for _ in range(workers)]
+    results = [json.loads(child.communicate()[0]) for child in children]
+    return {"elapsed": max(r["elapsed"] for r in results), "rss_mb": max(r["rss_mb"] for r in results),
+            "processed": sum(r["processed"] for r in results), "outcomes": [r["outcomes"] for r in results]}
+
+
+def run(servers: Servers, sizes: tuple[int, ...] = (100, 200, 1000)) -> dict[int, dict[str, float]]:
+    doc, oversized = doc_form(), sized_email(int(9.9 * 1024 * 1024) + 1024 * 300)  # just over 10 MiB
+    figures: dict[int, dict[str, float]] = {}
+    for n in sizes:
+        messages = backlog_messages(n, doc, oversized)
+        with tempfile.TemporaryDirectory(prefix="uip-backlog-") as tmp:
+            root = Path(tmp)
+            tag = f"{n}-{os.getpid()}-{time.monotonic_ns()}"
+            service_user, plain_user = f"service-{tag}", f"plain-{tag}"
+            deliver(servers, service_user, messages)
+            deliver(servers, plain_user, messages)
+            fetch_rate, megabytes = raw_fetch_rate(servers, plain_user)
+            plain = plain_loop(servers, plain_user, root / "plain.db")
+            service = service_poll(servers, service_user, root)
+            rate = n / service["elapsed"]
+            figures[n] = {"service": rate, "plain": plain, "ratio": rate / plain, "fetch": fetch_rate,
+                          "fetch_mb": megabytes, "rss_mb": service["rss_mb"]}
+            print(f"  N={n:5}: service {rate:6.1f} msg/s, plain loop {plain:6.1f} msg/s, ratio {rate / plain:4.2f}; "
+                  f"raw FETCH {fetch_rate:6.0f} msg/s ({megabytes:5.1f} MB/s); service peak RSS "
+                  f"{service['rss_mb']:5.0f} MB; processed {service['processed']}", flush=True)
+    if len(sizes) > 1:
+        first, last = figures[sizes[0]]["service"], figures[sizes[-1]]["service"]
+        print(f"  rate at N={sizes[-1]} vs N={sizes[0]}: {last / first:4.2f}x (target >= 0.9)")
+    return figures
+
+
+def _overrides(servers: Servers, user: str, root: Path, database_url: str | None = None,
+               **sections: dict[str, Any]) -> dict[str, Any]:
+    overrides: dict[str, Any] = {
+        "mailbox": {"protocol": "imap", "host": "127.0.0.1", "port": servers.imap_port, "security": "none",
+                    "username": user, "password": servers.password, "timeout_seconds": 120},
+        "smtp": {"transport": "smtp", "host": "127.0.0.1", "port": servers.smtp_port, "security": "none",
+                 "max_per_recipient_per_hour": 1_000_000, "max_per_hour": 1_000_000},
+        "database": {"url": database_url or f"sqlite:///{root}/service.db"},
+        "storage": {"archive_dir": str(root / "archive")},
+    }
+    for name, values in sections.items():
+        overrides.setdefault(name, {}).update(values)
+    return overrides
+
+
+def _child_env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE.parents[1]), str(HERE.parent)])}
+
+
+def idle_latency(servers: Servers, count: int = 100, interval: float = 1.0) -> tuple[float, float]:
+    """Arrival (APPEND done) → acknowledgement received by the relay, under IDLE with a steady trickle."""
+    import signal
+
+    user = f"idle-{os.getpid()}-{time.monotonic_ns()}"
+    servers.client(user).logout()  # the mailbox exists before the worker selects it
+    with tempfile.TemporaryDirectory(prefix="uip-idle-") as tmp:
+        overrides = _overrides(servers, user, Path(tmp), mailbox={"idle": True, "poll_seconds": 300})
+        worker = subprocess.Popen([sys.executable, str(HERE / "worker_child.py"), json.dumps(overrides)],
+                                  env=_child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            time.sleep(4)  # started, first poll done, IDLE entered
+            client = servers.client(user)
+            sent: dict[str, float] = {}
+            for n in range(count):
+                message_id = f"<idle-{n}-{time.monotonic_ns()}@kommune.dk>"
+                client.append("INBOX", to_bytes(application_email(complete_values(), message_id=message_id)))
+                sent[message_id] = time.monotonic()
+                time.sleep(interval)
+            client.logout()
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and len(_answered(servers, sent)) < count:
+                time.sleep(0.2)
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            worker.wait(30)
+    latencies = sorted(_answered(servers, sent)[m] - sent[m] for m in _answered(servers, sent))
+    if len(latencies) < count:
+        print(f"  (only {len(latencies)} of {count} acknowledged within a minute)")
+    p50 = latencies[len(latencies) // 2]
+    p95 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.95))]
+    return p50, p95
+
+
+def _answered(servers: Servers, sent: dict[str, float]) -> dict[str, float]:
+    with servers.sink.lock:
+        return {str(m["In-Reply-To"]): t for m, t in zip(servers.sink.messages, servers.sink.times, strict=True)
+                if str(m["In-Reply-To"]) in sent}
+
+
+def doc_conversion(doc: bytes) -> tuple[float, float]:
+    """Seconds for one .doc → .docx: cold (a fresh LibreOffice) and warm (the converter kept ready)."""
+    from parsers.doc_converter import convert_doc, warm_converter
+
+    started = time.perf_counter()
+    convert_doc(doc, "soffice", 60)
+    cold = time.perf_counter() - started
+    with warm_converter("soffice") as converter:
+        converter.convert(doc, 60)  # the first one starts it
+        time.sleep(2)  # the next instance is being readied while nothing arrives
+        warm = []
+        for _ in range(3):
+            started = time.perf_counter()
+            converter.convert(doc, 60)
+            warm.append(time.perf_counter() - started)
+            time.sleep(2)
+    return cold, sorted(warm)[1]
+
+
+def two_workers(servers: Servers, postgres_url: str, n: int = 200) -> tuple[float, float]:
+    """Messages per second of one worker and of two workers at once on one mailbox (PostgreSQL, one parse
+    process each)."""
+    import sqlalchemy as sa
+
+    doc, oversized = None, sized_email(int(9.9 * 1024 * 1024) + 1024 * 300)
+    rates = []
+    for workers in (1, 2):
+        schema = f"bench_{os.getpid()}_{workers}_{time.monotonic_ns() % 10**8}"
+        admin = sa.create_engine(postgres_url)
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+        url = f"{postgres_url}{'&' if '?' in postgres_url else '?'}options=-csearch_path%3D{schema}"
+        try:
+            with tempfile.TemporaryDirectory(prefix="uip-workers-") as tmp:
+                user = f"workers-{schema}"
+                deliver(servers, user, backlog_messages(n, doc, oversized))
+                from storage import Database
+
+                Database(url).migrate()  # before the workers race to do it
+                result = service_poll(servers, user, Path(tmp), workers=workers, database_url=url,
+                                      parsing={"workers": 1})
+                rates.append(n / result["elapsed"])
+        finally:
+            with admin.begin() as conn:
+                conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+            admin.dispose()
+    return rates[0], rates[1]

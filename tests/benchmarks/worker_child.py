@@ -1,0 +1,21 @@
+"""The service's worker (``uip-intake run``: APScheduler + IMAP IDLE) with the settings given as JSON, until
+SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from config import load_settings
+from ingest.poller import Intake
+from ingest.worker import run_worker
+
+
+def main() -> None:
+    intake = Intake.from_settings(load_settings(None, **json.loads(sys.argv[1])))
+    intake.db.migrate()
+    run_worker(intake)
+
+
+if __name__ == "__main__":  # the parse workers (forkserver) import this module again: no second worker there
+    main()

@@ -1,0 +1,75 @@
+"""The parse pool: several bounded workers, files parsed ahead of the pipeline and each result handed out
+once; .doc files converted by a LibreOffice kept ready (one file per instance, none left behind)."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+
+import pytest
+from form_corpus import FIXTURES
+from test_form_corpus import require_libreoffice
+
+from ingest.demo import complete_values
+from ingest.form_sandbox import FormSandbox
+from ingest.parse_pool import ParsePool
+from parsers import UnreadableFile
+from parsers.blank_form import fill_form
+from parsers.doc_converter import WarmConverter
+from parsers.form_file import ParseOptions
+
+OPTIONS = ParseOptions()
+
+
+@pytest.fixture()
+def pool():
+    parse_pool = ParsePool([FormSandbox(timeout=60), FormSandbox(timeout=60)])
+    yield parse_pool
+    parse_pool.close()
+
+
+def test_a_file_parsed_ahead_is_handed_out_once_and_the_same_file_twice_gives_two_results(pool):
+    form = fill_form(complete_values())
+    pool.submit_ahead(form, "a.docx", OPTIONS)
+    pool.submit_ahead(form, "a.docx", OPTIONS)
+    first, second = pool(form, "a.docx", OPTIONS), pool(form, "a.docx", OPTIONS)
+    assert first[1] is not None and second[1] is not None and first[1] is not second[1]
+    assert first[1].get("municipality") == "Aarhus Kommune"
+    assert pool._ahead == {}  # nothing kept once handed out
+
+
+def test_a_refusal_found_ahead_is_raised_when_the_pipeline_asks(pool):
+    pool.submit_ahead(b"PK\x03\x04 not really a zip", "skema.docx", OPTIONS)
+    with pytest.raises(UnreadableFile) as refused:
+        pool(b"PK\x03\x04 not really a zip", "skema.docx", OPTIONS)
+    assert refused.value.code == "corrupt" and refused.value.filename == "skema.docx"
+
+
+def test_what_was_parsed_ahead_and_never_asked_for_is_forgotten(pool):
+    pool.submit_ahead(fill_form(complete_values()), "a.docx", OPTIONS)
+    pool.forget_ahead()
+    assert pool._ahead == {}
+
+
+def _our_office_processes(converter: WarmConverter) -> int:
+    found = subprocess.run(["pgrep", "-f", f"uip-warm-.*{converter._root.name}|{converter._root}"],
+                           capture_output=True, text=True).stdout.split()
+    return len(found)
+
+
+def test_a_doc_is_read_through_a_libreoffice_kept_ready_and_none_is_left_running_after_close():
+    require_libreoffice()
+    doc = next(f for f in FIXTURES if f.filename == "skema.doc").build()
+    converter = WarmConverter("soffice")
+    pool = ParsePool([FormSandbox(timeout=90)], converter)
+    try:
+        for _ in range(3):
+            kind, record = pool(doc, "skema.doc", OPTIONS)
+            assert kind == "doc" and record is not None and record.reader == "doc (LibreOffice)"
+            assert record.get("municipality") == "Aarhus Kommune"
+            time.sleep(2)  # the next instance gets ready meanwhile
+        assert converter.warm_conversions >= 1  # the first is cold; the later ones were handed to a ready one
+        assert _our_office_processes(converter) >= 1  # one is waiting for the next file
+    finally:
+        pool.close()
+    assert _our_office_processes(converter) == 0
