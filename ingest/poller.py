@@ -103,7 +103,10 @@ class Intake:
             with self.mailbox_factory(self.settings.mailbox) as mailbox:
                 for chunk in _chunks(mailbox.entries(), self.settings.call.max_message_bytes):
                     _handle_chunk(self, mailbox, chunk, report)
-            _retry_from_archive(self, report)
+                _retry_from_archive(self, report)
+                with self.db.session() as session:  # for /healthz: the mailbox was read to its end
+                    record_poll(session)
+                report.outbox = self.send_replies(mailbox)  # Sent-folder copies on this same connection
         except Exception as error:
             try:
                 with self.db.session() as session:
@@ -111,9 +114,6 @@ class Intake:
             except DBAPIError:
                 log.error("could not record the failed poll: the database does not answer")
             raise
-        with self.db.session() as session:  # for /healthz: the mailbox was read to its end
-            record_poll(session)
-        report.outbox = self.send_replies()
         return report
 
     def close(self) -> None:
@@ -126,21 +126,27 @@ class Intake:
             log.warning("could not release the worker lease: %s", error)
         self.db.dispose()
 
-    def send_replies(self) -> OutboxReport:
+    def send_replies(self, mailbox: Mailbox | None = None) -> OutboxReport:
+        """Send what is pending (over one SMTP connection); with ``smtp.sent_folder``, keep a copy of each there,
+        on ``mailbox``'s connection when the poll has one open."""
         sent: list[bytes] = []
         smtp = self.settings.smtp
         report = send_pending(self.db, self.transport, smtp.sender, smtp.max_attempts,
                               on_sent=sent.append if smtp.sent_folder else None)
         if sent:
-            self._keep_copies(sent)
+            self._keep_copies(sent, mailbox)
         return report
 
-    def _keep_copies(self, messages: list[bytes]) -> None:
+    def _keep_copies(self, messages: list[bytes], mailbox: Mailbox | None) -> None:
         """Append sent replies to the Sent folder; the replies are already sent, so a failure only warns."""
         try:
-            with self.mailbox_factory(self.settings.mailbox) as mailbox:
+            if mailbox is not None:
                 for raw in messages:
                     mailbox.append(self.settings.smtp.sent_folder, raw)
+                return
+            with self.mailbox_factory(self.settings.mailbox) as own:
+                for raw in messages:
+                    own.append(self.settings.smtp.sent_folder, raw)
         except (MailboxError, OSError) as error:
             log.warning("could not append %d sent replies to %s: %s", len(messages),
                         self.settings.smtp.sent_folder, error)

@@ -245,7 +245,9 @@ class Reply(Base):
     """An outgoing reply: written with the state change that caused it, sent afterwards (outbox)."""
 
     __tablename__ = "reply"
-    __table_args__ = (Index("ix_reply_status_next", "status", "next_attempt_at"),)
+    # the outbox's due replies; the rate limit's count of the last hour's replies
+    __table_args__ = (Index("ix_reply_status_next", "status", "next_attempt_at"),
+                      Index("ix_reply_created_at", "created_at"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     message_id_header: Mapped[str] = mapped_column(String(998), unique=True)

@@ -66,13 +66,17 @@ def doc_form() -> bytes | None:
     return next(f for f in FIXTURES if f.filename == "skema.doc").build()
 
 
-def backlog_messages(n: int, doc: bytes | None, oversized: bytes) -> list[bytes]:
-    """``n`` emails: the form mix, 1 in 100 over the size limit, 1 in 100 a .doc (when there is one)."""
+def backlog_messages(n: int, doc: bytes | None, oversized: bytes, large: bytes | None = None) -> list[bytes]:
+    """``n`` emails: the form mix; 1 in 100 over the size limit, 1 in 100 of 9.9 MB (just under it, with a
+    large annex), 1 in 100 a .doc (when there is one)."""
     mix = forms()
     messages = []
     for i in range(n):
         if i % 100 == 50:
             messages.append(oversized.replace(b"Message-ID: <", f"Message-ID: <big{i}.".encode(), 1))
+            continue
+        if i % 100 == 25 and large is not None:
+            messages.append(large.replace(b"Message-ID: <", f"Message-ID: <large{i}.".encode(), 1))
             continue
         name, data = ("skema.doc", doc) if (doc is not None and i % 100 == 75) else mix[i % len(mix)]
         message = application_email(None, sender=f"Kommune {i} <sag{i}@kommune{i % 37}.dk>",
@@ -157,9 +161,10 @@ def service_poll(servers: Servers, user: str, root: Path, workers: int = 1, data
 
 def run(servers: Servers, sizes: tuple[int, ...] = (100, 200, 1000)) -> dict[int, dict[str, float]]:
     doc, oversized = doc_form(), sized_email(int(9.9 * 1024 * 1024) + 1024 * 300)  # just over 10 MiB
+    large = sized_email(9_900_000)  # 9.9 MB: downloaded, archived and parsed like any other
     figures: dict[int, dict[str, float]] = {}
     for n in sizes:
-        messages = backlog_messages(n, doc, oversized)
+        messages = backlog_messages(n, doc, oversized, large)
         with tempfile.TemporaryDirectory(prefix="uip-backlog-") as tmp:
             root = Path(tmp)
             tag = f"{n}-{os.getpid()}-{time.monotonic_ns()}"

@@ -6,8 +6,16 @@
    against archiving + MIME-parsing the same messages alone.
 3. The 10 MB gate on a real Dovecot: judging an oversized message (RFC822.SIZE + headers) against
    downloading it, which is what the gate avoids.
-4. The staff web app over 200 applications: each page, signed in, against /healthz (the cheapest request
-   through the same stack and database) in the same run.
+4. The staff web app over 200 and over 1,000 applications: each page, signed in, against /healthz (the
+   cheapest request through the same stack and database) in the same run, and each page's time at 1,000
+   against its time at 200.
+5. The backlog (``backlog.py``) on a real Dovecot and aiosmtpd: N = 100, 200, 1,000 emails processed by the
+   service's poll against the plain loop on the same mailbox contents (ratio), the raw FETCH rate, the
+   service's peak RSS; arrival → acknowledgement under IDLE (p50/p95); .doc conversion cold and warm; two
+   workers on one mailbox against one (PostgreSQL, with UIP_INTAKE_TEST_POSTGRES_URL).
+
+Targets (printed, never asserted): backlog ratio >= 0.5; rate at N=1,000 >= 0.9 x the rate at N=100; peak
+RSS < 200 MB; IDLE p95 < 2 s; warm .doc < 0.4 s; every page at 1,000 < 2 x at 200; two workers >= 1.5 x one.
 """
 
 from __future__ import annotations
@@ -130,7 +138,7 @@ def bench_size_gate() -> None:
         server.stop()
 
 
-def bench_web(count: int = 200) -> None:
+def bench_web(count: int = 200) -> dict[str, float]:
     from fastapi.testclient import TestClient
     from web_support import Bench, demo_settings, populate, sign_in
 
@@ -154,20 +162,65 @@ def bench_web(count: int = 200) -> None:
         client = TestClient(create_app(settings, bench.db))
         sign_in(client)
         baseline = best_of(lambda: client.get("/healthz"), number=20)
+        times: dict[str, float] = {}
         print(f"web app ({count} applications, SQLite, in-process ASGI): baseline GET /healthz "
               f"{baseline * 1000:.2f} ms")
         for path in ("/queue", "/queue?status=complete&q=kommune&sort=municipality&dir=desc", "/ranking",
                      "/messages", "/applications/AD-2019-0100", "/queue.csv", "/queue.xlsx", "/ranking.xlsx"):
             assert client.get(path).status_code == 200, path
             took = best_of(lambda path=path: client.get(path), repeat=3, number=3)
+            times[path] = took
             print(f"  GET {path:62} {took * 1000:8.1f} ms  {took / baseline:6.1f}x")
         bench.db.dispose()
+    return times
+
+
+def bench_backlog() -> None:
+    import os
+
+    import backlog
+    from servers import SmtpSink, start_dovecot, start_smtp
+
+    try:
+        server = start_dovecot()
+    except (FileNotFoundError, RuntimeError) as error:
+        print(f"backlog: skipped ({error})")
+        return
+    sink = SmtpSink()
+    controller, port = start_smtp(sink)
+    servers = backlog.Servers(server.port, server.password, port, sink)
+    try:
+        print("backlog on Dovecot + aiosmtpd (service poll vs the plain loop, same mailbox contents, same run):")
+        backlog.run(servers, (100, 200, 1000))
+        p50, p95 = backlog.idle_latency(servers)
+        print(f"  IDLE, 100 emails at 1/s: arrival -> acknowledgement p50 {p50:.2f} s, p95 {p95:.2f} s "
+              "(target p95 < 2 s)")
+        doc = backlog.doc_form()
+        if doc is not None:
+            cold, warm = backlog.doc_conversion(doc)
+            print(f"  .doc -> .docx: cold {cold:.2f} s, warm {warm:.2f} s ({cold / warm:.1f}x; target warm < 0.4 s)")
+        postgres = os.environ.get("UIP_INTAKE_TEST_POSTGRES_URL")
+        if postgres:
+            one, two = backlog.two_workers(servers, postgres)
+            print(f"  PostgreSQL, 200 emails: one worker {one:.1f} msg/s, two workers {two:.1f} msg/s "
+                  f"({two / one:.2f}x; target >= 1.5)")
+        else:
+            print("  two workers: skipped (set UIP_INTAKE_TEST_POSTGRES_URL)")
+    finally:
+        controller.stop()
+        server.stop()
 
 
 if __name__ == "__main__":
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: the corpus and the servers
+    sys.path.insert(0, str(Path(__file__).resolve().parent))  # the backlog benchmark and its child scripts
     bench_parse()
     bench_pipeline(isolate=False)
     bench_pipeline(isolate=True)
     bench_size_gate()
-    bench_web()
+    at_200 = bench_web(200)
+    at_1000 = bench_web(1000)
+    print("web pages at 1,000 applications against 200 (target < 2x):")
+    for path, took in at_1000.items():
+        print(f"  {path:66} {took / at_200[path]:5.2f}x")
+    bench_backlog()
