@@ -47,7 +47,7 @@ from storage.states import MessageState, Outcome, ReplyKind
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 3
 CHUNK_MESSAGES = 20  # messages stored, parsed ahead and run together
-CHUNK_BYTES = 24 * 1024 * 1024  # at most this much of their bodies held at once (peak memory)
+CHUNK_BYTES = 12 * 1024 * 1024  # at most this much of their bodies held at once (peak memory)
 # an outage, not a fault of the message: the poll stops and no message is charged an attempt
 OUTAGES = (MailboxError, ArchiveUnavailable, DBAPIError)
 MailboxFactory = Callable[[MailboxSettings], AbstractContextManager[Mailbox]]
@@ -267,6 +267,7 @@ def _handle_chunk(intake: Intake, mailbox: Mailbox, chunk: list[MailboxEntry], r
         try:
             for item in waiting:
                 target = _run_stored(intake, item, report)
+                item.raw, item.parsed, item.parts = b"", None, None  # done with: the memory goes back now
                 if target is not None:
                     moves.append((item.entry, item.row_id or 0, target))
         finally:

@@ -156,6 +156,7 @@ def service_poll(servers: Servers, user: str, root: Path, workers: int = 1, data
                                  stdout=subprocess.PIPE, env=_child_env()) for _ in range(workers)]
     results = [json.loads(child.communicate()[0]) for child in children]
     return {"elapsed": max(r["elapsed"] for r in results), "rss_mb": max(r["rss_mb"] for r in results),
+            "rss_ready_mb": max(r["rss_ready_mb"] for r in results),
             "processed": sum(r["processed"] for r in results), "outcomes": [r["outcomes"] for r in results]}
 
 
@@ -177,9 +178,12 @@ def run(servers: Servers, sizes: tuple[int, ...] = (100, 200, 1000)) -> dict[int
             rate = n / service["elapsed"]
             figures[n] = {"service": rate, "plain": plain, "ratio": rate / plain, "fetch": fetch_rate,
                           "fetch_mb": megabytes, "rss_mb": service["rss_mb"]}
-            print(f"  N={n:5}: service {rate:6.1f} msg/s, plain loop {plain:6.1f} msg/s, ratio {rate / plain:4.2f}; "
+            print(f"  N={n:5}: service {rate:6.1f} msg/s, plain loop {plain:6.1f} msg/s, "
+                  f"ratio {rate / plain:4.2f}; "
                   f"raw FETCH {fetch_rate:6.0f} msg/s ({megabytes:5.1f} MB/s); service peak RSS "
-                  f"{service['rss_mb']:5.0f} MB; processed {service['processed']}", flush=True)
+                  f"{service['rss_mb']:5.0f} MB (started: {service['rss_ready_mb']:.0f} MB); "
+                  f"processed {service['processed']}",
+                  flush=True)
     if len(sizes) > 1:
         first, last = figures[sizes[0]]["service"], figures[sizes[-1]]["service"]
         print(f"  rate at N={sizes[-1]} vs N={sizes[0]}: {last / first:4.2f}x (target >= 0.9)")
