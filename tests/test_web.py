@@ -18,7 +18,8 @@ from storage.staff import add_staff, record_poll
 from web.downloads import ascii_filename, safe_filename
 
 PAGES = ["/", "/queue", "/messages", "/ranking", "/audit", "/applications/AD-2019-0001", "/queue.csv",
-         "/queue.xlsx", "/ranking.csv", "/ranking.xlsx", "/messages/1/raw", "/files/1"]
+         "/queue.xlsx", "/ranking.csv", "/ranking.xlsx", "/messages/1/raw", "/files/1",
+         "/applications/AD-2019-0001/sagsmappe.zip"]
 POSTS = ["/logout", "/messages/1/retry", "/applications/AD-2019-0002/corrections", "/applications/AD-2019-0002/notes",
          "/applications/AD-2019-0002/review", "/applications/AD-2019-0002/reject",
          "/applications/AD-2019-0002/clarification", "/ranking/select", "/replies/1/release"]
@@ -151,7 +152,8 @@ def test_signed_in_staff_see_every_page_and_logout_ends_the_session_on_the_serve
     client.cookies.set("uip_session", cookie)  # a copied cookie is worth nothing after logout
     assert client.get("/queue").status_code == 303
     assert [a for _, a, _ in audit_actions(bench)] == [
-        "login", "export", "export", "export", "export", "download_message", "download_file", "logout"]
+        "login", "export", "export", "export", "export", "download_message", "download_file",
+        "download_case_file", "logout"]
 
 
 def test_an_expired_session_is_over(bench):
@@ -390,6 +392,24 @@ def test_downloads_are_attachments_with_safe_names_never_inline(bench):
     eml = client.get("/messages/1/raw")
     assert eml.headers["content-disposition"].startswith('attachment; filename="AD-2019-0001-1.eml"')
     assert b"Message-ID: <demo-aarhus@aarhus.dk>" in eml.content
+
+
+def test_staff_download_the_case_file_and_the_download_is_audited(bench):
+    import io
+    import json
+    import zipfile
+
+    client = client_for(bench)
+    sign_in(client)
+    response = client.get("/applications/AD-2019-0001/sagsmappe.zip")
+    assert response.status_code == 200 and response.headers["content-type"] == "application/octet-stream"
+    assert 'filename="AD-2019-0001-sagsmappe.zip"' in response.headers["content-disposition"]
+    with zipfile.ZipFile(io.BytesIO(response.content)) as bundle:
+        metadata = json.loads(bundle.read("metadata.json"))
+        assert metadata["reference"] == "AD-2019-0001"
+        assert {"annex", "form", "inbound_mail", "reply", "summary"} <= {f["role"] for f in metadata["files"]}
+    assert audit_actions(bench)[-1][1:] == ("download_case_file", "AD-2019-0001")
+    assert client.get("/applications/AD-2019-9999/sagsmappe.zip").status_code == 404
 
 
 @pytest.mark.parametrize(("name", "safe", "ascii_name"), [

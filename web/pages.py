@@ -79,7 +79,8 @@ ACTIONS = {  # audit log actions as staff read them
     "reject": "Afviste ansøgning", "reopen": "Genåbnede ansøgning", "select": "Udvalgte",
     "deselect": "Fjernede udvælgelse", "staff_add": "Oprettede medarbejder", "staff_disable": "Spærrede medarbejder",
     "staff_password": "Ny adgangskode", "retry_message": "Bad om ny behandling af e-mail",
-    "download_message": "Hentede e-mail", "download_file": "Hentede fil", "export": "Eksporterede",
+    "download_message": "Hentede e-mail", "download_file": "Hentede fil",
+    "download_case_file": "Hentede sagsmappe", "export": "Eksporterede",
 }
 
 DETAIL_LABELS = {"field": "felt", "original": "læst fra skemaet", "value": "ny værdi", "reason": "begrundelse",
