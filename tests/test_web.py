@@ -552,3 +552,22 @@ def test_an_unknown_address_costs_the_same_password_check_as_a_known_one(bench, 
         page = client.get("/login")
         client.post("/login", data={"email": email, "password": "wrong-password-123", "csrf_token": csrf_of(page.text)})
     assert len(checked) == 2 and checked[0] == storage.passwords._DUMMY_HASH and checked[1] != checked[0]
+
+
+def test_statistics_show_each_figure_as_a_chart_and_a_table_and_as_csv(bench):
+    client = client_for(bench)
+    sign_in(client)
+    page = client.get("/statistik").text
+    assert page.count("<svg role=\"img\"") == 4 and "<script" not in page
+    assert "Ansøgninger pr. dag frem til fristen" in page and "9. september" in page  # up to the deadline's day
+    for region in ("Hovedstaden", "Sjælland", "Syddanmark", "Midtjylland", "Nordjylland"):
+        assert region in page
+    with bench.db.session() as session:
+        total = session.scalar(select(func.count(Application.id)))
+    rows = client.get("/statistik.csv").content.decode("utf-8-sig").splitlines()
+    per_day = sum(int(line.split(";")[2]) for line in rows if line.startswith("Ansøgninger pr. dag"))
+    per_status = sum(int(line.split(";")[2]) for line in rows if line.startswith("Status;"))
+    assert per_day == per_status == total
+    midtjylland = next(line for line in rows if line.startswith("Region;Midtjylland: ansøgninger"))
+    assert int(midtjylland.split(";")[2]) >= 1  # Aarhus, Vejle, Herning, Viborg in the demo
+    assert audit_actions(bench)[-1][1] == "export"
