@@ -571,3 +571,18 @@ def test_statistics_show_each_figure_as_a_chart_and_a_table_and_as_csv(bench):
     midtjylland = next(line for line in rows if line.startswith("Region;Midtjylland: ansøgninger"))
     assert int(midtjylland.split(";")[2]) >= 1  # Aarhus, Vejle, Herning, Viborg in the demo
     assert audit_actions(bench)[-1][1] == "export"
+
+
+def test_the_queue_and_the_emails_come_a_page_at_a_time_with_the_filters_kept(bench, monkeypatch):
+    monkeypatch.setattr("web.queue_page.PAGE_SIZE", 3)
+    client = client_for(bench)
+    sign_in(client)
+    first = client.get("/queue?sort=reference").text
+    assert first.count("<tr>\n      <td><a href=") == 3 and 'aria-label="Sider"' in first
+    assert "?sort=reference&amp;page=2" in first and "(side 1 af 3)" in first
+    last = client.get("/queue?sort=reference&page=3").text
+    assert "AD-2019-0007" in last and "AD-2019-0001" not in last
+    assert client.get("/queue?page=99").status_code == 200  # beyond the last page: the last page
+    emails = client.get("/messages").text
+    assert emails.count('<tr class="oc-') == 3 and "(side 1 af 4)" in emails
+    assert client.get("/messages?page=4").text.count('<tr class="oc-') == 2  # 11 e-mails: 3 + 3 + 3 + 2

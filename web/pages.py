@@ -67,9 +67,13 @@ RowId = Annotated[int, PathParam(ge=1, le=2**31 - 1)]
 
 def message_state(message: InboundMessage) -> str:
     """error (failed, tried again), parked (given up on), its outcome, or received (not processed yet)."""
-    if message.state in (MessageState.ERROR, MessageState.PARKED):
-        return message.state
-    return message.outcome or MessageState.RECEIVED
+    return state_key(message.state, message.outcome)
+
+
+def state_key(state: str, outcome: str | None) -> str:
+    if state in (MessageState.ERROR, MessageState.PARKED):
+        return state
+    return outcome or MessageState.RECEIVED
 
 ACTIONS = {  # audit log actions as staff read them
     "login": "Logget ind", "login_failed": "Mislykket login", "login_refused_rate_limit": "Login afvist (for mange)",
