@@ -1,10 +1,12 @@
 """Operators' commands: `check` (settings and connections), `health` (for a container's health check),
-`reprocess` (stored forms read again after a parser fix) and `purge` (retention)."""
+`reprocess` (stored forms read again after a parser fix), `purge` (retention) and `bundle` (case files for the
+Board's case system)."""
 
 from __future__ import annotations
 
 import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -16,8 +18,39 @@ from storage.staff import service_status
 
 
 def register(app: typer.Typer) -> None:
-    for command in (check, health, reprocess, purge):
+    for command in (check, health, reprocess, purge, bundle):
         app.command()(command)
+
+
+def bundle(reference: Annotated[str | None, typer.Argument(help="the application's reference")] = None,
+           output: Annotated[Path, typer.Option("--output", "-o", help="the zip (with --all: a folder)")] = Path("."),
+           every: Annotated[bool, typer.Option("--all", help="one zip per application, into the folder -o")] = False,
+           ) -> None:
+    """The case file of an application as a zip for the case system (ESDH): summary.pdf, every email in and out
+    as .eml, the form and annexes as received, metadata.json with every file's SHA-256."""
+    from notifications.case_file import build_case_file, round_name
+    from storage.queries import get_application, list_applications
+
+    settings = _settings()
+    db, archive = _database(settings), Archive(settings.storage.archive_dir)
+    if every == (reference is not None):
+        typer.echo("error: give a reference, or --all", err=True)
+        raise typer.Exit(2)
+    with db.session() as session:
+        applications = list_applications(session) if every else [get_application(session, reference or "")]
+        if applications == [None]:
+            typer.echo(f"no application {reference}", err=True)
+            raise typer.Exit(1)
+        if every:
+            output.mkdir(parents=True, exist_ok=True)
+        for application in applications:
+            assert application is not None
+            data = build_case_file(application, archive, settings.smtp.sender, round_name(settings.call),
+                                   settings.call.zone)
+            target = output / f"{application.reference}.zip" if every else output
+            target.write_bytes(data)
+            typer.echo(f"{application.reference}: {target} ({len(data):,} bytes)")
+    db.dispose()
 
 
 def check(create_folders: Annotated[bool, typer.Option("--create-folders", help="create the mailbox folders the "

@@ -100,7 +100,7 @@ def _one(session: Session, settings: Settings, archive: Archive, parse: Parse, a
           detail={"version": submission.version, "fields": sorted(result.changes), "notify": notify})
     if notify:
         context = form_reply_context(application, record.as_fields(), problems, attachment.filename,
-                                     [a.filename for a in message.attachments if a.role == "annex"],
+                                     message.attachments,
                                      submission, greeting=application.municipality or "")
         queue_reply(message, settings, "acknowledgement" if not problems else "clarification", context,
                     application)

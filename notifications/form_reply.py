@@ -8,13 +8,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from parsers import Problem
-from storage import Application, Submission
+from storage import Application, Attachment, Submission
 
 
 def form_reply_context(application: Application, fields: Mapping[str, Any], problems: Sequence[Problem],
-                       form_filename: str, annexes: Sequence[str], submission: Submission | None,
+                       form_filename: str, files: Sequence[Attachment], submission: Submission | None,
                        greeting: str) -> dict[str, Any]:
-    """The template context for one version of the form (``fields``: its values, with staff's corrections)."""
+    """The template context for one version of the form (``fields``: its values, with staff's corrections;
+    ``files``: the form and the annexes of the email it came in, listed with size and SHA-256 as evidence)."""
     return {
         "reference": application.reference,
         "greeting": greeting,
@@ -27,7 +28,9 @@ def form_reply_context(application: Application, fields: Mapping[str, Any], prob
         "director_approved": fields.get("director_approved"),
         "director_name": fields.get("director_name"),
         "approval_date": fields.get("approval_date"),
-        "annexes": list(annexes),
+        "annexes": [f.filename for f in files if f.role == "annex"],
+        "files": [{"filename": f.filename, "role": f.role, "size": f.size, "sha256": f.sha256}
+                  for f in files if f.role in ("form", "annex")],
         "problems": list(problems),
         "version": submission.version if submission else 1,
         "late": application.late,

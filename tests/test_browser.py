@@ -175,7 +175,7 @@ def test_in_chromium_every_page_passes_axe_core_wcag_a_and_aa_checks(page, site)
     found = {"/login": axe.run(page, options=options)}
     log_in(page)
     for path in ("/queue", "/messages", "/applications/AD-2019-0002", "/applications/AD-2019-0003", "/ranking",
-                 "/audit"):
+                 "/statistik", "/audit"):
         page.goto(path)
         found[path] = axe.run(page, options=options)
     reports = {path: result.generate_report() for path, result in found.items() if result.violations_count}

@@ -56,6 +56,8 @@ CONTEXT = {
     "deadline_local": "9. september 2019 kl. 12.00", "questions_address": "spm-uip2@socialstyrelsen.dk",
     "attachments": ["winmail.dat"], "unreadable": [UnreadableFile("macro", "macros", "x.docm").as_dict()],
     "size": 11_010_048, "limit": 10_485_760, "structure_limit": "too_deep",
+    "files": [{"filename": "skema.docx", "role": "form", "size": 54_288, "sha256": "ab" * 32},
+              {"filename": "Budget.pdf", "role": "annex", "size": 18, "sha256": "cd" * 32}],
 }
 PROBLEMS = [Problem("population", ProblemCode.UNREADABLE, {"value_code": "not_a_number", "value": "mange"}),
             Problem("director_approved", ProblemCode.NOT_APPROVED),

@@ -98,3 +98,26 @@ def test_purge_keeps_what_is_inside_the_retention_period(bench):
     assert done.exit_code == 0 and "0 emails" in done.output
     with bench.db.session() as session:
         assert session.scalar(select(func.count(FieldValueRow.id))) > 0
+
+
+def test_bundle_writes_one_case_file_or_one_per_application_with_every_sha256_right(bench, tmp_path: Path):
+    import hashlib
+    import io
+    import json
+    import zipfile
+
+    one = tmp_path / "AD-2019-0001.zip"
+    result = cli(bench, "bundle", "AD-2019-0001", "-o", str(one))
+    assert result.exit_code == 0, result.output
+    every = cli(bench, "bundle", "--all", "-o", str(tmp_path / "alle"))
+    assert every.exit_code == 0, every.output
+    with bench.db.session() as session:
+        references = sorted(session.scalars(select(Application.reference)))
+    assert sorted(p.stem for p in (tmp_path / "alle").glob("*.zip")) == references
+    for path in [one, *(tmp_path / "alle").glob("*.zip")]:
+        with zipfile.ZipFile(io.BytesIO(path.read_bytes())) as bundle:
+            metadata = json.loads(bundle.read("metadata.json"))
+            for entry in metadata["files"]:
+                assert hashlib.sha256(bundle.read(entry["path"])).hexdigest() == entry["sha256"], entry["path"]
+    assert cli(bench, "bundle", "AD-2019-9999", "-o", str(tmp_path / "x.zip")).exit_code == 1
+    assert cli(bench, "bundle", "-o", str(tmp_path / "x.zip")).exit_code == 2

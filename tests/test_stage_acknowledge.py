@@ -3,11 +3,14 @@ request listing each problem; the reply is in the call's language throughout."""
 
 from __future__ import annotations
 
+import hashlib
+
 from stage_support import context, email, through
 
 from config import load_settings
-from ingest.demo import complete_values
+from ingest.demo import application_email, complete_values, to_bytes
 from ingest.handlers import acknowledge, application, attachments, find_form, structure, validate_form
+from notifications.locale import number_text
 
 STAGES = (structure.process, attachments.process, find_form.process, validate_form.process, application.process,
           acknowledge.process)
@@ -37,3 +40,16 @@ def test_with_an_english_call_the_reply_is_english_throughout(memory_db, tmp_pat
     assert '"mange" is not a number. We need a whole number at least as large as the target group.' in reply.body
     assert "2 September 2019 at 11:00" in reply.body and "Dear Mette Jensen" in reply.body
     assert not any(word in reply.body for word in ("Ja", "Nej", "ikke angivet", "Vi har brug for", "Kære"))
+
+
+def test_the_acknowledgement_is_evidence_each_file_with_its_size_and_sha256_and_the_servers_receipt_time(
+        memory_db, tmp_path):
+    budget = b"%PDF-1.4\n% budget\n"
+    raw = to_bytes(application_email(complete_values(), annexes={"Budget.pdf": budget}))
+    ctx = through(context(memory_db, tmp_path, raw), *STAGES)
+    (reply,) = ctx.row.replies
+    form = ctx.attachments[0]
+    listed_form = f"  * {form.filename} (ansøgningsskema, {number_text(form.size)} bytes)\n    SHA-256: {form.sha256}"
+    listed_annex = f"  * Budget.pdf (bilag, 18 bytes)\n    SHA-256: {hashlib.sha256(budget).hexdigest()}"
+    assert listed_form in reply.body and listed_annex in reply.body
+    assert "2. september 2019 kl. 11.00 (tidspunktet, hvor vores server modtog e-mailen)" in reply.body

@@ -18,7 +18,8 @@ from storage.staff import add_staff, record_poll
 from web.downloads import ascii_filename, safe_filename
 
 PAGES = ["/", "/queue", "/messages", "/ranking", "/audit", "/applications/AD-2019-0001", "/queue.csv",
-         "/queue.xlsx", "/ranking.csv", "/ranking.xlsx", "/messages/1/raw", "/files/1"]
+         "/queue.xlsx", "/ranking.csv", "/ranking.xlsx", "/messages/1/raw", "/files/1",
+         "/applications/AD-2019-0001/sagsmappe.zip"]
 POSTS = ["/logout", "/messages/1/retry", "/applications/AD-2019-0002/corrections", "/applications/AD-2019-0002/notes",
          "/applications/AD-2019-0002/review", "/applications/AD-2019-0002/reject",
          "/applications/AD-2019-0002/clarification", "/ranking/select", "/replies/1/release"]
@@ -151,7 +152,8 @@ def test_signed_in_staff_see_every_page_and_logout_ends_the_session_on_the_serve
     client.cookies.set("uip_session", cookie)  # a copied cookie is worth nothing after logout
     assert client.get("/queue").status_code == 303
     assert [a for _, a, _ in audit_actions(bench)] == [
-        "login", "export", "export", "export", "export", "download_message", "download_file", "logout"]
+        "login", "export", "export", "export", "export", "download_message", "download_file",
+        "download_case_file", "logout"]
 
 
 def test_an_expired_session_is_over(bench):
@@ -392,6 +394,24 @@ def test_downloads_are_attachments_with_safe_names_never_inline(bench):
     assert b"Message-ID: <demo-aarhus@aarhus.dk>" in eml.content
 
 
+def test_staff_download_the_case_file_and_the_download_is_audited(bench):
+    import io
+    import json
+    import zipfile
+
+    client = client_for(bench)
+    sign_in(client)
+    response = client.get("/applications/AD-2019-0001/sagsmappe.zip")
+    assert response.status_code == 200 and response.headers["content-type"] == "application/octet-stream"
+    assert 'filename="AD-2019-0001-sagsmappe.zip"' in response.headers["content-disposition"]
+    with zipfile.ZipFile(io.BytesIO(response.content)) as bundle:
+        metadata = json.loads(bundle.read("metadata.json"))
+        assert metadata["reference"] == "AD-2019-0001"
+        assert {"annex", "form", "inbound_mail", "reply", "summary"} <= {f["role"] for f in metadata["files"]}
+    assert audit_actions(bench)[-1][1:] == ("download_case_file", "AD-2019-0001")
+    assert client.get("/applications/AD-2019-9999/sagsmappe.zip").status_code == 404
+
+
 @pytest.mark.parametrize(("name", "safe", "ascii_name"), [
     ("Ansøgning Åben Dialog.docx", "Ansøgning Åben Dialog.docx", "Ansoegning_Aaben_Dialog.docx"),
     ("..\\..\\windows\\evil.exe", "evil.exe", "evil.exe"),
@@ -532,3 +552,37 @@ def test_an_unknown_address_costs_the_same_password_check_as_a_known_one(bench, 
         page = client.get("/login")
         client.post("/login", data={"email": email, "password": "wrong-password-123", "csrf_token": csrf_of(page.text)})
     assert len(checked) == 2 and checked[0] == storage.passwords._DUMMY_HASH and checked[1] != checked[0]
+
+
+def test_statistics_show_each_figure_as_a_chart_and_a_table_and_as_csv(bench):
+    client = client_for(bench)
+    sign_in(client)
+    page = client.get("/statistik").text
+    assert page.count("<svg role=\"img\"") == 4 and "<script" not in page
+    assert "Ansøgninger pr. dag frem til fristen" in page and "9. september" in page  # up to the deadline's day
+    for region in ("Hovedstaden", "Sjælland", "Syddanmark", "Midtjylland", "Nordjylland"):
+        assert region in page
+    with bench.db.session() as session:
+        total = session.scalar(select(func.count(Application.id)))
+    rows = client.get("/statistik.csv").content.decode("utf-8-sig").splitlines()
+    per_day = sum(int(line.split(";")[2]) for line in rows if line.startswith("Ansøgninger pr. dag"))
+    per_status = sum(int(line.split(";")[2]) for line in rows if line.startswith("Status;"))
+    assert per_day == per_status == total
+    midtjylland = next(line for line in rows if line.startswith("Region;Midtjylland: ansøgninger"))
+    assert int(midtjylland.split(";")[2]) >= 1  # Aarhus, Vejle, Herning, Viborg in the demo
+    assert audit_actions(bench)[-1][1] == "export"
+
+
+def test_the_queue_and_the_emails_come_a_page_at_a_time_with_the_filters_kept(bench, monkeypatch):
+    monkeypatch.setattr("web.queue_page.PAGE_SIZE", 3)
+    client = client_for(bench)
+    sign_in(client)
+    first = client.get("/queue?sort=reference").text
+    assert first.count("<tr>\n      <td><a href=") == 3 and 'aria-label="Sider"' in first
+    assert "?sort=reference&amp;page=2" in first and "(side 1 af 3)" in first
+    last = client.get("/queue?sort=reference&page=3").text
+    assert "AD-2019-0007" in last and "AD-2019-0001" not in last
+    assert client.get("/queue?page=99").status_code == 200  # beyond the last page: the last page
+    emails = client.get("/messages").text
+    assert emails.count('<tr class="oc-') == 3 and "(side 1 af 4)" in emails
+    assert client.get("/messages?page=4").text.count('<tr class="oc-') == 2  # 11 e-mails: 3 + 3 + 3 + 2

@@ -16,7 +16,17 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from config import Settings
 from storage import Archive, Database
-from web import application_page, audit_page, downloads, health, login_page, metrics, queue_page, ranking_page
+from web import (
+    application_page,
+    audit_page,
+    downloads,
+    health,
+    login_page,
+    metrics,
+    queue_page,
+    ranking_page,
+    statistics_page,
+)
 from web.pages import render
 from web.security import CsrfRefused, NotSignedIn
 
@@ -35,7 +45,8 @@ def create_app(settings: Settings, db: Database | None = None, archive: Archive 
     app.state.archive = archive or Archive(settings.storage.archive_dir)
     app.router.redirect_slashes = False  # "/queue/" is a 404: a redirect would be built from the request's Host
     app.mount("/static", StaticFiles(directory=Path(__file__).with_name("static")), name="static")
-    for module in (login_page, queue_page, application_page, downloads, ranking_page, audit_page, health, metrics):
+    for module in (login_page, queue_page, application_page, downloads, ranking_page, statistics_page, audit_page,
+                   health, metrics):
         app.include_router(module.router)
 
     @app.middleware("http")

@@ -171,8 +171,8 @@ def _clarification_context(request: Request, application: Application, row: Inbo
     submission = application.current_submission
     form_name = next((a.filename for a in application.attachments
                       if submission is not None and a.id == submission.attachment_id), "")
-    annexes = [a.filename for a in application.attachments if a.role == "annex"]
-    context = form_reply_context(application, record.fields, record.problems, form_name, annexes, submission,
+    files = [a for a in application.attachments if submission is not None and a.message_id == submission.message_id]
+    context = form_reply_context(application, record.fields, record.problems, form_name, files, submission,
                                  greeting=row.sender_name or application.municipality or "")
     return {**context, "staff_text": text.strip()}
 

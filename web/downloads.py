@@ -15,11 +15,13 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, HTTPException, Request
 from starlette.responses import Response
 
+from notifications.case_file import build_case_file, round_name
 from parsers.display_text import visible_text
 from storage import Attachment, InboundMessage
 from storage.archive import Kind
+from storage.queries import get_application
 from storage.staff import audit
-from web.pages import RowId, archive_of, db_of
+from web.pages import RowId, archive_of, db_of, settings_of
 from web.security import Staff, client_address, current_staff
 
 router = APIRouter()
@@ -73,6 +75,25 @@ def raw_message(request: Request, message_id: RowId, staff: Annotated[Staff, Dep
               if message.application else None, detail={"message": message.message_id},
               client=client_address(request))
     return attachment_response(data, f"{reference}-{message.id}{suffix}.eml")
+
+
+@router.get("/applications/{reference}/sagsmappe.zip")
+def case_file(request: Request, reference: str, staff: Annotated[Staff, Depends(current_staff)]) -> Response:
+    """The application's case file for the case system (summary.pdf, .eml in and out, form, annexes, metadata)."""
+    settings = settings_of(request)
+    with db_of(request).session() as session:
+        application = get_application(session, reference)
+        if application is None:
+            raise HTTPException(404, "Ansøgningen findes ikke.")
+        try:
+            data = build_case_file(application, archive_of(request), settings.smtp.sender,
+                                   round_name(settings.call), settings.call.zone)
+        except (OSError, ValueError) as error:
+            raise HTTPException(404, "En af sagens filer findes ikke i arkivet.") from error
+        audit(session, staff.email, "download_case_file", reference=application.reference,
+              detail={"bytes": len(data)}, client=client_address(request))
+        name = f"{application.reference}-sagsmappe.zip"
+    return attachment_response(data, name)
 
 
 @router.get("/files/{attachment_id}")

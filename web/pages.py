@@ -67,9 +67,13 @@ RowId = Annotated[int, PathParam(ge=1, le=2**31 - 1)]
 
 def message_state(message: InboundMessage) -> str:
     """error (failed, tried again), parked (given up on), its outcome, or received (not processed yet)."""
-    if message.state in (MessageState.ERROR, MessageState.PARKED):
-        return message.state
-    return message.outcome or MessageState.RECEIVED
+    return state_key(message.state, message.outcome)
+
+
+def state_key(state: str, outcome: str | None) -> str:
+    if state in (MessageState.ERROR, MessageState.PARKED):
+        return state
+    return outcome or MessageState.RECEIVED
 
 ACTIONS = {  # audit log actions as staff read them
     "login": "Logget ind", "login_failed": "Mislykket login", "login_refused_rate_limit": "Login afvist (for mange)",
@@ -79,7 +83,8 @@ ACTIONS = {  # audit log actions as staff read them
     "reject": "Afviste ansøgning", "reopen": "Genåbnede ansøgning", "select": "Udvalgte",
     "deselect": "Fjernede udvælgelse", "staff_add": "Oprettede medarbejder", "staff_disable": "Spærrede medarbejder",
     "staff_password": "Ny adgangskode", "retry_message": "Bad om ny behandling af e-mail",
-    "download_message": "Hentede e-mail", "download_file": "Hentede fil", "export": "Eksporterede",
+    "download_message": "Hentede e-mail", "download_file": "Hentede fil",
+    "download_case_file": "Hentede sagsmappe", "export": "Eksporterede",
 }
 
 DETAIL_LABELS = {"field": "felt", "original": "læst fra skemaet", "value": "ny værdi", "reason": "begrundelse",

@@ -12,7 +12,7 @@ def process(ctx: MessageContext) -> None:
     assert ctx.form is not None and ctx.application is not None
     display_name = address_of(ctx.message, "From")[0]
     context = form_reply_context(ctx.application, ctx.form.record.as_fields(), ctx.problems, ctx.form.filename,
-                                 [a.filename for a in ctx.attachments if a.role == "annex"], ctx.submission,
+                                 ctx.attachments, ctx.submission,
                                  greeting=display_name or ctx.application.municipality or "")
     template = "acknowledgement" if not ctx.problems else "clarification"
     queue_reply(ctx.row, ctx.settings, template, context, ctx.application,
