@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import FrameType
 
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MAX_INSTANCES, JobExecutionEvent
@@ -46,20 +47,31 @@ def _poll(intake: Intake) -> None:
                  report.seen, report.processed, report.moved, report.errors, report.outcomes, report.outbox)
 
 
+def again_if_woken(scheduler: BackgroundScheduler, wake: threading.Event) -> None:
+    """IDLE announced mail just as the running poll was finishing (after it looked at ``wake``, before the
+    scheduler saw it end), so the run that was asked for was skipped: ask again, a moment later. Without this
+    the email waits for the next interval."""
+    if wake.is_set():
+        with contextlib.suppress(Exception):  # the scheduler is shutting down
+            scheduler.modify_job("poll", next_run_time=datetime.now(UTC) + timedelta(milliseconds=200))
+
+
 def run_worker(intake: Intake, stop: threading.Event | None = None) -> None:
     """Poll now and then every interval until SIGTERM/SIGINT (or ``stop`` is set)."""
     stop = stop or threading.Event()
     intake.take_lease()  # on SQLite, refuse to start beside another worker (WorkerConflict)
     scheduler = BackgroundScheduler(executors={"default": ThreadPoolExecutor(1)}, timezone="UTC")
 
+    wake = threading.Event()
+
     def _on_event(event: JobExecutionEvent) -> None:
         if event.code == EVENT_JOB_MAX_INSTANCES:
-            log.warning("previous poll still running; this one skipped")
+            log.info("previous poll still running; this one skipped")
+            again_if_woken(scheduler, wake)
         elif event.exception is not None:
             log.error("poll crashed: %r", event.exception)
 
     scheduler.add_listener(_on_event, EVENT_JOB_ERROR | EVENT_JOB_MAX_INSTANCES)
-    wake = threading.Event()
     scheduler.add_job(poll_job, "interval", args=[intake, wake], seconds=intake.settings.mailbox.poll_seconds,
                       id="poll", max_instances=1, coalesce=True, next_run_time=datetime.now(UTC))
 

@@ -93,3 +93,24 @@ def test_the_watcher_survives_a_socket_closed_between_two_commands(settings, mon
         stop.set()
         watcher.join(30)
     assert not watcher.is_alive()
+
+
+def test_a_wake_that_came_as_the_previous_poll_ended_asks_for_a_poll_again_instead_of_waiting_an_interval():
+    import threading
+    from datetime import UTC, datetime
+
+    from ingest.worker import again_if_woken
+
+    class Scheduler:
+        def __init__(self) -> None:
+            self.asked: list[datetime] = []
+
+        def modify_job(self, job_id: str, next_run_time: datetime) -> None:
+            self.asked.append(next_run_time)
+
+    wake, scheduler = threading.Event(), Scheduler()
+    again_if_woken(scheduler, wake)  # type: ignore[arg-type]
+    assert scheduler.asked == []  # nothing announced: the skip was harmless
+    wake.set()
+    again_if_woken(scheduler, wake)  # type: ignore[arg-type]
+    assert len(scheduler.asked) == 1 and (scheduler.asked[0] - datetime.now(UTC)).total_seconds() < 1
