@@ -13,43 +13,37 @@ claimed by one of them (``storage.coordination.claim``); on SQLite a second work
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import timedelta
-from email.message import EmailMessage
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 
 from config import MailboxSettings, Settings
-from config.faults import fault_point
-from ingest.context import MessageContext
+from ingest.chunk import (
+    MAX_ATTEMPTS,
+    OUTAGES,
+    chunks,
+    handle_chunk,
+    park,
+    record_failure,
+    run_stored_message,
+)
 from ingest.errors import MailboxError, WorkerConflict
-from ingest.form_sandbox import FormSandbox, options_from
-from ingest.loop_guard import no_reply_reason_for
-from ingest.mailbox import Mailbox, MailboxEntry, open_mailbox
-from ingest.message_reading import MessageStructureError, content_digest, read_headers, read_message
-from ingest.mime import MimePart, address_of, attachments, clean, header, reply_address
+from ingest.form_sandbox import FormSandbox
+from ingest.mailbox import Mailbox, open_mailbox
 from ingest.parse_pool import ParsePool
-from ingest.pipeline import OVERSIZED_PIPELINE, PIPELINE, Stage, run_pipeline
+from ingest.pipeline import OVERSIZED_PIPELINE
 from notifications import OutboxReport, Transport, make_transport, send_pending
-from notifications.reply_queue import queue_reply
 from parsers.form_file import Parse, parse_form
-from storage import Archive, ArchiveUnavailable, Database, InboundMessage
-from storage.coordination import acquire_lease, claim, claim_many, release_lease
-from storage.models import utcnow
-from storage.reasons import NoReply, NoReplyCode, QuarantineCode, Reason, ReasonCode
+from storage import Archive, Database, InboundMessage
+from storage.coordination import acquire_lease, claim, release_lease
 from storage.staff import record_poll
-from storage.states import MessageState, Outcome, ReplyKind
+from storage.states import MessageState
 
 log = logging.getLogger(__name__)
-MAX_ATTEMPTS = 3
-CHUNK_MESSAGES = 20  # messages stored, parsed ahead and run together
-CHUNK_BYTES = 12 * 1024 * 1024  # at most this much of their bodies held at once (peak memory)
-# an outage, not a fault of the message: the poll stops and no message is charged an attempt
-OUTAGES = (MailboxError, ArchiveUnavailable, DBAPIError)
 MailboxFactory = Callable[[MailboxSettings], AbstractContextManager[Mailbox]]
 
 
@@ -101,8 +95,8 @@ class Intake:
         report = PollReport()
         try:
             with self.mailbox_factory(self.settings.mailbox) as mailbox:
-                for chunk in _chunks(mailbox.entries(), self.settings.call.max_message_bytes):
-                    _handle_chunk(self, mailbox, chunk, report)
+                for chunk in chunks(mailbox.entries(), self.settings.call.max_message_bytes):
+                    handle_chunk(self, mailbox, chunk, report)
                 _retry_from_archive(self, report)
                 with self.db.session() as session:  # for /healthz: the mailbox was read to its end
                     record_poll(session)
@@ -152,289 +146,6 @@ class Intake:
                         self.settings.smtp.sent_folder, error)
 
 
-def _new_row(mailbox: Mailbox, entry: MailboxEntry, raw: bytes, digest: str, headers_only: bool,
-             message: EmailMessage) -> InboundMessage:
-    """The message's row, from headers read safely: never raises on what the message holds."""
-    message_id = clean(header(message, "Message-ID"))
-    name, address = address_of(message, "From")
-    content = content_digest(raw, headers_only=headers_only)
-    return InboundMessage(
-        folder=mailbox.folder, uidvalidity=mailbox.uidvalidity, uid=entry.uid,
-        message_id=message_id or None, dedupe_key=message_id or "sha256:" + content, content_digest=content,
-        sender=address, sender_name=name, reply_address=reply_address(message) or None,
-        subject=header(message, "Subject"), received_at=entry.received_at, size=entry.size,
-        raw_sha256=digest, headers_only=headers_only, state=MessageState.RECEIVED,
-    )
-
-
-def _target(settings: Settings, outcome: str | None) -> str:
-    mailbox = settings.mailbox
-    if outcome == Outcome.QUARANTINED:
-        return mailbox.quarantine_folder
-    return mailbox.rejected_folder if outcome == Outcome.REJECTED else mailbox.processed_folder
-
-
-def _chunks(entries: list[MailboxEntry], limit: int) -> Iterator[list[MailboxEntry]]:
-    """Consecutive entries, at most CHUNK_MESSAGES of them and CHUNK_BYTES of bodies to download."""
-    chunk: list[MailboxEntry] = []
-    size = 0
-    for entry in entries:
-        body = entry.size if entry.size <= limit else 0
-        if chunk and (len(chunk) >= CHUNK_MESSAGES or size + body > CHUNK_BYTES):
-            yield chunk
-            chunk, size = [], 0
-        chunk.append(entry)
-        size += body
-    if chunk:
-        yield chunk
-
-
-@dataclass
-class _Known:
-    id: int
-    state: str
-    attempts: int
-    outcome: str | None
-    moved_to: str | None
-
-
-@dataclass
-class _Stored:
-    """A message fetched, archived and recorded, waiting for its pipeline."""
-
-    entry: MailboxEntry
-    raw: bytes
-    headers: EmailMessage
-    headers_only: bool
-    digest: str
-    row_id: int | None = None
-    parsed: EmailMessage | None = None  # the whole message, parsed once (None: beyond the limits)
-    parts: list[MimePart] | None = None
-
-
-def _known(intake: Intake, mailbox: Mailbox, uids: list[str]) -> dict[str, _Known]:
-    if not uids:
-        return {}
-    with intake.db.session() as session:
-        rows = session.execute(select(InboundMessage.uid, InboundMessage.id, InboundMessage.state,
-                                      InboundMessage.attempts, InboundMessage.outcome, InboundMessage.moved_to)
-                               .where(InboundMessage.folder == mailbox.folder,
-                                      InboundMessage.uidvalidity == mailbox.uidvalidity,
-                                      InboundMessage.uid.in_(uids)))
-        return {uid: _Known(row_id, state, attempts, outcome, moved_to)
-                for uid, row_id, state, attempts, outcome, moved_to in rows}
-
-
-def _handle_chunk(intake: Intake, mailbox: Mailbox, chunk: list[MailboxEntry], report: PollReport) -> None:
-    """Claim the chunk's messages, fetch and store the new ones (raw archived, rows in one transaction), parse
-    their attachments ahead, run each one's pipeline (one commit each), then move them."""
-    settings = intake.settings
-    account = f"{settings.mailbox.username}@{settings.mailbox.host}"
-    moves: list[tuple[MailboxEntry, int, str]] = []
-    keys = [f"{account}\0{mailbox.folder}\0{mailbox.uidvalidity}\0{entry.uid}" for entry in chunk]
-    with claim_many(intake.db, keys) as claimed:
-        mine = [entry for entry, ours in zip(chunk, claimed, strict=True) if ours]
-        report.seen += len(chunk)
-        report.claimed_elsewhere += len(chunk) - len(mine)
-        known = _known(intake, mailbox, [e.uid for e in mine])
-        waiting: list[_Stored] = []
-        for entry in mine:
-            row = known.get(entry.uid)
-            state = row.state if row else None
-            if row is not None and state == MessageState.ERROR and row.attempts >= MAX_ATTEMPTS:
-                state = _park(intake, row.id)  # staff reset the count to retry; until then, park it
-                report.parked += 1
-                row.outcome = Outcome.QUARANTINED
-            if row is not None and state in (MessageState.PROCESSED, MessageState.PARKED):
-                report.outcomes[row.outcome or "?"] = report.outcomes.get(row.outcome or "?", 0) + 1
-                if row.moved_to != _target(settings, row.outcome):
-                    moves.append((entry, row.id, _target(settings, row.outcome)))
-                continue
-            row_id = row.id if row else None
-            try:
-                fetched = _fetch(intake, mailbox, entry)
-            except OUTAGES:
-                raise
-            except Exception as exc:
-                if row_id is not None and _failed(intake, entry, row_id, exc, report):
-                    moves.append((entry, row_id, settings.mailbox.quarantine_folder))
-                continue
-            if fetched is not None:  # None: it vanished from the mailbox meanwhile
-                fetched.row_id = row_id
-                waiting.append(fetched)
-        _store(intake, mailbox, waiting)
-        _parse_ahead(intake, waiting)
-        try:
-            for item in waiting:
-                target = _run_stored(intake, item, report)
-                item.raw, item.parsed, item.parts = b"", None, None  # done with: the memory goes back now
-                if target is not None:
-                    moves.append((item.entry, item.row_id or 0, target))
-        finally:
-            if isinstance(intake.form_parser, ParsePool):
-                intake.form_parser.forget_ahead()
-        _move(intake, mailbox, moves, report)
-
-
-def _fetch(intake: Intake, mailbox: Mailbox, entry: MailboxEntry) -> _Stored | None:
-    """The message's bytes (only the headers when it is over the size limit), archived before anything else."""
-    headers_only = entry.size > intake.settings.call.max_message_bytes
-    raw = mailbox.fetch_header(entry.uid) if headers_only else mailbox.fetch(entry.uid)
-    if raw is None:
-        return None
-    fault_point("kill-after-fetch")
-    digest = intake.archive.put("messages", raw)  # the raw message is stored before anything else happens to it
-    fault_point("kill-after-archive")
-    return _Stored(entry, raw, read_headers(raw), headers_only, digest)
-
-
-def _store(intake: Intake, mailbox: Mailbox, waiting: list[_Stored]) -> None:
-    """The rows of the chunk's new messages, in one transaction."""
-    new = [item for item in waiting if item.row_id is None]
-    if not new:
-        return
-    with intake.db.session() as session:
-        rows = []
-        for item in new:
-            try:
-                row = _new_row(mailbox, item.entry, item.raw, item.digest, item.headers_only, item.headers)
-            except Exception as exc:  # defensive: a row is written whatever the headers hold
-                log.exception("uid %s: headers unreadable", item.entry.uid)
-                row = InboundMessage(folder=mailbox.folder, uidvalidity=mailbox.uidvalidity, uid=item.entry.uid,
-                                     dedupe_key="sha256:" + item.digest, subject="", received_at=item.entry.received_at,
-                                     size=item.entry.size, raw_sha256=item.digest, headers_only=item.headers_only,
-                                     state=MessageState.ERROR,
-                                     error=f"headers unreadable: {type(exc).__name__}: {exc}"[:2000])
-            session.add(row)
-            rows.append(row)
-        session.flush()
-        for item, row in zip(new, rows, strict=True):
-            item.row_id = row.id
-    fault_point("kill-after-row")
-
-
-def _parse_ahead(intake: Intake, waiting: list[_Stored]) -> None:
-    """Parse each message once (within its limits) and hand its files to the parse pool before the first
-    pipeline runs; a message beyond the limits is left for the structure stage to quarantine."""
-    pool = intake.form_parser if isinstance(intake.form_parser, ParsePool) else None
-    options = options_from(intake.settings.parsing)
-    for item in waiting:
-        if item.headers_only:
-            continue
-        try:
-            item.parsed = read_message(item.raw)
-            item.parts = attachments(item.parsed)
-        except MessageStructureError:
-            continue
-        if pool is not None:
-            for part in item.parts:
-                pool.submit_ahead(part.data, part.filename, options)
-
-
-def _failed(intake: Intake, entry: MailboxEntry, row_id: int | None, exc: Exception, report: PollReport) -> bool:
-    """Count a message's failed attempt; True when it is now parked (and must be moved to quarantine)."""
-    log.exception("message uid %s failed", entry.uid, exc_info=exc)
-    report.errors += 1
-    if row_id is None or _record_failure(intake, row_id, exc) < MAX_ATTEMPTS:
-        return False  # stays in the inbox, visible in the error state, tried again at the next poll
-    _park(intake, row_id)
-    report.parked += 1
-    return True
-
-
-def _run_stored(intake: Intake, item: _Stored, report: PollReport) -> str | None:
-    """One stored message's pipeline; the folder it goes to, or None when it stays in the inbox (failed)."""
-    assert item.row_id is not None
-    started = time.monotonic()
-    try:
-        outcome = _run(intake, item.row_id, item.raw, OVERSIZED_PIPELINE if item.headers_only else None,
-                       item.headers, item.parsed, item.parts)
-    except OUTAGES:
-        raise  # not the message's fault: the poll stops, the message stays in the inbox untouched
-    except Exception as exc:  # one bad message must not stop the others
-        return intake.settings.mailbox.quarantine_folder if _failed(intake, item.entry, item.row_id, exc,
-                                                                    report) else None
-    fault_point("kill-after-commit")
-    report.processed += 1
-    report.outcomes[outcome or "?"] = report.outcomes.get(outcome or "?", 0) + 1
-    elapsed_ms = round((time.monotonic() - started) * 1000)
-    log.info("message #%s uid %s: %s %s in %d ms", item.row_id, item.entry.uid, MessageState.PROCESSED, outcome,
-             elapsed_ms, extra={"message_row": item.row_id, "uid": item.entry.uid, "state": MessageState.PROCESSED,
-                                "outcome": outcome, "ms": elapsed_ms, "size": item.entry.size})
-    return _target(intake.settings, outcome)
-
-
-def _move(intake: Intake, mailbox: Mailbox, moves: list[tuple[MailboxEntry, int, str]], report: PollReport) -> None:
-    """Move the chunk's messages out of the inbox (after their commits), then note where each went."""
-    moved: dict[str, list[int]] = {}
-    try:
-        for entry, row_id, target in moves:
-            fault_point("kill-before-move")
-            mailbox.move(entry.uid, target)
-            moved.setdefault(target, []).append(row_id)
-            report.moved += 1
-    finally:
-        if moved:
-            with intake.db.session() as session:
-                for target, ids in moved.items():
-                    session.execute(update(InboundMessage).where(InboundMessage.id.in_(ids))
-                                    .values(moved_to=target).execution_options(synchronize_session=False))
-
-
-def _record_failure(intake: Intake, row_id: int, exc: Exception) -> int:
-    """Count a failed attempt on the message's row; returns the attempts so far."""
-    with intake.db.session() as session:
-        failed = session.get(InboundMessage, row_id)
-        if failed is None:
-            return 0
-        failed.state, failed.attempts = MessageState.ERROR, failed.attempts + 1
-        failed.error = f"{type(exc).__name__}: {exc}"[:2000]
-        return failed.attempts
-
-
-def _park(intake: Intake, row_id: int | None) -> str:
-    """Give up on a message that failed every attempt: state parked, outcome quarantined, its error kept for
-    staff, its sender told (when the loop rules allow); the caller then moves it to the quarantine folder."""
-    settings = intake.settings
-    with intake.db.session() as session:
-        row = session.get(InboundMessage, row_id)
-        assert row is not None
-        row.state, row.outcome, row.processed_at = MessageState.PARKED, Outcome.QUARANTINED, utcnow()
-        reason = Reason(ReasonCode.QUARANTINED, {"limit": QuarantineCode.WORKER_GAVE_UP, "attempts": row.attempts})
-        try:
-            headers = read_headers(intake.archive.get("messages", row.raw_sha256)) if row.raw_sha256 else None
-        except OSError:
-            headers = None
-        no_reply = no_reply_reason_for(headers, settings) if headers is not None else NoReply(
-            NoReplyCode.RAW_UNAVAILABLE)
-        row.reason = reason if no_reply is None else reason.with_no_reply(no_reply)
-        if headers is not None and no_reply is None and not any(
-                reply.kind == ReplyKind.REJECTION for reply in row.replies):
-            queue_reply(row, settings, "quarantined", {"structure_limit": QuarantineCode.WORKER_GAVE_UP},
-                        prior_references=header(headers, "References"))
-        log.error("message #%s parked after %d attempts: %s", row.id, row.attempts, row.error)
-        return row.state
-
-
-def _run(intake: Intake, row_id: int, raw: bytes, stages: tuple[Stage, ...] | None,
-         headers: EmailMessage | None = None, parsed: EmailMessage | None = None,
-         parts: list[MimePart] | None = None) -> str | None:
-    """The pipeline over one stored message, committed once: outcome, application and reply together.
-    Returns the outcome."""
-    settings = intake.settings
-    with intake.db.session() as session:
-        row = session.get(InboundMessage, row_id)
-        assert row is not None
-        ctx = MessageContext(settings=settings, session=session, archive=intake.archive, row=row,
-                             message=headers if headers is not None else read_headers(raw),
-                             raw=None if stages else raw, parsed_ahead=parsed, parts_ahead=parts,
-                             parse=intake.form_parser or parse_form, parse_options=options_from(settings.parsing))
-        started = time.monotonic()
-        run_pipeline(ctx, stages or PIPELINE)
-        row.processing_ms = round((time.monotonic() - started) * 1000)
-        return row.outcome
-
-
 def _retry_from_archive(intake: Intake, report: PollReport) -> None:
     """Messages staff asked to retry after they were parked (no longer in the inbox): run them again from the
     archive; they stay in the quarantine folder, their outcome is what the pipeline now decides."""
@@ -449,14 +160,14 @@ def _retry_from_archive(intake: Intake, report: PollReport) -> None:
                 continue
             raw = intake.archive.get("messages", raw_sha256)
             try:
-                _run(intake, row_id, raw, OVERSIZED_PIPELINE if headers_only else None)
+                run_stored_message(intake, row_id, raw, OVERSIZED_PIPELINE if headers_only else None)
             except OUTAGES:
                 raise
             except Exception as exc:
                 log.exception("message #%s failed again", row_id)
                 report.errors += 1
-                if _record_failure(intake, row_id, exc) >= MAX_ATTEMPTS:
-                    _park(intake, row_id)
+                if record_failure(intake, row_id, exc) >= MAX_ATTEMPTS:
+                    park(intake, row_id)
                     report.parked += 1
                 continue
             report.processed += 1

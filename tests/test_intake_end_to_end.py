@@ -198,7 +198,7 @@ def test_a_failing_stage_leaves_the_message_in_the_inbox_in_a_visible_error_stat
     def broken(ctx, stages):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr("ingest.poller.run_pipeline", broken)
+    monkeypatch.setattr("ingest.chunk.run_pipeline", broken)
     report = intake.poll_once()
     assert report.errors == 1
     with intake.db.session() as session:
