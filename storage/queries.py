@@ -148,13 +148,16 @@ def get_application(session: Session, reference: str) -> Application | None:
     return session.scalar(_application_query().where(Application.reference == reference.strip().upper()))
 
 
-def current_values(session: Session, applications: list[Application]) -> dict[int, dict[str, tuple[Any, str]]]:
+def current_values(session: Session, applications: list[Application], keys: frozenset[str] | None = None
+                   ) -> dict[int, dict[str, tuple[Any, str]]]:
     """Per application id, its current version's fields as {key: (value, source)}: one light query, no ORM rows
-    (the queue and the ranking read every field of every application)."""
+    (the ranking reads every field of every application; the queue's page only ``keys``)."""
     by_submission = {a.current_submission_id: a.id for a in applications if a.current_submission_id is not None}
     found: dict[int, dict[str, tuple[Any, str]]] = {a.id: {} for a in applications}
     ids = list(by_submission)
     columns = select(FieldValueRow.submission_id, FieldValueRow.key, FieldValueRow.value, FieldValueRow.source)
+    if keys is not None:
+        columns = columns.where(FieldValueRow.key.in_(sorted(keys)))
     for start in range(0, len(ids), 500):
         rows = session.execute(columns.where(FieldValueRow.submission_id.in_(ids[start:start + 500])))
         for submission_id, key, value, source in rows:

@@ -73,20 +73,30 @@ class QueueRow:
         return needle in haystack
 
 
-def load_records(request: Request, session: Session) -> list[tuple[Application, ApplicationRecord]]:
-    """Every application with its effective record; the fields come in one light query."""
+PAGE_FIELDS = frozenset({"partners", "contact_email"})  # what the queue's page shows and searches of the fields
+
+
+def load_records(request: Request, session: Session, keys: frozenset[str] | None = None
+                 ) -> list[tuple[Application, ApplicationRecord]]:
+    """Every application with its effective record; the fields come in one light query (only ``keys`` of them,
+    except for corrected applications, whose problems are worked out again from all their fields). Of the
+    replies only what the queue shows is loaded, never their texts."""
     applications = list(session.scalars(select(Application).options(
         selectinload(Application.current_submission).selectinload(Submission.problems),
-        selectinload(Application.corrections), selectinload(Application.replies))
+        selectinload(Application.corrections),
+        selectinload(Application.replies).load_only(Reply.kind, Reply.status, Reply.sent_at, Reply.created_at))
         .order_by(Application.received_at, Application.id)))
-    values = current_values(session, applications)
+    values = current_values(session, applications, keys)
+    if keys is not None:
+        corrected = [a for a in applications if a.corrections]
+        values.update(current_values(session, corrected))
     zone = settings_of(request).call.zone
     return [(a, application_record(a, zone, values[a.id])) for a in applications]
 
 
-def queue_rows(request: Request, session: Session) -> list[QueueRow]:
+def queue_rows(request: Request, session: Session, keys: frozenset[str] | None = None) -> list[QueueRow]:
     rows = []
-    for application, record in load_records(request, session):
+    for application, record in load_records(request, session, keys):
         rows.append(QueueRow(application, record, application.queue_status,
                              application.replies[-1] if application.replies else None))
     return rows
@@ -127,7 +137,7 @@ def queue(request: Request, staff: Annotated[Staff, Depends(current_staff)], sta
           q: str = "", sort: str = "received", dir: str = "asc", page: int = 1) -> Response:
     sort = sort if sort in SORTS else "received"
     with db_of(request).session() as session:
-        rows = queue_rows(request, session)
+        rows = queue_rows(request, session, PAGE_FIELDS)
         counts = {key: sum(1 for r in rows if r.status == key) for key in STATUS_LABELS}
         late_count = sum(1 for r in rows if r.application.late)
         shown = [r for r in rows if (not status or r.status == status)
