@@ -12,6 +12,7 @@ claimed by one of them (``storage.coordination.claim``); on SQLite a second work
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -134,13 +135,10 @@ class Intake:
     def _keep_copies(self, messages: list[bytes], mailbox: Mailbox | None) -> None:
         """Append sent replies to the Sent folder; the replies are already sent, so a failure only warns."""
         try:
-            if mailbox is not None:
+            opened = self.mailbox_factory(self.settings.mailbox) if mailbox is None else contextlib.nullcontext(mailbox)
+            with opened as box:
                 for raw in messages:
-                    mailbox.append(self.settings.smtp.sent_folder, raw)
-                return
-            with self.mailbox_factory(self.settings.mailbox) as own:
-                for raw in messages:
-                    own.append(self.settings.smtp.sent_folder, raw)
+                    box.append(self.settings.smtp.sent_folder, raw)
         except (MailboxError, OSError) as error:
             log.warning("could not append %d sent replies to %s: %s", len(messages),
                         self.settings.smtp.sent_folder, error)

@@ -13,12 +13,10 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import re
 import zipfile
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from email.policy import SMTP
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from fpdf import FPDF
@@ -27,15 +25,15 @@ from config.settings import CallSettings
 from notifications.compose import build_email
 from notifications.locale import (
     DANISH_TIME,
-    date_text,
-    number_text,
     problem_text,
     reason_text,
     short_time_text,
-    yes_no_text,
+    value_text,
 )
+from parsers.display_text import safe_filename
 from parsers.form_fields import FIELDS, FIELDS_BY_KEY
 from storage import Application, Archive
+from storage.queries import message_threads
 from storage.states import ApplicationStatus
 
 STATUS_NAMES: dict[str, str] = {ApplicationStatus.COMPLETE: "komplet",
@@ -51,27 +49,6 @@ class CaseFileEntry:
     date: str  # ISO 8601, UTC
     size: int
     sha256: str
-
-
-def _safe_name(name: str) -> str:
-    """A file name that stays one entry in the zip: no folders, no control characters, never empty."""
-    cleaned = re.sub(r"[\x00-\x1f/\\:*?\"<>|]+", "_", name).strip(" .")
-    return cleaned[:150] or "fil"
-
-
-def _value_text(value: Any) -> str:
-    if value is None or value == "" or value == []:
-        return ""
-    if isinstance(value, bool):
-        return yes_no_text(value)
-    if isinstance(value, int):
-        return number_text(value)
-    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-        return date_text(value)
-    if isinstance(value, list):
-        return "; ".join(" | ".join(str(v) for v in item.values()) if isinstance(item, dict) else str(item)
-                         for item in value)
-    return str(value)
 
 
 def round_name(call: CallSettings) -> str:
@@ -99,11 +76,8 @@ def build_case_file(application: Application, archive: Archive, sender: str, rou
         entries.append(CaseFileEntry(path, role, direction, when.isoformat(), len(data),
                                      hashlib.sha256(data).hexdigest()))
 
-    replies_by_message: dict[int | None, list[Any]] = {}
-    for reply in application.replies:
-        replies_by_message.setdefault(reply.inbound_message_id, []).append(reply)
     number = 0
-    for message in sorted(application.messages, key=lambda m: (m.received_at, m.id)):
+    for message, replies in message_threads(application):
         number += 1
         stamp = message.received_at.astimezone(zone).strftime("%Y-%m-%d_%H%M")
         if message.raw_sha256:
@@ -113,14 +87,8 @@ def build_case_file(application: Application, archive: Archive, sender: str, rou
             if not attachment.sha256 or attachment.application_id != application.id:
                 continue
             folder, role = ("form", "form") if attachment.role == "form" else ("annexes", "annex")
-            add(f"{folder}/{number:02d}-{_safe_name(attachment.filename)}", archive.get("files", attachment.sha256),
+            add(f"{folder}/{number:02d}-{safe_filename(attachment.filename)}", archive.get("files", attachment.sha256),
                 role, "in", message.received_at)
-        for reply in replies_by_message.pop(message.id, []):
-            number += 1
-            sent = reply.sent_at or reply.created_at
-            add(f"mail/{number:02d}-ud-{sent.astimezone(zone):%Y-%m-%d_%H%M}-{reply.kind}.eml",
-                build_email(reply, sender).as_bytes(policy=SMTP), "reply", "out", sent)
-    for replies in replies_by_message.values():  # staff's messages not caused by one inbound email
         for reply in replies:
             number += 1
             sent = reply.sent_at or reply.created_at
@@ -207,7 +175,7 @@ def summary_pdf(application: Application, zone: ZoneInfo, round_name: str) -> by
         correction = corrected.get(spec.key)
         value = correction.value if correction is not None else values.get(spec.key)
         note = f" (rettet af {correction.author}, {short_time_text(correction.created_at, zone)})" if correction else ""
-        pdf.line_of(_value_text(value) + note, spec.label)
+        pdf.line_of(value_text(value) + note, spec.label)
     pdf.heading("Forhold, der skal afklares")
     problems = [p.problem() for p in current.problems] if current else []
     if not problems:
@@ -228,20 +196,13 @@ def summary_pdf(application: Application, zone: ZoneInfo, round_name: str) -> by
     for correction in application.corrections:
         label = FIELDS_BY_KEY[correction.key].label if correction.key in FIELDS_BY_KEY else correction.key
         pdf.line_of(f"{correction.author}, {short_time_text(correction.created_at, zone)}: "
-                    f"{_value_text(correction.original) or '(tomt)'} -> {_value_text(correction.value) or '(tomt)'}"
+                    f"{value_text(correction.original) or '(tomt)'} -> {value_text(correction.value) or '(tomt)'}"
                     f"{' - ' + correction.reason if correction.reason else ''}", label)
     pdf.heading("Korrespondance")
-    replies: dict[int | None, list[Any]] = {}
-    for reply in application.replies:
-        replies.setdefault(reply.inbound_message_id, []).append(reply)
-    for message in sorted(application.messages, key=lambda m: (m.received_at, m.id)):
+    for message, replies in message_threads(application):
         pdf.line_of(f"Ind {short_time_text(message.received_at, zone)} fra {message.sender}: {message.subject} "
                     f"({reason_text(message.reason, zone=zone)})")
-        for reply in replies.pop(message.id, []):
-            pdf.line_of(f"Ud {short_time_text(reply.sent_at or reply.created_at, zone)} til {reply.to_addr}: "
-                        f"{reply.subject} ({reply.kind}, {reply.status})")
-    for rest in replies.values():
-        for reply in rest:
+        for reply in replies:
             pdf.line_of(f"Ud {short_time_text(reply.sent_at or reply.created_at, zone)} til {reply.to_addr}: "
                         f"{reply.subject} ({reply.kind}, {reply.status})")
     pdf.heading("Noter")

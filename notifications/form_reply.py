@@ -28,7 +28,7 @@ def form_reply_context(application: Application, fields: Mapping[str, Any], prob
         "director_approved": fields.get("director_approved"),
         "director_name": fields.get("director_name"),
         "approval_date": fields.get("approval_date"),
-        "annexes": [f.filename for f in files if f.role == "annex"],
+        "annexes": [f.filename for f in files if f.role == "annex"],  # for operators' templates that predate files
         "files": [{"filename": f.filename, "role": f.role, "size": f.size, "sha256": f.sha256}
                   for f in files if f.role in ("form", "annex")],
         "problems": list(problems),

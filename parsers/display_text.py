@@ -25,3 +25,15 @@ def visible_text(value: str, limit: int = 998) -> str:
         elif category not in _REMOVED:
             kept.append(char)
     return _SPACES.sub(" ", "".join(kept)).strip()[:limit]
+
+
+def safe_filename(name: str, fallback: str = "fil") -> str:
+    """No path, no control or quoting characters, no leading dots; at most 120 characters, extension kept."""
+    name = visible_text(unicodedata.normalize("NFC", name), 1000).replace("\\", "/").rsplit("/", 1)[-1]
+    name = re.sub(r"[\x00-\x1f\x7f\"<>:|?*;%]+", "_", name).strip(" .")
+    if not name:
+        return fallback
+    stem, dot, ext = name.rpartition(".")
+    if dot and 0 < len(ext) <= 10 and stem:
+        return stem[: 120 - len(ext) - 1] + "." + ext
+    return name[:120]

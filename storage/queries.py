@@ -110,18 +110,23 @@ def application_view(application: Application) -> dict[str, Any]:
     }
 
 
-def conversation(application: Application) -> list[dict[str, Any]]:
-    """Every message in, each followed by the replies it caused, in the order the messages arrived."""
+def message_threads(application: Application) -> list[tuple[InboundMessage, list[Reply]]]:
+    """Every message in, with the replies it caused, in the order the messages arrived."""
     replies: dict[int, list[Reply]] = {}
     for r in application.replies:
         replies.setdefault(r.inbound_message_id, []).append(r)
+    return [(m, replies.get(m.id, [])) for m in sorted(application.messages, key=lambda m: (m.received_at, m.id))]
+
+
+def conversation(application: Application) -> list[dict[str, Any]]:
+    """Every message in, each followed by the replies it caused, in the order the messages arrived."""
     events: list[dict[str, Any]] = []
-    for m in sorted(application.messages, key=lambda m: (m.received_at, m.id)):
+    for m, replies in message_threads(application):
         events.append({"direction": "in", "id": m.id, "at": m.received_at.isoformat(), "message_id": m.message_id,
                        "from": m.sender, "subject": m.subject, "outcome": m.outcome, "reason": reason_view(m)})
         events.extend({"direction": "out", "id": r.id, "at": (r.sent_at or r.created_at).isoformat(), "kind": r.kind,
                        "message_id": r.message_id_header, "to": r.to_addr, "subject": r.subject,
-                       "in_reply_to": r.in_reply_to, "status": r.status} for r in replies.pop(m.id, []))
+                       "in_reply_to": r.in_reply_to, "status": r.status} for r in replies)
     return events
 
 

@@ -13,7 +13,8 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from notifications.locale import date_text, number_text, yes_no_text
+from notifications.locale import partner_text as partner_line
+from notifications.locale import value_text as display_value
 from parsers.form_fields import FIELDS, FieldSpec
 from parsers.form_record import FieldValue, FormRecord, Problem, normalise_value
 from parsers.municipalities import find_municipality
@@ -48,30 +49,6 @@ class ApplicationRecord:
     @property
     def complete(self) -> bool:
         return self.application.current_submission is not None and not self.problems
-
-
-def display_value(value: Any) -> str:
-    if value is None or value == "" or value == []:
-        return ""
-    if isinstance(value, bool):
-        return yes_no_text(value)
-    if isinstance(value, int):
-        return number_text(value)
-    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-        return date_text(value)
-    if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return ", ".join(value)
-    if isinstance(value, list):
-        return "; ".join(partner_line(p) for p in value)
-    return str(value)
-
-
-def partner_line(partner: dict[str, Any]) -> str:
-    parts = [str(partner.get("municipality") or "?"), display_value(partner.get("target_group_size")) or "?",
-             display_value(partner.get("population")) or "?"]
-    if isinstance(partner.get("already_implemented"), bool):
-        parts.append(display_value(partner["already_implemented"]))
-    return "; ".join(parts)
 
 
 def editable_text(spec: FieldSpec, value: Any) -> str:

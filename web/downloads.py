@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from starlette.responses import Response
 
 from notifications.case_file import build_case_file, round_name
-from parsers.display_text import visible_text
+from parsers.display_text import safe_filename
 from storage import Attachment, InboundMessage
 from storage.archive import Kind
 from storage.queries import get_application
@@ -25,18 +25,6 @@ from web.pages import RowId, archive_of, db_of, settings_of
 from web.security import Staff, client_address, current_staff
 
 router = APIRouter()
-
-
-def safe_filename(name: str, fallback: str = "fil") -> str:
-    """No path, no control or quoting characters, no leading dots; at most 120 characters, extension kept."""
-    name = visible_text(unicodedata.normalize("NFC", name), 1000).replace("\\", "/").rsplit("/", 1)[-1]
-    name = re.sub(r"[\x00-\x1f\x7f\"<>:|?*;%]+", "_", name).strip(" .")
-    if not name:
-        return fallback
-    stem, dot, ext = name.rpartition(".")
-    if dot and 0 < len(ext) <= 10 and stem:
-        return stem[: 120 - len(ext) - 1] + "." + ext
-    return name[:120]
 
 
 def ascii_filename(name: str) -> str:

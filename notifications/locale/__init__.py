@@ -16,18 +16,37 @@ from notifications.locale.formats import (
     Language,
     date_text,
     number_text,
+    partner_text,
     short_time_text,
     size_text,
     time_text,
+    value_text,
     yes_no_text,
 )
 from parsers.errors import UnreadableFile
 from parsers.form_record import Problem
 from storage.reasons import Reason, ReasonCode
 
-__all__ = ["DANISH_TIME", "NOT_GIVEN", "Language", "date_text", "expected_text", "number_text", "problem_text",
-           "quarantine_why", "reason_text", "refusal_text", "short_time_text", "size_text", "time_text",
-           "value_problem_text", "words", "yes_no_text"]
+__all__ = [
+    "DANISH_TIME",
+    "NOT_GIVEN",
+    "Language",
+    "date_text",
+    "expected_text",
+    "number_text",
+    "partner_text",
+    "problem_text",
+    "quarantine_why",
+    "reason_text",
+    "refusal_text",
+    "short_time_text",
+    "size_text",
+    "time_text",
+    "value_problem_text",
+    "value_text",
+    "words",
+    "yes_no_text",
+]
 
 
 def words(language: Language) -> ModuleType:

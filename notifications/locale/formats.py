@@ -3,8 +3,9 @@ used by the replies, the web pages, the CLI and the exports."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 Language = Literal["da", "en"]
@@ -73,3 +74,29 @@ def yes_no_text(value: object, language: Language = "da") -> str:
     if value is False:
         return _YES_NO[language][1]
     return NOT_GIVEN[language]
+
+
+def value_text(value: Any, language: Language = "da") -> str:
+    """A form value as people read it: yes/no, a grouped number, a written date, names joined, partner rows."""
+    if value is None or value == "" or value == []:
+        return ""
+    if isinstance(value, bool):
+        return yes_no_text(value, language)
+    if isinstance(value, int):
+        return number_text(value, language)
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        return date_text(value, language)
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return ", ".join(value)
+    if isinstance(value, list):
+        return "; ".join(partner_text(p, language) if isinstance(p, dict) else str(p) for p in value)
+    return str(value)
+
+
+def partner_text(partner: dict[str, Any], language: Language = "da") -> str:
+    """One partner municipality as staff type it: "Kommune; målgruppe; indbyggere[; Ja/Nej]"."""
+    parts = [str(partner.get("municipality") or "?"), value_text(partner.get("target_group_size"), language) or "?",
+             value_text(partner.get("population"), language) or "?"]
+    if isinstance(partner.get("already_implemented"), bool):
+        parts.append(value_text(partner["already_implemented"], language))
+    return "; ".join(parts)
