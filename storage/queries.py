@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
@@ -153,7 +154,17 @@ def get_application(session: Session, reference: str) -> Application | None:
     return session.scalar(_application_query().where(Application.reference == reference.strip().upper()))
 
 
-def current_values(session: Session, applications: list[Application], keys: frozenset[str] | None = None
+class Versioned(Protocol):
+    """What ``current_values`` reads of an application: its id and its current version's."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def current_submission_id(self) -> int | None: ...
+
+
+def current_values(session: Session, applications: Sequence[Versioned], keys: frozenset[str] | None = None
                    ) -> dict[int, dict[str, tuple[Any, str]]]:
     """Per application id, its current version's fields as {key: (value, source)}: one light query, no ORM rows
     (the ranking reads every field of every application; the queue's page only ``keys``)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import timedelta
 
 import pytest
@@ -193,6 +194,27 @@ def test_queue_counts_each_status_filters_searches_and_sorts(bench):
     by_name = client.get("/queue?sort=municipality&dir=desc").text
     assert by_name.index("Viborg") < by_name.index("Aarhus")
     assert 'aria-sort="descending"' in by_name
+
+
+def queue_problems(page: str, reference: str) -> int:
+    found = re.search(rf">{reference}</a>.*?<td class=\"num\">(\d+)</td>", page, re.DOTALL)
+    assert found, f"{reference} is not on the page"
+    return int(found.group(1))
+
+
+def test_the_queue_counts_and_searches_what_staff_corrected_not_what_was_read(bench):
+    client = client_for(bench)
+    token = sign_in(client)
+    assert queue_problems(client.get("/queue").text, "AD-2019-0006") >= 1
+    assert "AD-2019-0003" not in client.get("/queue?q=kolding").text
+    client.post("/applications/AD-2019-0006/corrections",
+                data={"csrf_token": token, "key": "director_approved", "value": "Ja"})
+    client.post("/applications/AD-2019-0003/corrections", data={
+        "csrf_token": token, "key": "partners", "value": "Fredericia; 150; 51.000; Nej\nKolding; 200; 94.000"})
+    page = client.get("/queue?sort=problems&dir=desc").text
+    assert queue_problems(page, "AD-2019-0006") == 0
+    assert page.index("AD-2019-0002") < page.index("AD-2019-0006")  # sorted by the corrected count
+    assert "AD-2019-0003" in client.get("/queue?q=kolding").text
 
 
 def test_messages_page_shows_every_email_with_its_outcome_and_reason(bench):

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from starlette.responses import Response
@@ -50,29 +51,31 @@ def csv_bytes(header: Sequence[str], rows: Sequence[Sequence[Cell]]) -> bytes:
 
 
 def xlsx_bytes(sheet: str, header: Sequence[str], rows: Sequence[Sequence[Cell]]) -> bytes:
-    book = Workbook()
-    ws = book.active
-    assert ws is not None
-    ws.title = sheet[:31]
-    ws.append(list(header))
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-    for row in rows:
-        values: list[Any] = []
-        for value in row:
-            if isinstance(value, datetime):
-                value = value.replace(tzinfo=None)  # Excel has no time zones; the column header names it
-            values.append("Ja" if value is True else "Nej" if value is False else _text_cell(value))
-        ws.append(values)
-        for cell in ws[ws.max_row]:
-            if isinstance(cell.value, str):
-                cell.data_type = "s"  # never a formula, whatever the text starts with
+    """A write-only workbook: rows are streamed to the file as they come (time and memory grow with the rows,
+    never with their square)."""
+    book = Workbook(write_only=True)
+    ws = book.create_sheet(sheet[:31])
     ws.freeze_panes = "A2"
     for index, title in enumerate(header, start=1):
         ws.column_dimensions[get_column_letter(index)].width = min(max(len(title), 10) + 2, 50)
+    bold = Font(bold=True)
+    ws.append([_xlsx_cell(ws, title, bold) for title in header])
+    for row in rows:
+        ws.append([_xlsx_cell(ws, value) for value in row])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def _xlsx_cell(ws: Any, value: Cell, font: Font | None = None) -> WriteOnlyCell:
+    if isinstance(value, datetime):
+        value = value.replace(tzinfo=None)  # Excel has no time zones; the column header names it
+    cell = WriteOnlyCell(ws, value="Ja" if value is True else "Nej" if value is False else _text_cell(value))
+    if isinstance(cell.value, str):
+        cell.data_type = "s"  # never a formula, whatever the text starts with
+    if font is not None:
+        cell.font = font
+    return cell
 
 
 def download(data: bytes, filename: str, media_type: str) -> Response:

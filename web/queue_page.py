@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -18,6 +18,7 @@ from parsers.form_fields import FIELDS
 from storage import Application, InboundMessage, Submission
 from storage.models import Reply
 from storage.queries import current_values
+from storage.queue_index import SEARCHED_FIELDS, QueueEntry, queue_index, search_text
 from storage.staff import audit
 from storage.states import MessageState
 from web.application_record import ApplicationRecord, application_record, display_value
@@ -36,12 +37,13 @@ from web.pages import (
 from web.security import Staff, checked_staff, client_address, current_staff
 
 router = APIRouter()
-EARLIEST = datetime.min.replace(tzinfo=UTC)
 SORTS = ("reference", "municipality", "received", "status", "late", "problems", "last_reply")
 
 
 @dataclass(frozen=True)
 class QueueRow:
+    """One application as the queue's page and its export show it."""
+
     application: Application
     record: ApplicationRecord
     status: str  # complete | needs_clarification | rejected
@@ -55,37 +57,22 @@ class QueueRow:
     def problems(self) -> int:
         return len(self.record.problems)
 
-    def sort_key(self, column: str) -> Any:
-        a = self.application
-        return {
-            "reference": a.reference, "municipality": (a.municipality or "").casefold(),
-            "received": a.received_at, "status": self.status, "late": a.late, "problems": self.problems,
-            "last_reply": self.last_reply.created_at if self.last_reply else EARLIEST,
-        }[column]
 
-    def matches(self, text: str) -> bool:
-        needle = text.casefold().strip()
-        if not needle:
-            return True
-        partners = " ".join(str(p.get("municipality") or "") for p in self.record.fields.get("partners") or [])
-        haystack = " ".join([self.reference, self.application.municipality or "", partners,
-                             str(self.record.fields.get("contact_email") or "")]).casefold()
-        return needle in haystack
+PAGE_FIELDS = SEARCHED_FIELDS  # what the queue's page shows of the fields is what its search reads
 
 
-PAGE_FIELDS = frozenset({"partners", "contact_email"})  # what the queue's page shows and searches of the fields
-
-
-def load_records(request: Request, session: Session, keys: frozenset[str] | None = None
-                 ) -> list[tuple[Application, ApplicationRecord]]:
-    """Every application with its effective record; the fields come in one light query (only ``keys`` of them,
-    except for corrected applications, whose problems are worked out again from all their fields). Of the
-    replies only what the queue shows is loaded, never their texts."""
-    applications = list(session.scalars(select(Application).options(
+def load_records(request: Request, session: Session, keys: frozenset[str] | None = None,
+                 ids: Collection[int] | None = None) -> list[tuple[Application, ApplicationRecord]]:
+    """Every application (or those of ``ids``) with its effective record; the fields come in one light query
+    (only ``keys`` of them, except for corrected applications, whose problems are worked out again from all
+    their fields). Of the replies only what the queue shows is loaded, never their texts."""
+    query = select(Application).options(
         selectinload(Application.current_submission).selectinload(Submission.problems),
         selectinload(Application.corrections),
         selectinload(Application.replies).load_only(Reply.kind, Reply.status, Reply.sent_at, Reply.created_at))
-        .order_by(Application.received_at, Application.id)))
+    if ids is not None:
+        query = query.where(Application.id.in_(list(ids)))
+    applications = list(session.scalars(query.order_by(Application.received_at, Application.id)))
     values = current_values(session, applications, keys)
     if keys is not None:
         corrected = [a for a in applications if a.corrections]
@@ -94,12 +81,25 @@ def load_records(request: Request, session: Session, keys: frozenset[str] | None
     return [(a, application_record(a, zone, values[a.id])) for a in applications]
 
 
-def queue_rows(request: Request, session: Session, keys: frozenset[str] | None = None) -> list[QueueRow]:
+def queue_rows(request: Request, session: Session, keys: frozenset[str] | None = None,
+               ids: Collection[int] | None = None) -> list[QueueRow]:
     rows = []
-    for application, record in load_records(request, session, keys):
+    for application, record in load_records(request, session, keys, ids):
         rows.append(QueueRow(application, record, application.queue_status,
                              application.replies[-1] if application.replies else None))
     return rows
+
+
+def corrected_entries(request: Request, session: Session, entries: list[QueueEntry]) -> None:
+    """Staff corrections change an application's problems and what its search finds: for the (few) corrected
+    applications both are worked out from the effective record."""
+    corrected = {e.id: e for e in entries if e.corrected}
+    if not corrected:
+        return
+    for row in queue_rows(request, session, PAGE_FIELDS, corrected):
+        entry = corrected[row.application.id]
+        entry.problems = row.problems
+        entry.haystack = search_text(entry.reference, entry.municipality, row.record.fields)
 
 
 @router.get("/")
@@ -137,16 +137,19 @@ def queue(request: Request, staff: Annotated[Staff, Depends(current_staff)], sta
           q: str = "", sort: str = "received", dir: str = "asc", page: int = 1) -> Response:
     sort = sort if sort in SORTS else "received"
     with db_of(request).session() as session:
-        rows = queue_rows(request, session, PAGE_FIELDS)
-        counts = {key: sum(1 for r in rows if r.status == key) for key in STATUS_LABELS}
-        late_count = sum(1 for r in rows if r.application.late)
-        shown = [r for r in rows if (not status or r.status == status)
-                 and (late not in ("yes", "no") or r.application.late == (late == "yes")) and r.matches(q)]
-        shown.sort(key=lambda r: (r.sort_key(sort), r.reference), reverse=dir == "desc")
+        entries = queue_index(session, search=bool(q.strip()))
+        corrected_entries(request, session, entries)
+        counts = {key: sum(1 for e in entries if e.status == key) for key in STATUS_LABELS}
+        late_count = sum(1 for e in entries if e.late)
+        shown = [e for e in entries if (not status or e.status == status)
+                 and (late not in ("yes", "no") or e.late == (late == "yes")) and e.matches(q)]
+        shown.sort(key=lambda e: (e.sort_key(sort), e.reference), reverse=dir == "desc")
         pages = Pages.of(request, len(shown), page)
-        return render(request, "queue.html", staff, rows=pages.slice(shown), matching=len(shown), total=len(rows),
-                      counts=counts, late_count=late_count, status=status, late=late, q=q, sort=sort, dir=dir,
-                      pages=pages)
+        ids = [e.id for e in pages.slice(shown)]
+        loaded = {r.application.id: r for r in queue_rows(request, session, PAGE_FIELDS, ids)}
+        return render(request, "queue.html", staff, rows=[loaded[i] for i in ids], matching=len(shown),
+                      total=len(entries), counts=counts, late_count=late_count, status=status, late=late, q=q,
+                      sort=sort, dir=dir, pages=pages)
 
 
 QUEUE_HEADER = ["Reference", "Kommune", "Status", "For sent", "Modtaget (dansk tid)", "Åbne problemer",

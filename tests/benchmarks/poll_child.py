@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from config import load_settings
+from config.runtime import tune_garbage_collector
 from ingest.poller import Intake
 
 
@@ -21,6 +22,7 @@ def peak_rss_mb() -> float:
 
 
 def main() -> None:
+    tune_garbage_collector()  # as every uip-intake command does
     settings = load_settings(None, **json.loads(sys.argv[1]))
     intake = Intake.from_settings(settings)
     intake.db.migrate()

@@ -7,11 +7,13 @@ import json
 import sys
 
 from config import load_settings
+from config.runtime import tune_garbage_collector
 from ingest.poller import Intake
 from ingest.worker import run_worker
 
 
 def main() -> None:
+    tune_garbage_collector()  # as every uip-intake command does
     intake = Intake.from_settings(load_settings(None, **json.loads(sys.argv[1])))
     intake.db.migrate()
     run_worker(intake)

@@ -1,0 +1,90 @@
+"""The queue's index: one light row per application (a few columns, counts and the last reply, no ORM objects),
+enough to count, filter, search and sort every application; only the page shown is then loaded whole."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from storage.models import Application, FieldCorrection, ProblemRow, Reply
+from storage.queries import current_values
+from storage.states import ApplicationStatus
+
+EARLIEST = datetime.min.replace(tzinfo=UTC)
+SEARCHED_FIELDS = frozenset({"partners", "contact_email"})  # what the queue's search reads of the form
+
+
+@dataclass
+class QueueEntry:
+    """One application as the queue counts, filters and sorts it. ``problems`` is the number stored with the
+    current version; for a ``corrected`` application the caller works it out afresh (corrections change it)."""
+
+    id: int
+    reference: str
+    municipality: str | None
+    received_at: datetime
+    late: bool
+    status: str  # complete | needs_clarification | rejected (by staff)
+    corrected: bool
+    problems: int
+    last_reply_at: datetime | None
+    haystack: str  # what the search looks in, casefolded
+
+    def sort_key(self, column: str) -> Any:
+        return {
+            "reference": self.reference, "municipality": (self.municipality or "").casefold(),
+            "received": self.received_at, "status": self.status, "late": self.late, "problems": self.problems,
+            "last_reply": self.last_reply_at or EARLIEST,
+        }[column]
+
+    def matches(self, text: str) -> bool:
+        needle = text.casefold().strip()
+        return not needle or needle in self.haystack
+
+
+def queue_index(session: Session, search: bool = True) -> list[QueueEntry]:
+    """Every application, oldest first, in two light queries whatever their number (one without ``search``:
+    then the haystack holds only the reference and the municipality)."""
+    problems = (select(func.count(ProblemRow.id)).where(ProblemRow.submission_id == Application.current_submission_id)
+                .correlate(Application).scalar_subquery())
+    corrected = (select(func.count(FieldCorrection.id)).where(FieldCorrection.application_id == Application.id)
+                 .correlate(Application).scalar_subquery())
+    last_reply = (select(Reply.created_at).where(Reply.application_id == Application.id)
+                  .order_by(Reply.id.desc()).limit(1).correlate(Application).scalar_subquery())
+    rows = session.execute(
+        select(Application.id, Application.reference, Application.municipality, Application.received_at,
+               Application.late, Application.status, Application.rejected_reason,
+               Application.current_submission_id, corrected, problems, last_reply)
+        .order_by(Application.received_at, Application.id)).all()
+    values = (current_values(session, [_Current(r[0], r[7]) for r in rows], SEARCHED_FIELDS) if search
+              else {r[0]: {} for r in rows})
+    entries = []
+    for (row_id, reference, municipality, received_at, late, status, rejected, _, corrections, count,
+         last_at) in rows:
+        fields = {key: value for key, (value, _) in values[row_id].items()}
+        entries.append(QueueEntry(
+            id=row_id, reference=reference, municipality=municipality, received_at=received_at, late=bool(late),
+            status=ApplicationStatus.REJECTED if rejected else status, corrected=bool(corrections),
+            problems=int(count or 0), last_reply_at=last_at,
+            haystack=search_text(reference, municipality, fields)))
+    return entries
+
+
+def search_text(reference: str, municipality: str | None, fields: dict[str, Any]) -> str:
+    """What the queue's search looks in: the reference, the municipalities (the partners' too) and the
+    contact's e-mail address, casefolded."""
+    partners = " ".join(str(p.get("municipality") or "") for p in (fields.get("partners") or [])
+                        if isinstance(p, dict))
+    return " ".join([reference, municipality or "", partners, str(fields.get("contact_email") or "")]).casefold()
+
+
+@dataclass(frozen=True)
+class _Current:
+    """What ``current_values`` reads of an application: its id and its current version's id."""
+
+    id: int
+    current_submission_id: int | None
