@@ -27,6 +27,7 @@ from notifications.locale import problem_text, reason_text
 from storage.models import StaffUser
 from storage.passwords import PasswordTooShort, hash_password
 from storage.queries import application_view, get_application, list_applications, list_messages, message_view
+from storage.states import StaffRole
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Application intake for the Open Dialogue implementation-support call.")
@@ -194,7 +195,10 @@ def _staff_member(session: Session, email: str) -> StaffUser:
 def staff_add(email: str,
               password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True,
                                                     envvar="UIP_INTAKE_STAFF_PASSWORD",
-                                                    help="asked for when not given (at least 12 characters)")]
+                                                    help="asked for when not given (at least 12 characters)")],
+              role: Annotated[StaffRole, typer.Option(help="staff: read, correct, propose; approver: also "
+                                                      "approve a round's selection; admin: everything")
+                              ] = StaffRole.STAFF,
               ) -> None:
     """Create a staff account that can sign in to the web app."""
     from storage.staff import StaffExists, add_staff, audit
@@ -206,12 +210,12 @@ def staff_add(email: str,
     settings = _settings()
     try:
         with _database(settings).session() as session:
-            user = add_staff(session, email, hashed)
-            audit(session, "cli", "staff_add", detail={"email": user.email})
+            user = add_staff(session, email, hashed, role)
+            audit(session, "cli", "staff_add", detail={"email": user.email, "role": str(role)})
     except StaffExists as error:
         typer.echo(f"error: {email} already has an account (reset it with `uip-intake staff password`)", err=True)
         raise typer.Exit(1) from error
-    typer.echo(f"created staff account {user.email}; sign in at http://{settings.web.host}:{settings.web.port}/login "
+    typer.echo(f"created {role} account {user.email}; sign in at http://{settings.web.host}:{settings.web.port}/login "
                "after `uip-intake serve`")
 
 
@@ -253,7 +257,20 @@ def staff_list() -> None:
     with _database().session() as session:
         for user in list_staff(session):
             last = user.last_login_at.isoformat(timespec="minutes") if user.last_login_at else "never"
-            typer.echo(f"{user.email:<40} {'disabled' if user.disabled else 'active':<9} last sign-in {last}")
+            typer.echo(f"{user.email:<40} {user.role:<9} {'disabled' if user.disabled else 'active':<9} "
+                       f"last sign-in {last}")
+
+
+@staff_app.command("role")
+def staff_role(email: str, role: Annotated[StaffRole, typer.Argument(help="staff | approver | admin")]) -> None:
+    """Give a staff account another role (takes effect at its next request)."""
+    from storage.staff import audit
+
+    with _database().session() as session:
+        user = _staff_member(session, email)
+        before, user.role = user.role, role
+        audit(session, "cli", "staff_role", detail={"email": user.email, "from": before, "to": str(role)})
+    typer.echo(f"{user.email} is now {role}")
 
 
 @app.command()

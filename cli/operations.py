@@ -1,6 +1,6 @@
 """Operators' commands: `check` (settings and connections), `health` (for a container's health check),
-`reprocess` (stored forms read again after a parser fix), `purge` (retention) and `bundle` (case files for the
-Board's case system)."""
+`reprocess` (stored forms read again after a parser fix), `purge` (retention), `bundle` (case files for the
+Board's case system) and `rounds` (the application rounds)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from storage.staff import service_status
 
 
 def register(app: typer.Typer) -> None:
-    for command in (check, health, reprocess, purge, bundle):
+    for command in (check, health, reprocess, purge, bundle, rounds):
         app.command()(command)
 
 
@@ -149,3 +149,37 @@ def purge(older_than: Annotated[int, typer.Option("--older-than", min=1, help="d
     verb = "would purge" if dry_run else "purged"
     typer.echo(f"{verb} {report.messages} emails and {report.applications} applications received before "
                f"{report.cutoff:%Y-%m-%d}; {report.files} archive files ({report.bytes / 1_048_576:.1f} MB)")
+
+
+def rounds(as_json: Annotated[bool, typer.Option("--json", help="as JSON")] = False) -> None:
+    """The application rounds (``[[rounds]]``, or the call as the one round): opening, deadline, closing, how
+    many may be selected, whether mail is taken in now, and how many applications each holds."""
+    from sqlalchemy import func, select
+
+    from config.rounds import round_at
+    from notifications.locale import time_text
+    from storage.models import Application
+
+    settings = _settings()
+    configured = settings.call_rounds
+    with _database(settings).session() as session:
+        counts = dict(session.execute(select(Application.round, func.count(Application.id))
+                                      .group_by(Application.round)).tuples().all())
+    now_open = round_at(configured, utcnow()) if settings.call.open else None
+    rows = [{"name": r.name, "opens": r.opens.isoformat() if r.opens else None, "deadline": r.deadline.isoformat(),
+             "closes": r.closes.isoformat() if r.closes else None, "max_selected": r.max_selected,
+             "open_now": r is now_open,
+             "applications": counts.get(r.name, 0) + (counts.get(None, 0) if index == 0 else 0)}
+            for index, r in enumerate(configured)]
+    if as_json:
+        _print_json(rows)
+        return
+    zone = settings.call.zone
+    for r, row in zip(configured, rows, strict=True):
+        opens = time_text(r.opens, "da", zone) if r.opens else "fra start"
+        closes = f", lukker {time_text(r.closes, 'da', zone)}" if r.closes else ""
+        typer.echo(f"{r.name:<12} åbner {opens}; frist {time_text(r.deadline, 'da', zone)}{closes}; "
+                   f"højst {r.max_selected} udvalgt; {row['applications']} ansøgninger"
+                   f"{'  [åben nu]' if row['open_now'] else ''}")
+    if now_open is None:
+        typer.echo("Ingen runde er åben nu: ny post får svaret om, at der ikke er åbent for ansøgninger.")

@@ -20,6 +20,7 @@ from pydantic_settings import (
 )
 
 from config.errors import UipIntakeError
+from config.rounds import Round, checked
 
 DEFAULT_FILE = Path(__file__).with_name("default.toml")
 CONFIG_ENV = "UIP_INTAKE_CONFIG"
@@ -228,12 +229,31 @@ class Settings(BaseSettings):
     oauth2: OAuth2Settings = OAuth2Settings()
     logging: LoggingSettings = LoggingSettings()
     metrics: MetricsSettings = MetricsSettings()
+    rounds: list[Round] = []  # [[rounds]]; none: the call is the one round (config/rounds.py)
 
     @model_validator(mode="after")
     def _share_oauth2(self) -> Settings:
         self.mailbox._oauth2 = self.oauth2
         self.smtp._oauth2 = self.oauth2
         return self
+
+    @model_validator(mode="after")
+    def _rounds_in_order(self) -> Settings:
+        zone = self.call.zone
+
+        def aware(moment: datetime | None) -> datetime | None:  # a naive time is the call's local time
+            return moment.replace(tzinfo=zone) if moment is not None and moment.tzinfo is None else moment
+
+        self.rounds = list(checked([r.model_copy(update={"opens": aware(r.opens), "deadline": aware(r.deadline),
+                                                         "closes": aware(r.closes)}) for r in self.rounds]))
+        return self
+
+    @property
+    def call_rounds(self) -> tuple[Round, ...]:
+        """The configured rounds in opening order, or the call as the one round."""
+        if self.rounds:
+            return tuple(self.rounds)
+        return (Round(name=f"{self.call.reference_prefix}-{self.call.deadline.year}", deadline=self.call.deadline),)
 
     @classmethod
     def settings_customise_sources(

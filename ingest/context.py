@@ -8,6 +8,7 @@ from email.message import EmailMessage
 from sqlalchemy.orm import Session
 
 from config import Settings
+from config.rounds import Round
 from ingest.mime import MimePart
 from parsers import ParsedForm, Problem
 from parsers.form_file import Parse, ParseOptions, parse_form
@@ -36,7 +37,9 @@ class MessageContext:
     submission: Submission | None = None
     parse: Parse = parse_form  # the bounded sandbox in the service; plain parse_form in unit tests
     parse_options: ParseOptions = field(default_factory=ParseOptions)
+    round: Round | None = None  # the round the message belongs to (its application's, for a follow-up)
 
     @property
     def late(self) -> bool:
-        return self.row.received_at > self.settings.call.deadline
+        deadline = self.round.deadline if self.round is not None else self.settings.call.deadline
+        return self.row.received_at > deadline

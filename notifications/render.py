@@ -42,6 +42,8 @@ TEMPLATE_KIND = {
     "round_closed": ReplyKind.REJECTION,
     "quarantined": ReplyKind.REJECTION,
     "receipt": ReplyKind.RECEIPT,
+    "decision_award": ReplyKind.DECISION,
+    "decision_decline": ReplyKind.DECISION,
 }
 
 

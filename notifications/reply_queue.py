@@ -10,23 +10,35 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import object_session
 
 from config import Settings
+from config.rounds import Round, by_name, round_at
 from notifications import header_safe, new_message_id, render_reply
 from notifications.locale import time_text
 from parsers.display_text import visible_text as clean
 from storage import Application, InboundMessage, Reply
 from storage.models import utcnow
-from storage.states import ReplyStatus
+from storage.states import ReplyKind, ReplyStatus
 
 log = logging.getLogger(__name__)
 
 
-def base_context(row: InboundMessage, settings: Settings) -> dict[str, Any]:
+def round_of(settings: Settings, row: InboundMessage, application: Application | None = None) -> Round | None:
+    """The application's round (None stored: the first), else the round open when ``row`` arrived."""
+    rounds = settings.call_rounds
+    if application is not None:
+        return by_name(rounds, application.round) if application.round else rounds[0]
+    return round_at(rounds, row.received_at)
+
+
+def base_context(row: InboundMessage, settings: Settings, application: Application | None = None
+                 ) -> dict[str, Any]:
+    found = round_of(settings, row, application)
+    deadline = found.deadline if found is not None else settings.call.deadline
     return {
         "subject": header_safe(row.subject, 200),
         "received_local": time_text(row.received_at, settings.call.language, settings.call.zone),
-        "deadline_local": time_text(settings.call.deadline, settings.call.language, settings.call.zone),
+        "deadline_local": time_text(deadline, settings.call.language, settings.call.zone),
         "questions_address": settings.call.questions_address,
-        "late": row.received_at > settings.call.deadline,
+        "late": row.received_at > deadline,
     }
 
 
@@ -35,7 +47,7 @@ def queue_reply(row: InboundMessage, settings: Settings, template: str, context:
     """A pending reply to ``row``'s sender, or None when it has no address to answer."""
     if not row.reply_address:
         return None
-    rendered = render_reply(template, {**base_context(row, settings), **context}, settings.call.language,
+    rendered = render_reply(template, {**base_context(row, settings, application), **context}, settings.call.language,
                             settings.call.template_dir)
     chain = [*clean(prior_references).split()[-10:], clean(row.message_id or "")]
     references = " ".join(dict.fromkeys(ref for ref in chain if ref.startswith("<")))
@@ -74,3 +86,22 @@ def _rate_limited(row: InboundMessage, settings: Settings, to_addr: str) -> str 
     if overall >= settings.smtp.max_per_hour:
         return f"rate limit: {overall} replies in the last hour"
     return None
+
+
+def queue_letter(application: Application, settings: Settings, subject: str, body: str, language: str
+                 ) -> Reply | None:
+    """A decision letter as a pending reply in the application's conversation: to the sender of the message
+    that brought its current form, threaded under it; None when no message of it has an address to answer."""
+    messages = [m for m in application.messages if m.reply_address]
+    if not messages:
+        return None
+    current = application.current_submission
+    message = next((m for m in messages if current is not None and m.id == current.message_id), messages[-1])
+    earlier = [application.messages[0].message_id or "", *(r.message_id_header for r in application.replies[-1:])]
+    references = " ".join(dict.fromkeys(ref for ref in [*earlier, message.message_id or ""] if ref.startswith("<")))
+    reply = Reply(message_id_header=new_message_id(settings.smtp.sender), kind=ReplyKind.DECISION,
+                  to_addr=message.reply_address, subject=header_safe(subject), in_reply_to=message.message_id,
+                  references=references or None, body=body, language=language, status=ReplyStatus.PENDING)
+    message.replies.append(reply)
+    application.replies.append(reply)
+    return reply

@@ -25,7 +25,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from parsers.form_record import Problem
 from parsers.problem_codes import ProblemCode
 from storage.reasons import Reason
-from storage.states import ApplicationStatus, MessageState, ReplyStatus
+from storage.states import ApplicationStatus, MessageState, ReplyStatus, StaffRole
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -131,6 +131,7 @@ class Application(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
     municipality: Mapped[str | None] = mapped_column(String(255))
     municipality_code: Mapped[str | None] = mapped_column(String(3))
+    round: Mapped[str | None] = mapped_column(String(32), index=True)  # the round it arrived in; None: the first
     current_submission_id: Mapped[int | None] = mapped_column(
         ForeignKey("submission.id", use_alter=True, name="fk_application_current_submission"))
     # staff's decisions, each written with an audit entry
@@ -280,6 +281,7 @@ class StaffUser(Base):
     email: Mapped[str] = mapped_column(String(320), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    role: Mapped[str] = mapped_column(String(16), default=StaffRole.STAFF, server_default="staff")  # a StaffRole
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
@@ -386,3 +388,50 @@ class WorkerLease(Base):
     host: Mapped[str] = mapped_column(String(255))
     pid: Mapped[int] = mapped_column(Integer)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Decision(Base):
+    """A round's selection: proposed by staff, approved (or returned) by an approver. On approval the ranking
+    is frozen into ``snapshot`` (inputs, order, ties, the selected, who, when): later corrections of an
+    application do not change what was decided. A returned proposal stays as history; staff propose anew."""
+
+    __tablename__ = "decision"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round: Mapped[str] = mapped_column(String(32), index=True)
+    state: Mapped[str] = mapped_column(String(16))  # a DecisionState
+    proposed_by: Mapped[str] = mapped_column(String(320))
+    proposed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    proposal_note: Mapped[str | None] = mapped_column(Text)
+    reviewed_by: Mapped[str | None] = mapped_column(String(320))
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    review_comment: Mapped[str | None] = mapped_column(Text)
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    sent_by: Mapped[str | None] = mapped_column(String(320))
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    letters: Mapped[list[DecisionLetter]] = relationship(back_populates="decision", order_by="DecisionLetter.id")
+
+
+class DecisionLetter(Base):
+    """The letter telling one application of the round its outcome with the grounds; drafted on approval,
+    edited by staff, sent as a reply in the application's conversation."""
+
+    __tablename__ = "decision_letter"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    decision_id: Mapped[int] = mapped_column(ForeignKey("decision.id"), index=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("application.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # a LetterKind
+    grounds: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # codes and figures, worded by the template
+    subject: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(8), default="da")
+    edited_by: Mapped[str | None] = mapped_column(String(320))
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reply_id: Mapped[int | None] = mapped_column(ForeignKey("reply.id"))  # set when sent
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    decision: Mapped[Decision] = relationship(back_populates="letters")
+    application: Mapped[Application] = relationship()
+    reply: Mapped[Reply | None] = relationship()

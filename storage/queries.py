@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from storage.models import Application, FieldValueRow, InboundMessage, Reply, Submission
@@ -192,3 +192,8 @@ def claim_edit(session: Session, application: Application, expected: int | None)
                              .execution_options(synchronize_session=False))
     session.refresh(application)
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def in_round(name: str, first: bool) -> ColumnElement[bool]:
+    """Applications of the round ``name``; those stored before rounds existed (round NULL) are the first's."""
+    return or_(Application.round == name, Application.round.is_(None)) if first else Application.round == name

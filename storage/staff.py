@@ -23,7 +23,7 @@ from storage.models import (
     StaffUser,
     utcnow,
 )
-from storage.states import Outcome
+from storage.states import Outcome, StaffRole
 
 
 class StaffExists(UipIntakeError):
@@ -38,10 +38,10 @@ def find_staff(session: Session, email: str) -> StaffUser | None:
     return session.scalar(select(StaffUser).where(StaffUser.email == normalise_email(email)))
 
 
-def add_staff(session: Session, email: str, password_hash: str) -> StaffUser:
+def add_staff(session: Session, email: str, password_hash: str, role: StaffRole = StaffRole.STAFF) -> StaffUser:
     if find_staff(session, email) is not None:
         raise StaffExists(email)
-    user = StaffUser(email=normalise_email(email), password_hash=password_hash, disabled=False)
+    user = StaffUser(email=normalise_email(email), password_hash=password_hash, disabled=False, role=role)
     session.add(user)
     session.flush()
     return user

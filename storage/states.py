@@ -46,3 +46,31 @@ class ReplyKind(StrEnum):
     SIZE_REJECTION = "size_rejection"
     REJECTION = "rejection"
     RECEIPT = "receipt"
+    DECISION = "decision"  # the letter with the outcome of the application (award or decline)
+
+
+class StaffRole(StrEnum):
+    """What a staff member may do: staff read, correct and propose; an approver also approves or returns a
+    proposed selection; an admin may do everything an approver may."""
+
+    STAFF = "staff"
+    APPROVER = "approver"
+    ADMIN = "admin"
+
+    @property
+    def may_approve(self) -> bool:
+        return self in (StaffRole.APPROVER, StaffRole.ADMIN)
+
+
+class DecisionState(StrEnum):
+    """Where a round's selection is: proposed by staff, returned or approved by an approver, letters sent."""
+
+    PROPOSED = "proposed"
+    RETURNED = "returned"  # sent back with a comment; staff propose again
+    APPROVED = "approved"  # frozen; the letters are drafted
+    SENT = "sent"  # every letter queued in the outbox
+
+
+class LetterKind(StrEnum):
+    AWARD = "award"
+    DECLINE = "decline"

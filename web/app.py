@@ -19,6 +19,7 @@ from storage import Archive, Database
 from web import (
     application_page,
     audit_page,
+    decision_page,
     downloads,
     health,
     login_page,
@@ -45,8 +46,8 @@ def create_app(settings: Settings, db: Database | None = None, archive: Archive 
     app.state.archive = archive or Archive(settings.storage.archive_dir)
     app.router.redirect_slashes = False  # "/queue/" is a 404: a redirect would be built from the request's Host
     app.mount("/static", StaticFiles(directory=Path(__file__).with_name("static")), name="static")
-    for module in (login_page, queue_page, application_page, downloads, ranking_page, statistics_page, audit_page,
-                   health, metrics):
+    for module in (login_page, queue_page, application_page, downloads, ranking_page, decision_page, statistics_page,
+                   audit_page, health, metrics):
         app.include_router(module.router)
 
     @app.middleware("http")
@@ -78,7 +79,8 @@ def create_app(settings: Settings, db: Database | None = None, archive: Archive 
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> Response:
-        titles = {404: "Siden findes ikke", 405: "Handlingen er ikke tilladt", 400: "Forkert forespørgsel"}
+        titles = {403: "Ikke tilladt", 404: "Siden findes ikke", 405: "Handlingen er ikke tilladt",
+                  400: "Forkert forespørgsel"}
         return render(request, "error.html", None, status_code=error.status_code,
                       title=titles.get(error.status_code, "Fejl"), message=str(error.detail))
 

@@ -18,7 +18,7 @@ from notifications.locale import problem_text, reason_text, refusal_text, short_
 from parsers.display_text import visible_text
 from storage import Archive, Database, InboundMessage
 from storage.reasons import Reason
-from storage.states import ApplicationStatus, MessageState, Outcome, ReplyKind, ReplyStatus
+from storage.states import ApplicationStatus, DecisionState, MessageState, Outcome, ReplyKind, ReplyStatus
 from web.application_record import display_value
 from web.security import Staff
 
@@ -45,6 +45,7 @@ REPLY_KINDS: dict[str, str] = {
     ReplyKind.SIZE_REJECTION: "Afvist: for stor",
     ReplyKind.REJECTION: "Afvisning",
     ReplyKind.RECEIPT: "Bekræftelse",
+    ReplyKind.DECISION: "Afgørelse",
 }
 REPLY_STATUS: dict[str, str] = {ReplyStatus.PENDING: "afventer afsendelse", ReplyStatus.SENT: "sendt",
                                 ReplyStatus.FAILED: "fejlet", ReplyStatus.HELD: "tilbageholdt"}
@@ -111,6 +112,9 @@ def local_time(request: Request, moment: datetime | None) -> str:
     return short_time_text(moment, settings_of(request).call.zone)
 
 
+DECISION_STATES = {DecisionState.PROPOSED: "indstillet, venter på godkendelse",
+                   DecisionState.RETURNED: "sendt tilbage", DecisionState.APPROVED: "godkendt, brevene er udkast",
+                   DecisionState.SENT: "godkendt, brevene er sendt"}
 # What a page says after an action; the query carries only the code, never text (no spoofed messages)
 FLASH = {
     "logged_out": "Du er logget ud.",
@@ -125,7 +129,16 @@ FLASH = {
     "reopened": "Afvisningen er fjernet.",
     "selected": "Ansøgningen er markeret som udvalgt.",
     "deselected": "Ansøgningen er ikke længere udvalgt.",
-    "too_many": "Der kan højst udvælges 5 ansøgninger. Fjern en markering først.",
+    "too_many": "Runden har ikke plads til flere udvalgte. Fjern en markering først.",
+    "decision_locked": "Udvælgelsen er indstillet eller godkendt og kan ikke ændres. En godkender kan sende den "
+                      "tilbage.",
+    "proposed": "Udvælgelsen er indstillet til godkendelse.",
+    "proposal_size": "Indstillingen skal rumme det antal udvalgte, runden tillader.",
+    "approved": "Udvælgelsen er godkendt og fastfrosset. Afgørelsesbrevene er udkast, klar til gennemsyn.",
+    "returned": "Indstillingen er sendt tilbage med kommentaren.",
+    "letter_saved": "Brevet er gemt.",
+    "letters_sent": "Afgørelsesbrevene er lagt i udbakken og sendes ved næste kørsel.",
+    "own_proposal": "Den, der har indstillet, kan ikke selv godkende (to personer skal se udvælgelsen).",
     "not_eligible": "Kun ansøgninger, der opfylder kriterierne, kan udvælges.",
 }
 
@@ -155,6 +168,7 @@ def _filters() -> None:
     env.filters["problem"] = problem_text
     env.filters["refusal"] = lambda refusal: refusal_text(refusal, advice=False) if refusal else ""
     env.globals["STATUS_LABELS"] = STATUS_LABELS
+    env.globals["DECISION_STATES"] = DECISION_STATES
     env.globals["REPLY_KINDS"] = REPLY_KINDS
     env.globals["REPLY_STATUS"] = REPLY_STATUS
     env.globals["OUTCOMES"] = OUTCOMES

@@ -17,7 +17,7 @@ from notifications.locale import problem_text
 from parsers.form_fields import FIELDS
 from storage import Application, InboundMessage, Submission
 from storage.models import Reply
-from storage.queries import current_values
+from storage.queries import current_values, in_round
 from storage.queue_index import SEARCHED_FIELDS, QueueEntry, queue_index, search_text
 from storage.staff import audit
 from storage.states import MessageState
@@ -62,7 +62,8 @@ PAGE_FIELDS = SEARCHED_FIELDS  # what the queue's page shows of the fields is wh
 
 
 def load_records(request: Request, session: Session, keys: frozenset[str] | None = None,
-                 ids: Collection[int] | None = None) -> list[tuple[Application, ApplicationRecord]]:
+                 ids: Collection[int] | None = None, round_name: str | None = None
+                 ) -> list[tuple[Application, ApplicationRecord]]:
     """Every application (or those of ``ids``) with its effective record; the fields come in one light query
     (only ``keys`` of them, except for corrected applications, whose problems are worked out again from all
     their fields). Of the replies only what the queue shows is loaded, never their texts."""
@@ -72,6 +73,8 @@ def load_records(request: Request, session: Session, keys: frozenset[str] | None
         selectinload(Application.replies).load_only(Reply.kind, Reply.status, Reply.sent_at, Reply.created_at))
     if ids is not None:
         query = query.where(Application.id.in_(list(ids)))
+    if round_name is not None:
+        query = query.where(in_round(round_name, round_name == settings_of(request).call_rounds[0].name))
     applications = list(session.scalars(query.order_by(Application.received_at, Application.id)))
     values = current_values(session, applications, keys)
     if keys is not None:

@@ -3,35 +3,53 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
+from config.rounds import Round, by_name, current_round
 from storage.coordination import serialise
 from storage.models import utcnow
 from storage.queries import get_application
 from storage.staff import audit
 from web.application_record import candidate
+from web.decisions import OPEN_STATES, latest_decision
 from web.exports import Cell, table_response
-from web.pages import db_of, redirect, render
+from web.pages import db_of, redirect, render, settings_of
 from web.queue_page import load_records
-from web.ranking import MAX_SELECTED, MIN_SELECTED, Ranking, rank
+from web.ranking import MIN_SELECTED, Ranking, rank
 from web.security import Staff, checked_staff, client_address, current_staff
 
 router = APIRouter()
 
 
-def ranking_of(request: Request, session: Session) -> Ranking:
-    return rank(candidate(a, record) for a, record in load_records(request, session))
+def round_of(request: Request, name: str = "") -> Round:
+    """The round a page shows: the one named (404 if unknown), else the round open now (or last opened)."""
+    rounds = settings_of(request).call_rounds
+    if not name:
+        return current_round(rounds, utcnow())
+    found = by_name(rounds, name)
+    if found is None:
+        raise HTTPException(404, f"Der er ingen ansøgningsrunde med navnet {name}.")
+    return found
+
+
+def ranking_of(request: Request, session: Session, round_: Round) -> Ranking:
+    return rank(candidate(a, record) for a, record in load_records(request, session, round_name=round_.name))
 
 
 @router.get("/ranking")
-def ranking_page(request: Request, staff: Annotated[Staff, Depends(current_staff)]) -> Response:
+def ranking_page(request: Request, staff: Annotated[Staff, Depends(current_staff)],
+                 round: str = "") -> Response:
+    round_ = round_of(request, round)
     with db_of(request).session() as session:
-        ranking = ranking_of(request, session)
+        ranking = ranking_of(request, session, round_)
+        decision = latest_decision(session, round_.name)
         return render(request, "ranking.html", staff, ranking=ranking, min_selected=MIN_SELECTED,
-                      max_selected=MAX_SELECTED)
+                      max_selected=round_.max_selected, round=round_, rounds=settings_of(request).call_rounds,
+                      decision=decision, locked=decision is not None and decision.state in OPEN_STATES)
 
 
 @router.post("/ranking/select")
@@ -41,21 +59,26 @@ def select(request: Request, staff: Annotated[Staff, Depends(checked_staff)], re
     that holds every other selection until it commits, so parallel clicks never select a sixth."""
     with db_of(request).session() as session:
         serialise(session, "selection")  # first, so what is read next is what the others committed
-        ranking = ranking_of(request, session)
         application = get_application(session, reference)
         if application is None:
             raise HTTPException(404, f"Der er ingen ansøgning med referencen {reference}.")
+        round_ = round_of(request, application.round or settings_of(request).call_rounds[0].name)
+        back = f"/ranking?round={quote(round_.name)}"
+        decision = latest_decision(session, round_.name)
+        if decision is not None and decision.state in OPEN_STATES:
+            return redirect(request, back, flash="decision_locked")
+        ranking = ranking_of(request, session, round_)
         choose = selected == "yes"
         if choose and not application.selected:
             if all(r.candidate.reference != application.reference for r in ranking.ranked):
-                return redirect(request, "/ranking", flash="not_eligible")
-            if len(ranking.selected) >= MAX_SELECTED:
-                return redirect(request, "/ranking", flash="too_many")
+                return redirect(request, back, flash="not_eligible")
+            if len(ranking.selected) >= round_.max_selected:
+                return redirect(request, back, flash="too_many")
         application.selected = choose
         application.selected_at, application.selected_by = (utcnow(), staff.email) if choose else (None, None)
         audit(session, staff.email, "select" if choose else "deselect", reference=application.reference,
               client=client_address(request))
-        return redirect(request, "/ranking", flash="selected" if choose else "deselected",
+        return redirect(request, back, flash="selected" if choose else "deselected",
                         anchor=f"r-{application.reference}")
 
 
@@ -82,11 +105,13 @@ def ranking_table(ranking: Ranking) -> list[list[Cell]]:
 
 
 @router.get("/ranking.{kind}")
-def ranking_export(request: Request, kind: str, staff: Annotated[Staff, Depends(current_staff)]) -> Response:
+def ranking_export(request: Request, kind: str, staff: Annotated[Staff, Depends(current_staff)],
+                   round: str = "") -> Response:
     if kind not in ("csv", "xlsx"):
         raise HTTPException(404, "Eksporten findes som .csv og .xlsx.")
+    round_ = round_of(request, round)
     with db_of(request).session() as session:
-        rows = ranking_table(ranking_of(request, session))
+        rows = ranking_table(ranking_of(request, session, round_))
         audit(session, staff.email, "export", detail={"file": f"rangorden.{kind}", "rows": len(rows)},
               client=client_address(request))
     return table_response(kind, "rangorden", "Rangorden", RANKING_HEADER, rows)

@@ -35,6 +35,7 @@ from storage.staff import (
     open_session,
     record_login_failure,
 )
+from storage.states import StaffRole
 
 SESSION_COOKIE = "uip_session"
 LOGIN_CSRF_COOKIE = "uip_login_csrf"
@@ -61,6 +62,7 @@ class Staff:
     id: int
     email: str
     csrf_token: str
+    role: StaffRole = StaffRole.STAFF
 
 
 def digest(token: str) -> str:
@@ -128,7 +130,7 @@ def sign_in(request: Request, settings: Settings, db: Database, email: str, pass
                 user.password_hash = hash_password(password)
             forget_login_failures(session, email, utcnow() - timedelta(days=1))
             audit(session, user.email, "login", client=client)
-            staff = Staff(user.id, user.email, csrf)
+            staff = Staff(user.id, user.email, csrf, StaffRole(user.role))
     if refusal is not None:
         raise refusal
     return token, staff
@@ -151,7 +153,7 @@ def current_staff(request: Request) -> Staff:
         if row is None:
             raise NotSignedIn
         row.last_seen_at = utcnow()
-        return Staff(row.staff_id, row.staff.email, row.csrf_token)
+        return Staff(row.staff_id, row.staff.email, row.csrf_token, StaffRole(row.staff.role))
 
 
 def _same_origin(request: Request) -> bool:

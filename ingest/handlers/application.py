@@ -23,9 +23,11 @@ def process(ctx: MessageContext) -> None:
     application = ctx.thread
     if application is None:
         call = ctx.settings.call
+        deadline = ctx.round.deadline if ctx.round is not None else call.deadline
         application = Application(
-            reference=next_reference(ctx.session, call.reference_prefix, call.deadline.year),
-            status=ApplicationStatus.NEEDS_CLARIFICATION, late=ctx.late, received_at=ctx.row.received_at)
+            reference=next_reference(ctx.session, call.reference_prefix, deadline.year),
+            status=ApplicationStatus.NEEDS_CLARIFICATION, late=ctx.late, received_at=ctx.row.received_at,
+            round=ctx.round.name if ctx.round is not None else None)
         ctx.session.add(application)
     submission = add_version(ctx.session, application, ctx.form.record, ctx.problems, ctx.row, ctx.form_attachment,
                              after_deadline=ctx.thread is not None and ctx.late)

@@ -1,0 +1,151 @@
+"""A round's decision in the web app: staff propose the selection, another person with the approver role
+approves it (or sends it back), the ranking is frozen, a letter is drafted for every application and all are
+sent in one batch through the outbox, threaded to each application's conversation."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import func, select
+from web_support import PASSWORD, client_for, sign_in
+
+from storage import Application, Reply
+from storage.models import AuditEntry, Decision, DecisionLetter, StaffUser
+from storage.passwords import hash_password
+from storage.staff import add_staff
+from storage.states import StaffRole
+
+APPROVER = "direktoer@socialstyrelsen.dk"
+
+
+def eligible(client) -> list[str]:
+    page = client.get("/ranking").text
+    return re.findall(r'name="reference" value="([A-Z]+-\d{4}-\d{4})">\s*<input type="hidden" name="selected" '
+                      r'value="yes">', page)
+
+
+def approver_client(bench):
+    with bench.db.session() as session:
+        add_staff(session, APPROVER, hash_password(PASSWORD), StaffRole.APPROVER)
+    client = client_for(bench)
+    return client, sign_in(client, APPROVER, PASSWORD)
+
+
+def proposed(bench):
+    """Staff select three eligible applications and propose them; returns (staff client, its token)."""
+    client = client_for(bench)
+    token = sign_in(client)
+    for reference in eligible(client)[:3]:
+        assert client.post("/ranking/select", data={"csrf_token": token, "reference": reference}).status_code == 303
+    response = client.post("/ranking/propose", data={"csrf_token": token, "round": "AD-2019", "note": "Top tre"})
+    assert response.status_code == 303 and "flash=proposed" in response.headers["location"]
+    return client, token
+
+
+def actions(bench) -> list[str]:
+    with bench.db.session() as session:
+        return [e.action for e in session.scalars(select(AuditEntry).order_by(AuditEntry.id))]
+
+
+def test_a_proposal_needs_an_approver_who_is_not_the_proposer(bench):
+    client, token = proposed(bench)
+    with bench.db.session() as session:
+        decision = session.scalar(select(Decision))
+    refused = client.post(f"/decision/{decision.id}/approve", data={"csrf_token": token})
+    assert refused.status_code == 403 and "godkender" in refused.text
+    with bench.db.session() as session:  # an approver who proposed it may not approve it either
+        user = session.scalar(select(StaffUser))
+        user.role = StaffRole.APPROVER
+    own = client.post(f"/decision/{decision.id}/approve", data={"csrf_token": token})
+    assert "flash=own_proposal" in own.headers["location"]
+    with bench.db.session() as session:
+        assert session.get(Decision, decision.id).state == "proposed"
+
+
+def test_an_approved_selection_is_frozen_and_drafts_a_letter_for_every_application_of_the_round(bench):
+    client, token = proposed(bench)
+    boss, boss_token = approver_client(bench)
+    with bench.db.session() as session:
+        decision = session.scalar(select(Decision))
+        applications = session.scalar(select(func.count(Application.id)))
+    assert "Top tre" in boss.get("/decision").text
+    assert boss.post(f"/decision/{decision.id}/approve", data={"csrf_token": boss_token}).status_code == 303
+    with bench.db.session() as session:
+        decision = session.get(Decision, decision.id)
+        letters = list(session.scalars(select(DecisionLetter)))
+        assert decision.state == "approved" and decision.snapshot["approved_by"] == APPROVER
+        assert len(decision.snapshot["selected"]) == 3
+        assert len(letters) == applications
+        assert sorted(letter.kind for letter in letters).count("award") == 3
+        frozen = decision.snapshot
+    # the selection no longer changes, and a later correction does not change what was decided
+    first = frozen["selected"][0]
+    locked = client.post("/ranking/select", data={"csrf_token": token, "reference": first, "selected": "no"})
+    assert "flash=decision_locked" in locked.headers["location"]
+    client.post(f"/applications/{first}/corrections", data={"csrf_token": token, "key": "population",
+                                                             "value": "9999999"})
+    with bench.db.session() as session:
+        assert session.get(Decision, decision.id).snapshot == frozen
+        assert session.scalar(select(Application).where(Application.reference == first)).selected
+
+
+def test_decline_letters_give_the_grounds_and_awards_what_happens_next(bench):
+    proposed(bench)
+    boss, boss_token = approver_client(bench)
+    with bench.db.session() as session:
+        decision = session.scalar(select(Decision))
+    boss.post(f"/decision/{decision.id}/approve", data={"csrf_token": boss_token})
+    with bench.db.session() as session:
+        letters = {(letter.kind, tuple(g["code"] for g in letter.grounds["grounds"])): letter
+                   for letter in session.scalars(select(DecisionLetter))}
+    award = next(v for (kind, _), v in letters.items() if kind == "award")
+    assert "opstartsmøde i Odense" in award.body and "blandt de 3 udvalgte i runden AD-2019" in award.body
+    codes = {code for (kind, grounds) in letters if kind == "decline" for code in grounds}
+    assert "incomplete" in codes  # the demo's applications awaiting an answer
+    incomplete = next(v for (kind, grounds), v in letters.items() if "incomplete" in grounds)
+    assert "ikke komplet" in incomplete.body
+
+
+def test_letters_are_previewed_edited_and_sent_in_one_batch_threaded_to_each_conversation(bench):
+    client, token = proposed(bench)
+    boss, boss_token = approver_client(bench)
+    with bench.db.session() as session:
+        decision = session.scalar(select(Decision))
+    boss.post(f"/decision/{decision.id}/approve", data={"csrf_token": boss_token})
+    with bench.db.session() as session:
+        letter = session.scalars(select(DecisionLetter).order_by(DecisionLetter.id)).first()
+        reference = letter.application.reference
+    preview = client.get(f"/decision/{decision.id}/letters/{letter.id}").text
+    assert letter.subject in preview and "Ret brevet" in preview
+    edited = client.post(f"/decision/{decision.id}/letters/{letter.id}",
+                         data={"csrf_token": token, "subject": letter.subject, "body": "Kære kommune\n\nRettet tekst."})
+    assert edited.status_code == 303
+    assert client.post(f"/decision/{decision.id}/send", data={"csrf_token": token}).status_code == 303
+    again = client.post(f"/decision/{decision.id}/send", data={"csrf_token": token})  # a double click
+    assert "flash=decision_locked" in again.headers["location"]
+    with bench.db.session() as session:
+        letters = list(session.scalars(select(DecisionLetter)))
+        replies = list(session.scalars(select(Reply).where(Reply.kind == "decision")))
+        assert len(replies) == len([x for x in letters if x.reply_id]) and len(replies) >= len(letters) - 1
+        sent = session.get(Reply, session.get(DecisionLetter, letter.id).reply_id)
+        assert sent.body.startswith("Kære kommune") and sent.in_reply_to and sent.application_id
+        assert all(r.status == "pending" and r.application_id for r in replies)
+        assert session.get(Decision, decision.id).state == "sent"
+    assert {"propose_selection", "approve_selection", "edit_letter", "send_letters"} <= set(actions(bench))
+    assert "Afgørelse" in client.get(f"/applications/{reference}").text
+
+
+def test_an_approver_can_send_a_proposal_back_with_a_comment_and_staff_propose_again(bench):
+    client, token = proposed(bench)
+    boss, boss_token = approver_client(bench)
+    with bench.db.session() as session:
+        decision = session.scalar(select(Decision))
+    assert boss.post(f"/decision/{decision.id}/return", data={"csrf_token": boss_token, "comment": ""}
+                     ).status_code == 400
+    boss.post(f"/decision/{decision.id}/return", data={"csrf_token": boss_token, "comment": "Tag Viborg med"})
+    assert "Tag Viborg med" in client.get("/decision").text
+    again = client.post("/ranking/propose", data={"csrf_token": token, "round": "AD-2019"})
+    assert "flash=proposed" in again.headers["location"]
+    with bench.db.session() as session:
+        assert [d.state for d in session.scalars(select(Decision).order_by(Decision.id))] == ["returned", "proposed"]
+    assert "return_selection" in actions(bench)

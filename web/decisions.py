@@ -1,0 +1,127 @@
+"""A round's decision: the proposed selection frozen as a snapshot, and a letter for every application of the
+round with its grounds (codes and figures, worded by the letter templates in Danish or English).
+
+The snapshot is taken when staff propose: it is what the approver sees and approves, and what the letters
+are drafted from; a correction made to an application afterwards changes neither.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from config import Settings
+from config.rounds import Round
+from notifications import render_reply
+from notifications.locale import time_text
+from storage.models import Application, Decision, DecisionLetter, utcnow
+from storage.states import DecisionState, LetterKind
+from web.ranking import Ranked, Ranking
+
+OPEN_STATES = (DecisionState.PROPOSED, DecisionState.APPROVED, DecisionState.SENT)
+
+
+def percent(value: Any, digits: int) -> str:
+    return f"{float(value) * 100:.{digits}f}".replace(".", ",")
+
+
+def _ranked_entry(r: Ranked) -> dict[str, Any]:
+    return {
+        "rank": r.rank, "tied": r.tied, "reference": r.candidate.reference, "municipality": r.candidate.municipality,
+        "members": [{"name": m.name, "target_group_size": m.target_group_size, "population": m.population,
+                     "experienced": m.experienced} for m in r.members],
+        "target_group_total": r.target_group_total, "population_total": r.population_total,
+        "share": f"{r.share.numerator}/{r.share.denominator}", "share_percent": percent(r.share, 3),
+        "without_experience": f"{r.without_experience.numerator}/{r.without_experience.denominator}",
+        "without_experience_percent": percent(r.without_experience, 0),
+        "experience_known": any(m.experienced is not None for m in r.members),
+        "late": r.candidate.late, "selected": r.candidate.selected, "warnings": list(r.warnings),
+    }
+
+
+def snapshot_of(ranking: Ranking, round_: Round, proposed_by: str, at: datetime) -> dict[str, Any]:
+    """The ranking as it stands: every input, the order and ties, the selection, who proposed it and when."""
+    return {
+        "round": round_.name, "max_selected": round_.max_selected, "proposed_by": proposed_by,
+        "proposed_at": at.isoformat(),
+        "ranked": [_ranked_entry(r) for r in ranking.ranked],
+        "not_eligible": [{"reference": n.candidate.reference, "municipality": n.candidate.municipality,
+                          "late": n.candidate.late, "rejected_reason": n.candidate.rejected_reason,
+                          "complete": n.candidate.complete, "missing": list(n.candidate.problem_labels),
+                          "director_approved": n.candidate.fields.get("director_approved") is True,
+                          "reasons": list(n.reasons)} for n in ranking.not_eligible],
+        "selected": [r.candidate.reference for r in ranking.selected],
+    }
+
+
+def latest_decision(session: Session, round_name: str) -> Decision | None:
+    return session.scalars(select(Decision).where(Decision.round == round_name).order_by(Decision.id.desc())
+                           .limit(1)).first()
+
+
+def grounds_for(reference: str, snapshot: dict[str, Any]) -> tuple[LetterKind, list[dict[str, Any]]]:
+    """Award or decline, with the grounds as codes and figures from the frozen snapshot."""
+    selected = set(snapshot["selected"])
+    ranked = {entry["reference"]: entry for entry in snapshot["ranked"]}
+    if reference in selected:
+        return LetterKind.AWARD, [{"code": "selected"}]
+    if reference in ranked:
+        entry = ranked[reference]
+        lowest = max((ranked[r] for r in selected if r in ranked), key=lambda e: e["rank"], default=None)
+        grounds: list[dict[str, Any]] = [{
+            "code": "ranked_lower", "rank": entry["rank"], "ranked": len(ranked),
+            "target_group_total": entry["target_group_total"], "population_total": entry["population_total"],
+            "share": entry["share_percent"],
+            "without_experience": entry["without_experience_percent"] if entry["experience_known"] else None,
+            "lowest_selected_share": lowest["share_percent"] if lowest else None}]
+        if entry["late"]:
+            grounds.append({"code": "late"})
+        return LetterKind.DECLINE, grounds
+    found = next((n for n in snapshot["not_eligible"] if n["reference"] == reference), None)
+    grounds = []
+    if found is not None:
+        if found["rejected_reason"]:
+            grounds.append({"code": "rejected", "reason": found["rejected_reason"]})
+        if not found["complete"]:
+            grounds.append({"code": "incomplete", "missing": found["missing"]})
+        elif not found["director_approved"]:
+            grounds.append({"code": "not_approved"})
+        if found["complete"] and found["director_approved"] and not found["rejected_reason"]:
+            grounds.append({"code": "numbers_missing"})
+        if found["late"]:
+            grounds.append({"code": "late"})
+    return LetterKind.DECLINE, grounds or [{"code": "not_assessed"}]
+
+
+def draft_letters(session: Session, decision: Decision, applications: list[Application], settings: Settings,
+                  round_: Round) -> list[DecisionLetter]:
+    """A letter for every application of the round, from the approved snapshot."""
+    snapshot = decision.snapshot
+    language, zone = settings.call.language, settings.call.zone
+    entries = {e["reference"]: e for e in snapshot["ranked"]}
+    letters = []
+    for application in applications:
+        kind, grounds = grounds_for(application.reference, snapshot)
+        entry = entries.get(application.reference, {})
+        context = {
+            "reference": application.reference, "municipality": application.municipality or "kommune",
+            "partners": [m["name"] for m in entry.get("members", [])[1:]],
+            "received_local": time_text(application.received_at, language, zone),
+            "deadline_local": time_text(round_.deadline, language, zone),
+            "approved_local": time_text(decision.reviewed_at or utcnow(), language, zone),
+            "round": round_.name, "selected": len(snapshot["selected"]), "ranked": len(snapshot["ranked"]),
+            "rank": entry.get("rank"), "target_group_total": entry.get("target_group_total"),
+            "population_total": entry.get("population_total"), "share": entry.get("share_percent"),
+            "without_experience": entry.get("without_experience_percent") if entry.get("experience_known") else None,
+            "grounds": grounds, "questions_address": settings.call.questions_address,
+        }
+        template = "decision_award" if kind == LetterKind.AWARD else "decision_decline"
+        rendered = render_reply(template, context, language, settings.call.template_dir)
+        letter = DecisionLetter(decision=decision, application=application, kind=kind, grounds={"grounds": grounds},
+                                subject=rendered.subject, body=rendered.body, language=rendered.language)
+        session.add(letter)
+        letters.append(letter)
+    return letters
