@@ -343,8 +343,13 @@ def demo(fresh: Annotated[bool, typer.Option("--fresh/--keep", help="start from 
     for m in msgs:
         typer.echo(f"  {m['outcome']:<12} {m['reference'] or '-':<13} {m['subject'][:50]:<50} "
                    f"{', '.join(r['kind'] for r in m['replies']) or 'no reply'}")
+    from cli.demo_decision import decide_demo_round
+
+    typer.echo("\nThe round's decision (as staff and an approver do it on /ranking and /decision):")
+    for line in decide_demo_round(intake, settings):
+        typer.echo(f"  {line}")
     typer.echo("\nTry: uip-intake queue --json | uip-intake show AD-2019-0001 | uip-intake messages\n"
-               "Web app: uip-intake staff add you@example.org, then uip-intake serve")
+               "Web app: uip-intake staff add you@example.org (--role approver to approve), then uip-intake serve")
 
 
 if __name__ == "__main__":

@@ -17,7 +17,11 @@ from conftest import _missing
 from sqlalchemy import select
 from web_support import EMAIL, PASSWORD, Bench, demo_settings, populate, serving
 
-from storage.models import AuditEntry, FieldCorrection
+from storage import Reply
+from storage.models import AuditEntry, DecisionLetter, FieldCorrection
+from storage.passwords import hash_password
+from storage.staff import add_staff
+from storage.states import StaffRole
 
 CHROMIUM = os.environ.get("UIP_INTAKE_CHROMIUM", "/usr/bin/chromium")
 # Chromium on a machine without internet: no background connections, no first-run, a fresh profile per launch
@@ -65,11 +69,11 @@ def shot(page: object, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)  # type: ignore[attr-defined]
 
 
-def log_in(page: object) -> None:
+def log_in(page: object, email: str = EMAIL) -> None:
     page.goto("/queue")  # type: ignore[attr-defined]
     assert "/login" in page.url  # type: ignore[attr-defined]
     shot(page, "01-login")
-    page.get_by_label("E-mailadresse").fill(EMAIL)  # type: ignore[attr-defined]
+    page.get_by_label("E-mailadresse").fill(email)  # type: ignore[attr-defined]
     page.get_by_label("Adgangskode").fill(PASSWORD)  # type: ignore[attr-defined]
     page.get_by_role("button", name="Log ind").click()  # type: ignore[attr-defined]
     page.wait_for_url("**/queue")  # type: ignore[attr-defined]
@@ -164,6 +168,51 @@ def test_in_chromium_staff_note_preview_and_queue_a_clarification_see_it_logged_
     assert "/login" in page.url
 
 
+def test_in_chromium_staff_propose_an_approver_approves_previews_edits_and_sends_the_letters(page, site):
+    bench = site[1]
+    with bench.db.session() as session:
+        add_staff(session, "direktoer@socialstyrelsen.dk", hash_password(PASSWORD), StaffRole.APPROVER)
+    log_in(page)
+    page.get_by_role("link", name="Rangorden").click()
+    for reference in ("AD-2019-0003", "AD-2019-0001", "AD-2019-0007"):
+        page.locator(f"#r-{reference}").get_by_role("button", name="Udvælg").click()
+        page.wait_for_url("**/ranking?flash=selected*")
+    page.get_by_label("Bemærkning til godkenderen (valgfri)").fill("De tre med størst målgruppe")
+    page.get_by_role("button", name="Indstil udvælgelsen til godkendelse").click()
+    page.wait_for_url("**/decision?*flash=proposed*")
+    assert page.locator(".decision-state").get_attribute("data-state") == "proposed"
+    assert page.get_by_role("button", name="Godkend udvælgelsen").count() == 0  # staff may not approve
+    shot(page, "20-decision-proposed")
+    page.get_by_role("button", name="Log ud").click()
+
+    log_in(page, "direktoer@socialstyrelsen.dk")
+    page.get_by_role("link", name="Afgørelse").click()
+    assert "De tre med størst målgruppe" in page.content()
+    page.get_by_role("button", name="Godkend udvælgelsen").click()
+    page.wait_for_url("**/decision?*flash=approved*")
+    assert page.locator(".decision-state").get_attribute("data-state") == "approved"
+    rows = page.locator("table.letters tbody tr")
+    assert rows.count() == 7  # every application of the round
+    shot(page, "21-decision-approved-letters")
+    page.locator("table.letters").get_by_role("link").first.click()
+    assert page.locator(".letter-preview").is_visible()
+    shot(page, "22-letter-preview")
+    body = page.get_by_role("textbox", name="Tekst")
+    body.fill(body.input_value().replace("Kære", "Kære borgmester og", 1))
+    page.get_by_role("button", name="Gem brevet").click()
+    page.wait_for_url("**/decision?*flash=letter_saved*")
+    page.get_by_role("button", name="Send alle 7 breve").click()
+    page.wait_for_url("**/decision?*flash=letters_sent*")
+    assert page.locator(".decision-state").get_attribute("data-state") == "sent"
+    shot(page, "23-letters-sent")
+    with bench.db.session() as session:
+        letters = list(session.scalars(select(DecisionLetter).order_by(DecisionLetter.id)))
+        assert all(letter.reply_id for letter in letters)
+        assert session.get(Reply, letters[0].reply_id).body.startswith("Kære borgmester og")
+        actions = [e.action for e in session.scalars(select(AuditEntry).order_by(AuditEntry.id))]
+    assert {"propose_selection", "approve_selection", "edit_letter", "send_letters"} <= set(actions)
+
+
 def test_in_chromium_every_page_passes_axe_core_wcag_a_and_aa_checks(page, site):
     from axe_playwright_python.sync_playwright import Axe
 
@@ -175,7 +224,7 @@ def test_in_chromium_every_page_passes_axe_core_wcag_a_and_aa_checks(page, site)
     found = {"/login": axe.run(page, options=options)}
     log_in(page)
     for path in ("/queue", "/messages", "/applications/AD-2019-0002", "/applications/AD-2019-0003", "/ranking",
-                 "/statistik", "/audit"):
+                 "/decision", "/statistik", "/audit"):
         page.goto(path)
         found[path] = axe.run(page, options=options)
     reports = {path: result.generate_report() for path, result in found.items() if result.violations_count}

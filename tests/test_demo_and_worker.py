@@ -8,6 +8,8 @@ import signal
 import subprocess
 import sys
 import time
+from email import policy
+from email.parser import BytesParser
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -36,7 +38,13 @@ def test_demo_processes_every_sample_into_one_outcome_each(tmp_path, monkeypatch
         ("AD-2019-0005", "Holbæk Kommune", "complete", False),
         ("AD-2019-0006", "Svendborg Kommune", "needs_clarification", False),
         ("AD-2019-0007", "Viborg Kommune", "complete", True)]
-    assert len(list((tmp_path / "var/outbox").glob("*.eml"))) == 9
+    written = [BytesParser(policy=policy.default).parse(path.open("rb"))
+               for path in (tmp_path / "var/outbox").glob("*.eml")]
+    letters = [m for m in written if str(m["Subject"]).startswith("Afgørelse")]
+    assert len(written) == 9 + 7 and len(letters) == 7  # the replies to the mail, then a letter per application
+    assert all(m["In-Reply-To"] for m in letters)  # each in its application's conversation
+    assert "proposed AD-2019-0003, AD-2019-0001, AD-2019-0007" in result.output
+    assert "3 award and 4 decline letters drafted" in result.output and "7 written to" in result.output
     assert not any((tmp_path / "var/maildir/new").iterdir()) and not any((tmp_path / "var/maildir/cur").iterdir())
 
 

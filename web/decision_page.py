@@ -13,16 +13,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 from starlette.responses import Response
 
-from notifications.reply_queue import queue_letter
 from storage.coordination import serialise
-from storage.models import Application, Decision, DecisionLetter, Submission, utcnow
-from storage.queries import in_round
+from storage.models import Decision, DecisionLetter, utcnow
 from storage.staff import audit
 from storage.states import DecisionState
-from web.decisions import OPEN_STATES, draft_letters, latest_decision, snapshot_of
+from web.decisions import (
+    DecisionRefused,
+    approve_decision,
+    propose_selection,
+    send_decision_letters,
+)
 from web.pages import RowId, db_of, redirect, render, settings_of
-from web.ranking import MIN_SELECTED
-from web.ranking_page import ranking_of, round_of
+from web.ranking_page import round_of
 from web.security import Staff, checked_staff, client_address, current_staff
 
 router = APIRouter()
@@ -51,19 +53,11 @@ def propose(request: Request, staff: Annotated[Staff, Depends(checked_staff)], r
             note: Annotated[str, Form()] = "") -> Response:
     round_ = round_of(request, round)
     with db_of(request).session() as session:
-        serialise(session, "selection")  # the selection cannot change while it is being proposed
-        current = latest_decision(session, round_.name)
-        if current is not None and current.state in OPEN_STATES:
-            return redirect(request, _page(round_.name), flash="decision_locked")
-        ranking = ranking_of(request, session, round_)
-        if not MIN_SELECTED <= len(ranking.selected) <= round_.max_selected:
-            return redirect(request, f"/ranking?round={quote(round_.name)}", flash="proposal_size")
-        now = utcnow()
-        decision = Decision(round=round_.name, state=DecisionState.PROPOSED, proposed_by=staff.email, proposed_at=now,
-                            proposal_note=note.strip()[:4000] or None,
-                            snapshot=snapshot_of(ranking, round_, staff.email, now))
-        session.add(decision)
-        session.flush()
+        try:
+            decision = propose_selection(session, settings_of(request), round_, staff.email, note)
+        except DecisionRefused as refused:
+            where = _page(round_.name) if refused.code == "decision_locked" else f"/ranking?round={quote(round_.name)}"
+            return redirect(request, where, flash=refused.code)
         audit(session, staff.email, "propose_selection", detail={"round": round_.name, "decision": decision.id,
                                                                  "selected": decision.snapshot["selected"]},
               client=client_address(request))
@@ -87,18 +81,10 @@ def approve(request: Request, decision_id: RowId, staff: Annotated[Staff, Depend
     _approver(staff)
     with db_of(request).session() as session:
         decision = _decision(session, decision_id)
-        if decision.state != DecisionState.PROPOSED:
-            return redirect(request, _page(decision.round), flash="decision_locked")
-        if decision.proposed_by == staff.email:
-            return redirect(request, _page(decision.round), flash="own_proposal")
-        now = utcnow()
-        decision.state, decision.reviewed_by, decision.reviewed_at = DecisionState.APPROVED, staff.email, now
-        decision.snapshot = {**decision.snapshot, "approved_by": staff.email, "approved_at": now.isoformat()}
-        round_ = round_of(request, decision.round)
-        first = settings_of(request).call_rounds[0].name == round_.name
-        applications = list(session.scalars(
-            select(Application).where(in_round(round_.name, first)).order_by(Application.reference)))
-        letters = draft_letters(session, decision, applications, settings_of(request), round_)
+        try:
+            letters = approve_decision(session, settings_of(request), decision, staff.email)
+        except DecisionRefused as refused:
+            return redirect(request, _page(decision.round), flash=refused.code)
         audit(session, staff.email, "approve_selection",
               detail={"round": decision.round, "decision": decision.id, "selected": decision.snapshot["selected"],
                       "letters": len(letters)}, client=client_address(request))
@@ -159,27 +145,14 @@ def edit_letter(request: Request, decision_id: RowId, letter_id: RowId,
 
 @router.post("/decision/{decision_id}/send")
 def send_letters(request: Request, decision_id: RowId, staff: Annotated[Staff, Depends(checked_staff)]) -> Response:
-    """Every letter of the approved decision into the outbox in one transaction (each as a reply in its
-    application's conversation); sent by the worker's next run, like every other reply."""
-    settings = settings_of(request)
+    """Every letter into the outbox in one transaction; sent by the worker's next run, like every reply."""
     with db_of(request).session() as session:
         decision = _decision(session, decision_id)
-        if decision.state != DecisionState.APPROVED:
-            return redirect(request, _page(decision.round), flash="decision_locked")
-        letters = list(session.scalars(select(DecisionLetter).where(DecisionLetter.decision_id == decision.id)
-                                       .options(selectinload(DecisionLetter.application).selectinload(
-                                           Application.current_submission).load_only(Submission.message_id))))
-        queued = 0
-        for letter in letters:
-            if letter.reply_id is not None:
-                continue
-            reply = queue_letter(letter.application, settings, letter.subject, letter.body, letter.language)
-            if reply is not None:
-                session.flush()
-                letter.reply_id = reply.id
-                queued += 1
-        decision.state, decision.sent_by, decision.sent_at = DecisionState.SENT, staff.email, utcnow()
+        try:
+            queued, letters = send_decision_letters(session, settings_of(request), decision, staff.email)
+        except DecisionRefused as refused:
+            return redirect(request, _page(decision.round), flash=refused.code)
         audit(session, staff.email, "send_letters", detail={"round": decision.round, "decision": decision.id,
-                                                            "queued": queued, "letters": len(letters)},
+                                                            "queued": queued, "letters": letters},
               client=client_address(request))
     return redirect(request, _page(decision.round), flash="letters_sent")

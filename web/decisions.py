@@ -14,14 +14,85 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from config import Settings
-from config.rounds import Round
+from config.errors import UipIntakeError
+from config.rounds import Round, by_name
 from notifications import render_reply
 from notifications.locale import time_text
+from notifications.reply_queue import queue_letter
+from storage.coordination import serialise
 from storage.models import Application, Decision, DecisionLetter, utcnow
+from storage.queries import in_round
 from storage.states import DecisionState, LetterKind
-from web.ranking import Ranked, Ranking
+from web.application_record import candidate
+from web.queue_page import load_records
+from web.ranking import MIN_SELECTED, Ranked, Ranking, rank
 
 OPEN_STATES = (DecisionState.PROPOSED, DecisionState.APPROVED, DecisionState.SENT)
+
+
+class DecisionRefused(UipIntakeError):
+    """A step the decision's state does not allow now; ``code`` is the page's flash message."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def ranking_of(settings: Settings, session: Session, round_: Round) -> Ranking:
+    return rank(candidate(a, record) for a, record in load_records(settings, session, round_name=round_.name))
+
+
+def propose_selection(session: Session, settings: Settings, round_: Round, email: str, note: str = "") -> Decision:
+    """Staff's selection of the round, proposed for approval with a snapshot of the ranking."""
+    serialise(session, "selection")  # the selection cannot change while it is being proposed
+    current = latest_decision(session, round_.name)
+    if current is not None and current.state in OPEN_STATES:
+        raise DecisionRefused("decision_locked")
+    ranking = ranking_of(settings, session, round_)
+    if not MIN_SELECTED <= len(ranking.selected) <= round_.max_selected:
+        raise DecisionRefused("proposal_size")
+    now = utcnow()
+    decision = Decision(round=round_.name, state=DecisionState.PROPOSED, proposed_by=email, proposed_at=now,
+                        proposal_note=note.strip()[:4000] or None, snapshot=snapshot_of(ranking, round_, email, now))
+    session.add(decision)
+    session.flush()
+    return decision
+
+
+def approve_decision(session: Session, settings: Settings, decision: Decision, email: str) -> list[DecisionLetter]:
+    """The approver's approval (never the proposer's own): the snapshot frozen, a letter drafted for every
+    application of the round."""
+    if decision.state != DecisionState.PROPOSED:
+        raise DecisionRefused("decision_locked")
+    if decision.proposed_by == email:
+        raise DecisionRefused("own_proposal")
+    now = utcnow()
+    decision.state, decision.reviewed_by, decision.reviewed_at = DecisionState.APPROVED, email, now
+    decision.snapshot = {**decision.snapshot, "approved_by": email, "approved_at": now.isoformat()}
+    rounds = settings.call_rounds
+    round_ = by_name(rounds, decision.round) or rounds[0]
+    applications = list(session.scalars(select(Application).where(in_round(round_.name, rounds[0] is round_))
+                                        .order_by(Application.reference)))
+    return draft_letters(session, decision, applications, settings, round_)
+
+
+def send_decision_letters(session: Session, settings: Settings, decision: Decision, email: str
+                          ) -> tuple[int, int]:
+    """Every letter of the approved decision into the outbox in this transaction, each as a reply in its
+    application's conversation; (queued, letters). A letter already queued is not queued again."""
+    if decision.state != DecisionState.APPROVED:
+        raise DecisionRefused("decision_locked")
+    queued = 0
+    for letter in decision.letters:
+        if letter.reply_id is not None:
+            continue
+        reply = queue_letter(letter.application, settings, letter.subject, letter.body, letter.language)
+        if reply is not None:
+            session.flush()
+            letter.reply_id = reply.id
+            queued += 1
+    decision.state, decision.sent_by, decision.sent_at = DecisionState.SENT, email, utcnow()
+    return queued, len(decision.letters)
 
 
 def percent(value: Any, digits: int) -> str:

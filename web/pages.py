@@ -155,7 +155,7 @@ def redirect(request: Request, path: str, flash: str = "", anchor: str = "") -> 
     """303 to a page of this app (under the proxy's root path), with an optional flash message code."""
     target = f"{request.scope.get('root_path', '')}{path}"
     if flash:
-        target += "?" + urlencode({"flash": flash})
+        target += ("&" if "?" in target else "?") + urlencode({"flash": flash})
     return RedirectResponse(target + (f"#{anchor}" if anchor else ""), status_code=303)
 
 

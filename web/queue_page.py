@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 from starlette.responses import Response
 
+from config import Settings
 from notifications.locale import problem_text
 from parsers.form_fields import FIELDS
 from storage import Application, InboundMessage, Submission
@@ -61,7 +62,7 @@ class QueueRow:
 PAGE_FIELDS = SEARCHED_FIELDS  # what the queue's page shows of the fields is what its search reads
 
 
-def load_records(request: Request, session: Session, keys: frozenset[str] | None = None,
+def load_records(settings: Settings, session: Session, keys: frozenset[str] | None = None,
                  ids: Collection[int] | None = None, round_name: str | None = None
                  ) -> list[tuple[Application, ApplicationRecord]]:
     """Every application (or those of ``ids``) with its effective record; the fields come in one light query
@@ -74,20 +75,20 @@ def load_records(request: Request, session: Session, keys: frozenset[str] | None
     if ids is not None:
         query = query.where(Application.id.in_(list(ids)))
     if round_name is not None:
-        query = query.where(in_round(round_name, round_name == settings_of(request).call_rounds[0].name))
+        query = query.where(in_round(round_name, round_name == settings.call_rounds[0].name))
     applications = list(session.scalars(query.order_by(Application.received_at, Application.id)))
     values = current_values(session, applications, keys)
     if keys is not None:
         corrected = [a for a in applications if a.corrections]
         values.update(current_values(session, corrected))
-    zone = settings_of(request).call.zone
+    zone = settings.call.zone
     return [(a, application_record(a, zone, values[a.id])) for a in applications]
 
 
 def queue_rows(request: Request, session: Session, keys: frozenset[str] | None = None,
                ids: Collection[int] | None = None) -> list[QueueRow]:
     rows = []
-    for application, record in load_records(request, session, keys, ids):
+    for application, record in load_records(settings_of(request), session, keys, ids):
         rows.append(QueueRow(application, record, application.queue_status,
                              application.replies[-1] if application.replies else None))
     return rows

@@ -6,7 +6,6 @@ from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
-from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from config.rounds import Round, by_name, current_round
@@ -14,12 +13,10 @@ from storage.coordination import serialise
 from storage.models import utcnow
 from storage.queries import get_application
 from storage.staff import audit
-from web.application_record import candidate
-from web.decisions import OPEN_STATES, latest_decision
+from web.decisions import OPEN_STATES, latest_decision, ranking_of
 from web.exports import Cell, table_response
 from web.pages import db_of, redirect, render, settings_of
-from web.queue_page import load_records
-from web.ranking import MIN_SELECTED, Ranking, rank
+from web.ranking import MIN_SELECTED, Ranking
 from web.security import Staff, checked_staff, client_address, current_staff
 
 router = APIRouter()
@@ -36,16 +33,12 @@ def round_of(request: Request, name: str = "") -> Round:
     return found
 
 
-def ranking_of(request: Request, session: Session, round_: Round) -> Ranking:
-    return rank(candidate(a, record) for a, record in load_records(request, session, round_name=round_.name))
-
-
 @router.get("/ranking")
 def ranking_page(request: Request, staff: Annotated[Staff, Depends(current_staff)],
                  round: str = "") -> Response:
     round_ = round_of(request, round)
     with db_of(request).session() as session:
-        ranking = ranking_of(request, session, round_)
+        ranking = ranking_of(settings_of(request), session, round_)
         decision = latest_decision(session, round_.name)
         return render(request, "ranking.html", staff, ranking=ranking, min_selected=MIN_SELECTED,
                       max_selected=round_.max_selected, round=round_, rounds=settings_of(request).call_rounds,
@@ -63,11 +56,12 @@ def select(request: Request, staff: Annotated[Staff, Depends(checked_staff)], re
         if application is None:
             raise HTTPException(404, f"Der er ingen ansøgning med referencen {reference}.")
         round_ = round_of(request, application.round or settings_of(request).call_rounds[0].name)
-        back = f"/ranking?round={quote(round_.name)}"
+        default = round_of(request).name == round_.name
+        back = "/ranking" if default else f"/ranking?round={quote(round_.name)}"
         decision = latest_decision(session, round_.name)
         if decision is not None and decision.state in OPEN_STATES:
             return redirect(request, back, flash="decision_locked")
-        ranking = ranking_of(request, session, round_)
+        ranking = ranking_of(settings_of(request), session, round_)
         choose = selected == "yes"
         if choose and not application.selected:
             if all(r.candidate.reference != application.reference for r in ranking.ranked):
@@ -111,7 +105,7 @@ def ranking_export(request: Request, kind: str, staff: Annotated[Staff, Depends(
         raise HTTPException(404, "Eksporten findes som .csv og .xlsx.")
     round_ = round_of(request, round)
     with db_of(request).session() as session:
-        rows = ranking_table(ranking_of(request, session, round_))
+        rows = ranking_table(ranking_of(settings_of(request), session, round_))
         audit(session, staff.email, "export", detail={"file": f"rangorden.{kind}", "rows": len(rows)},
               client=client_address(request))
     return table_response(kind, "rangorden", "Rangorden", RANKING_HEADER, rows)
