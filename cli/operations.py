@@ -45,7 +45,7 @@ def bundle(reference: Annotated[str | None, typer.Argument(help="the application
             output.mkdir(parents=True, exist_ok=True)
         for application in applications:
             assert application is not None
-            data = build_case_file(application, archive, settings.smtp.sender, round_name(settings.call),
+            data = build_case_file(application, archive, settings.smtp.sender, round_name(settings, application),
                                    settings.call.zone)
             target = output / f"{application.reference}.zip" if every else output
             target.write_bytes(data)

@@ -17,11 +17,12 @@ import zipfile
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from email.policy import SMTP
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from fpdf import FPDF
 
-from config.settings import CallSettings
+from config.settings import Settings
 from notifications.compose import build_email
 from notifications.locale import (
     DANISH_TIME,
@@ -34,7 +35,7 @@ from parsers.display_text import safe_filename
 from parsers.form_fields import FIELDS, FIELDS_BY_KEY
 from storage import Application, Archive
 from storage.queries import message_threads
-from storage.states import ApplicationStatus
+from storage.states import ApplicationStatus, DecisionState, ReplyKind
 
 STATUS_NAMES: dict[str, str] = {ApplicationStatus.COMPLETE: "komplet",
                                  ApplicationStatus.NEEDS_CLARIFICATION: "afventer svar",
@@ -51,15 +52,24 @@ class CaseFileEntry:
     sha256: str
 
 
-def round_name(call: CallSettings) -> str:
-    """The application round (one per call until rounds are configured): its prefix and the deadline's year."""
-    return f"{call.reference_prefix}-{call.deadline.year}"
+def round_name(settings: Settings, application: Application) -> str:
+    """The round the application arrived in (stored before rounds existed: the first)."""
+    return application.round or settings.call_rounds[0].name
 
 
-def decision_of(application: Application) -> str:
-    if application.rejected_reason:
-        return "rejected"
-    return "selected" if application.selected else "none"
+def decision_of(application: Application) -> dict[str, Any]:
+    """The round's approved decision on the application (award or decline, with its grounds), else where staff's
+    work stands: selected, rejected or none yet."""
+    letters = [x for x in application.decision_letters
+               if x.decision.state in (DecisionState.APPROVED, DecisionState.SENT)]
+    if letters:
+        letter = letters[-1]
+        return {"outcome": str(letter.kind), "grounds": letter.grounds.get("grounds", []),
+                "approved_by": letter.decision.reviewed_by,
+                "approved_at": letter.decision.reviewed_at.isoformat() if letter.decision.reviewed_at else None,
+                "letter_sent": letter.reply_id is not None}
+    outcome = "rejected" if application.rejected_reason else "selected" if application.selected else "none"
+    return {"outcome": outcome}
 
 
 def build_case_file(application: Application, archive: Archive, sender: str, round_name: str,
@@ -93,7 +103,8 @@ def build_case_file(application: Application, archive: Archive, sender: str, rou
             number += 1
             sent = reply.sent_at or reply.created_at
             add(f"mail/{number:02d}-ud-{sent.astimezone(zone):%Y-%m-%d_%H%M}-{reply.kind}.eml",
-                build_email(reply, sender).as_bytes(policy=SMTP), "reply", "out", sent)
+                build_email(reply, sender).as_bytes(policy=SMTP),
+                "decision" if reply.kind == ReplyKind.DECISION else "reply", "out", sent)
     add("summary.pdf", summary_pdf(application, zone, round_name), "summary", "internal", application.updated_at)
     fields = {v.key: v.value for v in application.current_submission.values} if application.current_submission \
         else {}
@@ -162,11 +173,21 @@ def summary_pdf(application: Application, zone: ZoneInfo, round_name: str) -> by
     pdf.line_of(f"Modtaget (serverens tid): {short_time_text(application.received_at, zone)}"
                 f"{' - efter fristen' if application.late else ''}")
     pdf.line_of(f"Status: {STATUS_NAMES.get(application.queue_status, application.queue_status)}")
-    decision = {"rejected": f"afvist af Socialstyrelsen: {application.rejected_reason}",
+    decided = decision_of(application)
+    decision = {"award": f"tilsagn, godkendt af {decided.get('approved_by')}",
+                "decline": f"afslag, godkendt af {decided.get('approved_by')}",
+                "rejected": f"afvist af Socialstyrelsen: {application.rejected_reason}",
                 "selected": f"udvalgt ({application.selected_by}, "
                             f"{short_time_text(application.selected_at, zone) if application.selected_at else ''})",
-                "none": "ingen afgørelse endnu"}[decision_of(application)]
+                "none": "ingen afgørelse endnu"}[decided["outcome"]]
     pdf.line_of(f"Afgørelse: {decision}")
+    letters = [x for x in application.decision_letters if x.decision.state in (DecisionState.APPROVED,
+                                                                               DecisionState.SENT)]
+    if letters:
+        pdf.heading("Afgørelsesbrevet" + ("" if letters[-1].reply_id else " (udkast, ikke sendt)"))
+        pdf.line_of(letters[-1].subject)
+        for paragraph in letters[-1].body.split("\n\n"):
+            pdf.line_of(paragraph.replace("\n", " "))
     current = application.current_submission
     pdf.heading("Oplysninger fra ansøgningsskemaet" + (f" (version {current.version})" if current else ""))
     values = {v.key: v.value for v in current.values} if current else {}

@@ -159,6 +159,8 @@ class Application(Base):
     corrections: Mapped[list[FieldCorrection]] = relationship(back_populates="application",
                                                               order_by="FieldCorrection.id")
     notes: Mapped[list[StaffNote]] = relationship(back_populates="application", order_by="StaffNote.id")
+    decision_letters: Mapped[list[DecisionLetter]] = relationship(back_populates="application",
+                                                                  order_by="DecisionLetter.id")
 
     @property
     def queue_status(self) -> str:
@@ -433,5 +435,5 @@ class DecisionLetter(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     decision: Mapped[Decision] = relationship(back_populates="letters")
-    application: Mapped[Application] = relationship()
+    application: Mapped[Application] = relationship(back_populates="decision_letters")
     reply: Mapped[Reply | None] = relationship()

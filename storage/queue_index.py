@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from storage.models import Application, FieldCorrection, ProblemRow, Reply
@@ -46,7 +46,8 @@ class QueueEntry:
         return not needle or needle in self.haystack
 
 
-def queue_index(session: Session, search: bool = True) -> list[QueueEntry]:
+def queue_index(session: Session, search: bool = True, where: ColumnElement[bool] | None = None
+                ) -> list[QueueEntry]:
     """Every application, oldest first, in two light queries whatever their number (one without ``search``:
     then the haystack holds only the reference and the municipality)."""
     problems = (select(func.count(ProblemRow.id)).where(ProblemRow.submission_id == Application.current_submission_id)
@@ -55,11 +56,12 @@ def queue_index(session: Session, search: bool = True) -> list[QueueEntry]:
                  .correlate(Application).scalar_subquery())
     last_reply = (select(Reply.created_at).where(Reply.application_id == Application.id)
                   .order_by(Reply.id.desc()).limit(1).correlate(Application).scalar_subquery())
-    rows = session.execute(
-        select(Application.id, Application.reference, Application.municipality, Application.received_at,
-               Application.late, Application.status, Application.rejected_reason,
-               Application.current_submission_id, corrected, problems, last_reply)
-        .order_by(Application.received_at, Application.id)).all()
+    query = select(Application.id, Application.reference, Application.municipality, Application.received_at,
+                   Application.late, Application.status, Application.rejected_reason,
+                   Application.current_submission_id, corrected, problems, last_reply)
+    if where is not None:
+        query = query.where(where)
+    rows = session.execute(query.order_by(Application.received_at, Application.id)).all()
     values = (current_values(session, [_Current(r[0], r[7]) for r in rows], SEARCHED_FIELDS) if search
               else {r[0]: {} for r in rows})
     entries = []

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session, selectinload
 
 from parsers.municipalities import all_municipalities
@@ -52,9 +52,13 @@ class Figures:
         return max(values) if values else None
 
 
-def figures(session: Session, deadline: datetime, zone: ZoneInfo) -> Figures:
-    applications = list(session.scalars(select(Application).options(
-        selectinload(Application.messages), selectinload(Application.replies)).order_by(Application.received_at)))
+def figures(session: Session, deadline: datetime, zone: ZoneInfo, where: ColumnElement[bool] | None = None
+            ) -> Figures:
+    """The figures of the applications ``where`` selects (a round's), arrivals counted up to ``deadline``."""
+    query = select(Application).options(selectinload(Application.messages), selectinload(Application.replies))
+    if where is not None:
+        query = query.where(where)
+    applications = list(session.scalars(query.order_by(Application.received_at)))
     values = current_values(session, applications)
     result = Figures()
     per_day = Counter(a.received_at.astimezone(zone).date() for a in applications)

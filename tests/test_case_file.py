@@ -33,7 +33,7 @@ def test_every_file_in_the_case_file_matches_the_sha256_in_its_metadata(memory_d
     ctx, raw = _application(memory_db, tmp_path)
     settings = load_settings(None)
     application = get_application(ctx.session, ctx.application.reference)
-    data = build_case_file(application, ctx.archive, settings.smtp.sender, round_name(settings.call))
+    data = build_case_file(application, ctx.archive, settings.smtp.sender, round_name(settings, application))
     with zipfile.ZipFile(io.BytesIO(data)) as bundle:
         metadata = json.loads(bundle.read("metadata.json"))
         names = set(bundle.namelist()) - {"metadata.json"}
@@ -51,7 +51,7 @@ def test_every_file_in_the_case_file_matches_the_sha256_in_its_metadata(memory_d
     assert metadata["reference"] == "AD-2019-0001" and metadata["round"] == "AD-2019"
     assert (metadata["municipality"], metadata["municipality_code"], metadata["cvr"]) == (
         "Aarhus Kommune", "751", "55133018")
-    assert metadata["status"] == "needs_clarification" and metadata["decision"] == "none"
+    assert metadata["status"] == "needs_clarification" and metadata["decision"] == {"outcome": "none"}
     assert metadata["received_at"].startswith("2019-09-02T09:00")
 
 
@@ -61,7 +61,7 @@ def test_the_summary_pdf_carries_the_record_with_danish_labels_and_the_problems(
     ctx, _ = _application(memory_db, tmp_path)
     settings = load_settings(None)
     application = get_application(ctx.session, ctx.application.reference)
-    data = build_case_file(application, ctx.archive, settings.smtp.sender, round_name(settings.call))
+    data = build_case_file(application, ctx.archive, settings.smtp.sender, round_name(settings, application))
     with zipfile.ZipFile(io.BytesIO(data)) as bundle, pdfplumber.open(io.BytesIO(bundle.read("summary.pdf"))) as pdf:
         text = "\n".join(page.extract_text() or "" for page in pdf.pages)
     assert "Sagsresumé AD-2019-0001: Aarhus Kommune" in text

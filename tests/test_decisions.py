@@ -149,3 +149,23 @@ def test_an_approver_can_send_a_proposal_back_with_a_comment_and_staff_propose_a
     with bench.db.session() as session:
         assert [d.state for d in session.scalars(select(Decision).order_by(Decision.id))] == ["returned", "proposed"]
     assert "return_selection" in actions(bench)
+
+
+def test_the_case_file_holds_the_sent_letter_as_the_decision_and_names_the_outcome(bench):
+    import io
+    import json
+    import zipfile
+
+    client, token = proposed(bench)
+    boss, boss_token = approver_client(bench)
+    with bench.db.session() as session:
+        decision = session.scalar(select(Decision))
+        award = session.scalar(select(Application).where(Application.selected)).reference
+    boss.post(f"/decision/{decision.id}/approve", data={"csrf_token": boss_token})
+    client.post(f"/decision/{decision.id}/send", data={"csrf_token": token})
+    bundle = zipfile.ZipFile(io.BytesIO(client.get(f"/applications/{award}/sagsmappe.zip").content))
+    metadata = json.loads(bundle.read("metadata.json"))
+    assert metadata["decision"]["outcome"] == "award" and metadata["decision"]["approved_by"] == APPROVER
+    assert metadata["decision"]["letter_sent"] is True and metadata["round"] == "AD-2019"
+    (letter,) = [f for f in metadata["files"] if f["role"] == "decision"]
+    assert letter["direction"] == "out" and "Afg" in bundle.read(letter["path"]).decode("utf-8", "replace")

@@ -88,3 +88,28 @@ def test_a_follow_up_after_its_round_closed_still_joins_its_application(memory_d
     run_pipeline(later)
     assert later.row.outcome == "application" and later.application.reference == "AD-2019-0001"
     assert later.round is not None and later.round.name == "AD-2019"
+
+
+def test_the_queue_ranking_statistics_and_exports_show_one_round_at_a_time(bench):
+    from sqlalchemy import select
+    from web_support import Bench, client_for, sign_in
+
+    from storage import Application
+
+    rounds = settings_with_rounds().rounds
+    two = Bench(bench.settings.model_copy(update={"rounds": rounds}), bench.db)
+    with two.db.session() as session:
+        moved = session.scalar(select(Application).where(Application.reference == "AD-2019-0005"))
+        moved.round = "AD-2020"
+    client = client_for(two)
+    sign_in(client)
+    current = client.get("/queue").text  # the round open now (AD-2020, open until a next round)
+    assert "AD-2019-0005" in current and "AD-2019-0001" not in current and 'id="round"' in current
+    first = client.get("/queue?round=AD-2019").text
+    assert "AD-2019-0001" in first and "AD-2019-0005" not in first
+    assert "AD-2019-0005" not in client.get("/ranking?round=AD-2019").text
+    assert "AD-2019-0005" in client.get("/ranking?round=AD-2020").text
+    csv_first = client.get("/queue.csv?round=AD-2019").content.decode("utf-8-sig")
+    assert "AD-2019-0001" in csv_first and "AD-2019-0005" not in csv_first
+    assert "Statistik for runden AD-2020" in client.get("/statistik").text
+    assert client.get("/ranking?round=AD-1999").status_code == 404

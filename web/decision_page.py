@@ -23,8 +23,7 @@ from web.decisions import (
     propose_selection,
     send_decision_letters,
 )
-from web.pages import RowId, db_of, redirect, render, settings_of
-from web.ranking_page import round_of
+from web.pages import RowId, db_of, redirect, render, round_of, settings_of
 from web.security import Staff, checked_staff, client_address, current_staff
 
 router = APIRouter()

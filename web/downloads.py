@@ -75,7 +75,7 @@ def case_file(request: Request, reference: str, staff: Annotated[Staff, Depends(
             raise HTTPException(404, "Ansøgningen findes ikke.")
         try:
             data = build_case_file(application, archive_of(request), settings.smtp.sender,
-                                   round_name(settings.call), settings.call.zone)
+                                   round_name(settings, application), settings.call.zone)
         except (OSError, ValueError) as error:
             raise HTTPException(404, "En af sagens filer findes ikke i arkivet.") from error
         audit(session, staff.email, "download_case_file", reference=application.reference,

@@ -7,16 +7,18 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
+from fastapi import HTTPException, Request
 from fastapi import Path as PathParam
-from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from starlette.responses import RedirectResponse, Response
 
 from config import Settings
+from config.rounds import Round, by_name, current_round
 from notifications.locale import problem_text, reason_text, refusal_text, short_time_text, size_text
 from parsers.display_text import visible_text
 from storage import Archive, Database, InboundMessage
+from storage.models import utcnow
 from storage.reasons import Reason
 from storage.states import ApplicationStatus, DecisionState, MessageState, Outcome, ReplyKind, ReplyStatus
 from web.application_record import display_value
@@ -96,6 +98,17 @@ DETAIL_LABELS = {"field": "felt", "original": "læst fra skemaet", "value": "ny 
 
 def settings_of(request: Request) -> Settings:
     return request.app.state.settings
+
+
+def round_of(request: Request, name: str = "") -> Round:
+    """The round a page shows: the one named (404 if unknown), else the round open now (or last opened)."""
+    rounds = settings_of(request).call_rounds
+    if not name:
+        return current_round(rounds, utcnow())
+    found = by_name(rounds, name)
+    if found is None:
+        raise HTTPException(404, f"Der er ingen ansøgningsrunde med navnet {name}.")
+    return found
 
 
 def db_of(request: Request) -> Database:

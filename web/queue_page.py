@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from sqlalchemy import select
@@ -32,6 +32,7 @@ from web.pages import (
     db_of,
     redirect,
     render,
+    round_of,
     settings_of,
     state_key,
 )
@@ -86,9 +87,9 @@ def load_records(settings: Settings, session: Session, keys: frozenset[str] | No
 
 
 def queue_rows(request: Request, session: Session, keys: frozenset[str] | None = None,
-               ids: Collection[int] | None = None) -> list[QueueRow]:
+               ids: Collection[int] | None = None, round_name: str | None = None) -> list[QueueRow]:
     rows = []
-    for application, record in load_records(settings_of(request), session, keys, ids):
+    for application, record in load_records(settings_of(request), session, keys, ids, round_name):
         rows.append(QueueRow(application, record, application.queue_status,
                              application.replies[-1] if application.replies else None))
     return rows
@@ -138,10 +139,12 @@ class Pages:
 
 @router.get("/queue")
 def queue(request: Request, staff: Annotated[Staff, Depends(current_staff)], status: str = "", late: str = "",
-          q: str = "", sort: str = "received", dir: str = "asc", page: int = 1) -> Response:
+          q: str = "", sort: str = "received", dir: str = "asc", page: int = 1,
+          round: str = "") -> Response:
     sort = sort if sort in SORTS else "received"
+    round_, rounds = round_of(request, round), settings_of(request).call_rounds
     with db_of(request).session() as session:
-        entries = queue_index(session, search=bool(q.strip()))
+        entries = queue_index(session, search=bool(q.strip()), where=in_round(round_.name, round_ is rounds[0]))
         corrected_entries(request, session, entries)
         counts = {key: sum(1 for e in entries if e.status == key) for key in STATUS_LABELS}
         late_count = sum(1 for e in entries if e.late)
@@ -153,7 +156,8 @@ def queue(request: Request, staff: Annotated[Staff, Depends(current_staff)], sta
         loaded = {r.application.id: r for r in queue_rows(request, session, PAGE_FIELDS, ids)}
         return render(request, "queue.html", staff, rows=[loaded[i] for i in ids], matching=len(shown),
                       total=len(entries), counts=counts, late_count=late_count, status=status, late=late, q=q,
-                      sort=sort, dir=dir, pages=pages)
+                      sort=sort, dir=dir, pages=pages, round=round_, rounds=rounds,
+                      round_query=f"&round={quote(round_.name)}" if len(rounds) > 1 else "")
 
 
 QUEUE_HEADER = ["Reference", "Kommune", "Status", "For sent", "Modtaget (dansk tid)", "Åbne problemer",
@@ -183,11 +187,13 @@ def queue_table(request: Request, rows: list[QueueRow]) -> tuple[list[str], list
 
 
 @router.get("/queue.{kind}")
-def queue_export(request: Request, kind: str, staff: Annotated[Staff, Depends(current_staff)]) -> Response:
+def queue_export(request: Request, kind: str, staff: Annotated[Staff, Depends(current_staff)],
+                 round: str = "") -> Response:
     if kind not in ("csv", "xlsx"):
         raise HTTPException(404, "Eksporten findes som .csv og .xlsx.")
+    round_ = round_of(request, round)
     with db_of(request).session() as session:
-        header, table = queue_table(request, queue_rows(request, session))
+        header, table = queue_table(request, queue_rows(request, session, round_name=round_.name))
         audit(session, staff.email, "export", detail={"file": f"ansoegninger.{kind}", "rows": len(table)},
               client=client_address(request))
     return table_response(kind, "ansoegninger", "Ansøgninger", header, table)

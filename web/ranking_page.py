@@ -8,29 +8,17 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from starlette.responses import Response
 
-from config.rounds import Round, by_name, current_round
 from storage.coordination import serialise
 from storage.models import utcnow
 from storage.queries import get_application
 from storage.staff import audit
 from web.decisions import OPEN_STATES, latest_decision, ranking_of
 from web.exports import Cell, table_response
-from web.pages import db_of, redirect, render, settings_of
+from web.pages import db_of, redirect, render, round_of, settings_of
 from web.ranking import MIN_SELECTED, Ranking
 from web.security import Staff, checked_staff, client_address, current_staff
 
 router = APIRouter()
-
-
-def round_of(request: Request, name: str = "") -> Round:
-    """The round a page shows: the one named (404 if unknown), else the round open now (or last opened)."""
-    rounds = settings_of(request).call_rounds
-    if not name:
-        return current_round(rounds, utcnow())
-    found = by_name(rounds, name)
-    if found is None:
-        raise HTTPException(404, f"Der er ingen ansøgningsrunde med navnet {name}.")
-    return found
 
 
 @router.get("/ranking")

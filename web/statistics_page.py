@@ -9,11 +9,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
+from config.rounds import Round
 from notifications.locale import date_text, number_text
+from storage.queries import in_round
 from storage.staff import audit
 from storage.statistics import REGIONS, Figures, figures
 from web.exports import Cell, table_response
-from web.pages import STATUS_LABELS, db_of, render, settings_of
+from web.pages import STATUS_LABELS, db_of, render, round_of, settings_of
 from web.security import Staff, client_address, current_staff
 
 router = APIRouter()
@@ -69,17 +71,20 @@ def _rows(found: Figures) -> list[list[Cell]]:
     return rows
 
 
-def _figures(request: Request) -> Figures:
+def _figures(request: Request, round_: Round) -> Figures:
     settings = settings_of(request)
     with db_of(request).session() as session:
-        return figures(session, settings.call.deadline, settings.call.zone)
+        return figures(session, round_.deadline, settings.call.zone,
+                       in_round(round_.name, round_ is settings.call_rounds[0]))
 
 
 @router.get("/statistik")
-def statistics_page(request: Request, staff: Annotated[Staff, Depends(current_staff)]) -> Response:
-    found = _figures(request)
+def statistics_page(request: Request, staff: Annotated[Staff, Depends(current_staff)],
+                    round: str = "") -> Response:
+    round_ = round_of(request, round)
+    found = _figures(request, round_)
     return render(
-        request, "statistics.html", staff, found=found,
+        request, "statistics.html", staff, found=found, round=round_, rounds=settings_of(request).call_rounds,
         arrival_bars=bars([(date_text(day)[:-5], count, number_text(count)) for day, count in found.arrivals]),
         status_bars=bars([(STATUS_LABELS.get(status, status), count, number_text(count))
                           for status, count in found.statuses.items()], width=360),
@@ -91,8 +96,9 @@ def statistics_page(request: Request, staff: Annotated[Staff, Depends(current_st
 
 
 @router.get("/statistik.csv")
-def statistics_csv(request: Request, staff: Annotated[Staff, Depends(current_staff)]) -> Response:
-    found = _figures(request)
+def statistics_csv(request: Request, staff: Annotated[Staff, Depends(current_staff)],
+                   round: str = "") -> Response:
+    found = _figures(request, round_of(request, round))
     rows = _rows(found)
     with db_of(request).session() as session:
         audit(session, staff.email, "export", detail={"file": "statistik.csv", "rows": len(rows)},
