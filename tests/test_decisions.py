@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from sqlalchemy import func, select
 from web_support import PASSWORD, client_for, sign_in
 
@@ -169,3 +170,33 @@ def test_the_case_file_holds_the_sent_letter_as_the_decision_and_names_the_outco
     assert metadata["decision"]["letter_sent"] is True and metadata["round"] == "AD-2019"
     (letter,) = [f for f in metadata["files"] if f["role"] == "decision"]
     assert letter["direction"] == "out" and "Afg" in bundle.read(letter["path"]).decode("utf-8", "replace")
+
+
+LETTER = {"reference": "AD-2019-0004", "municipality": "Herning Kommune", "partners": ["Ikast-Brande Kommune"],
+          "received_local": "6. september 2019 kl. 16.00", "deadline_local": "9. september 2019 kl. 12.00",
+          "approved_local": "1. oktober 2019 kl. 10.00", "round": "AD-2019", "selected": 3, "ranked": 5, "rank": 4,
+          "target_group_total": 300, "population_total": 90000, "share": "0,333", "without_experience": "100",
+          "questions_address": "spm-uip2@socialstyrelsen.dk",
+          "grounds": [{"code": "ranked_lower", "rank": 4, "ranked": 5, "target_group_total": 300,
+                       "population_total": 90000, "share": "0,333", "without_experience": "100",
+                       "lowest_selected_share": "0,354"},
+                      {"code": "rejected", "reason": "samme projekt som AD-2019-0002"},
+                      {"code": "incomplete", "missing": ["4.2 Antal indbyggere"]}, {"code": "not_approved"},
+                      {"code": "numbers_missing"}, {"code": "not_assessed"}, {"code": "late"}]}
+
+
+@pytest.mark.parametrize("language", ["da", "en"])
+def test_each_ground_of_a_decline_letter_is_worded_in_the_calls_language(language):
+    from notifications import render_reply
+
+    body = render_reply("decision_decline", LETTER, language).body
+    bullets = [line for line in body.splitlines() if line.startswith("- ")]
+    assert len(bullets) == len(LETTER["grounds"])  # one line each, none left out
+    if language == "en":
+        assert "number 4 of 5" in body and "0,354 %" in body and "after the deadline" in body
+        assert not any(word in body for word in ("Kære", "Begrundelse", "afslag", "kommune "))
+    else:
+        assert "nr. 4 af 5" in body and "efter ansøgningsfristen" in body
+        assert "ikke godkendt af kommunens direktør" in body
+    award = render_reply("decision_award", LETTER, language)
+    assert award.kind == "decision" and "Odense" in award.body and "Ikast-Brande Kommune" in award.body

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import cProfile
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -27,9 +29,16 @@ def main() -> None:
     intake = Intake.from_settings(settings)
     intake.db.migrate()
     ready = peak_rss_mb()
+    profile_to = os.environ.get("UIP_INTAKE_BENCH_PROFILE")  # a cProfile of the poll, for `make bench` work
+    profiler = cProfile.Profile() if profile_to else None
     started = time.perf_counter()
+    if profiler is not None:
+        profiler.enable()
     report = intake.poll_once()
     elapsed = time.perf_counter() - started
+    if profiler is not None and profile_to:
+        profiler.disable()
+        profiler.dump_stats(profile_to)
     intake.close()
     print(json.dumps({"elapsed": elapsed, "processed": report.processed, "outcomes": report.outcomes,
                       "rss_mb": peak_rss_mb(), "rss_ready_mb": ready}))
