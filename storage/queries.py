@@ -194,6 +194,9 @@ def claim_edit(session: Session, application: Application, expected: int | None)
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-def in_round(name: str, first: bool) -> ColumnElement[bool]:
-    """Applications of the round ``name``; those stored before rounds existed (round NULL) are the first's."""
-    return or_(Application.round == name, Application.round.is_(None)) if first else Application.round == name
+def in_round(name: str, first_round: str) -> ColumnElement[bool]:
+    """Applications of the round ``name``; those stored before rounds existed (round NULL) belong to the first
+    round, ``first_round``."""
+    if name == first_round:
+        return or_(Application.round == name, Application.round.is_(None))
+    return Application.round == name

@@ -113,3 +113,18 @@ def test_the_queue_ranking_statistics_and_exports_show_one_round_at_a_time(bench
     assert "AD-2019-0001" in csv_first and "AD-2019-0005" not in csv_first
     assert "Statistik for runden AD-2020" in client.get("/statistik").text
     assert client.get("/ranking?round=AD-1999").status_code == 404
+
+
+def test_applications_stored_before_rounds_existed_belong_to_the_first_round(bench):
+    from sqlalchemy import select, update
+    from web_support import client_for, sign_in
+
+    from storage import Application
+
+    with bench.db.session() as session:
+        session.execute(update(Application).values(round=None))  # as migration 0008 leaves them
+        count = len(list(session.scalars(select(Application))))
+    client = client_for(bench)
+    sign_in(client)
+    assert f"{count} af {count} ansøgninger" in client.get("/queue").text
+    assert "AD-2019-0001" in client.get("/ranking").text and "AD-2019-0001" in client.get("/queue.csv").text

@@ -71,7 +71,7 @@ def approve_decision(session: Session, settings: Settings, decision: Decision, e
     decision.snapshot = {**decision.snapshot, "approved_by": email, "approved_at": now.isoformat()}
     rounds = settings.call_rounds
     round_ = by_name(rounds, decision.round) or rounds[0]
-    applications = list(session.scalars(select(Application).where(in_round(round_.name, rounds[0] is round_))
+    applications = list(session.scalars(select(Application).where(in_round(round_.name, rounds[0].name))
                                         .order_by(Application.reference)))
     return draft_letters(session, decision, applications, settings, round_)
 

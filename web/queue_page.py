@@ -76,7 +76,7 @@ def load_records(settings: Settings, session: Session, keys: frozenset[str] | No
     if ids is not None:
         query = query.where(Application.id.in_(list(ids)))
     if round_name is not None:
-        query = query.where(in_round(round_name, round_name == settings.call_rounds[0].name))
+        query = query.where(in_round(round_name, settings.call_rounds[0].name))
     applications = list(session.scalars(query.order_by(Application.received_at, Application.id)))
     values = current_values(session, applications, keys)
     if keys is not None:
@@ -144,7 +144,7 @@ def queue(request: Request, staff: Annotated[Staff, Depends(current_staff)], sta
     sort = sort if sort in SORTS else "received"
     round_, rounds = round_of(request, round), settings_of(request).call_rounds
     with db_of(request).session() as session:
-        entries = queue_index(session, search=bool(q.strip()), where=in_round(round_.name, round_ is rounds[0]))
+        entries = queue_index(session, search=bool(q.strip()), where=in_round(round_.name, rounds[0].name))
         corrected_entries(request, session, entries)
         counts = {key: sum(1 for e in entries if e.status == key) for key in STATUS_LABELS}
         late_count = sum(1 for e in entries if e.late)

@@ -75,7 +75,7 @@ def _figures(request: Request, round_: Round) -> Figures:
     settings = settings_of(request)
     with db_of(request).session() as session:
         return figures(session, round_.deadline, settings.call.zone,
-                       in_round(round_.name, round_ is settings.call_rounds[0]))
+                       in_round(round_.name, settings.call_rounds[0].name))
 
 
 @router.get("/statistik")
