@@ -12,7 +12,10 @@ GC_THRESHOLDS = (50_000, 20, 20)
 
 def tune_garbage_collector() -> None:
     """What start-up loaded (modules, settings, templates) stays for the process's life: frozen out of every
-    collection; then collect less often (reference counting still frees almost everything at once)."""
+    collection; then collect less often (reference counting still frees almost everything at once). Once per
+    process: a second call (another command run in the same process, as tests do) changes nothing."""
+    if gc.get_threshold() == GC_THRESHOLDS:
+        return
     gc.collect()
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)

@@ -213,6 +213,24 @@ def test_in_chromium_staff_propose_an_approver_approves_previews_edits_and_sends
     assert {"propose_selection", "approve_selection", "edit_letter", "send_letters"} <= set(actions)
 
 
+def test_in_chromium_staff_read_the_statistics_as_charts_and_numbers_and_download_them(page, site):
+    log_in(page)
+    page.get_by_role("link", name="Statistik").click()
+    page.wait_for_url("**/statistik")
+    charts = page.get_by_role("img")
+    assert charts.count() >= 4 and page.locator("svg rect.bar").count() > 0  # drawn on the server, no script
+    status = page.locator("section[aria-labelledby=status-h] table.figures tbody tr")
+    counts = {status.nth(i).locator("td").first.inner_text(): status.nth(i).locator("td").last.inner_text()
+              for i in range(status.count())}
+    assert counts == {"Komplet": "5", "Afventer svar": "2", "Afvist": "0"}, counts
+    shot(page, "24-statistics")
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="statistik.csv").click()
+    rows = list(csv.reader(io.StringIO(Path(download_info.value.path()).read_text(encoding="utf-8-sig")),
+                           delimiter=";"))
+    assert rows[0] == ["Afsnit", "Hvad", "Tal"] and any(r[:2] == ["Udvælgelse", "Udvalgt"] for r in rows)
+
+
 def test_in_chromium_every_page_passes_axe_core_wcag_a_and_aa_checks(page, site):
     from axe_playwright_python.sync_playwright import Axe
 
