@@ -2,6 +2,7 @@
 
 from storage.archive import Archive, ArchiveUnavailable
 from storage.database import Database
+from storage.decision_models import Decision, DecisionLetter
 from storage.models import (
     Application,
     Attachment,
@@ -20,6 +21,8 @@ __all__ = [
     "Attachment",
     "Base",
     "Database",
+    "Decision",
+    "DecisionLetter",
     "FieldValueRow",
     "InboundMessage",
     "ProblemRow",

@@ -18,7 +18,8 @@ from sqlalchemy import select
 from web_support import EMAIL, PASSWORD, Bench, demo_settings, populate, serving
 
 from storage import Reply
-from storage.models import AuditEntry, DecisionLetter, FieldCorrection
+from storage.decision_models import DecisionLetter
+from storage.models import AuditEntry, FieldCorrection
 from storage.passwords import hash_password
 from storage.staff import add_staff
 from storage.states import StaffRole

@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session, selectinload
 from starlette.responses import Response
 
 from storage.coordination import serialise
-from storage.models import Decision, DecisionLetter, utcnow
+from storage.decision_models import Decision, DecisionLetter
+from storage.models import utcnow
 from storage.staff import audit
 from storage.states import DecisionState
 from web.decisions import (

@@ -20,7 +20,8 @@ from notifications import render_reply
 from notifications.locale import time_text
 from notifications.reply_queue import queue_letter
 from storage.coordination import serialise
-from storage.models import Application, Decision, DecisionLetter, utcnow
+from storage.decision_models import Decision, DecisionLetter
+from storage.models import Application, utcnow
 from storage.queries import in_round
 from storage.states import DecisionState, LetterKind
 from web.application_record import candidate
