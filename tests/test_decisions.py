@@ -201,3 +201,12 @@ def test_each_ground_of_a_decline_letter_is_worded_in_the_calls_language(languag
         assert "ikke godkendt af kommunens direktør" in body
     award = render_reply("decision_award", LETTER, language)
     assert award.kind == "decision" and "Odense" in award.body and "Ikast-Brande Kommune" in award.body
+    all_experienced = render_reply("decision_award", {**LETTER, "without_experience": "0"}, language).body
+    none_experienced = render_reply("decision_award", {**LETTER, "without_experience": "100"}, language).body
+    if language == "da":
+        assert "og ingen af kommunerne i ansøgningen har implementeret Åben Dialog før" in award.body
+        assert "og alle kommunerne i ansøgningen har implementeret Åben Dialog før" in all_experienced
+        assert "0 %" not in all_experienced.replace("0,333 %", "")
+    else:
+        assert "none of its municipalities has implemented Open Dialogue before" in none_experienced
+        assert "all its municipalities have implemented Open Dialogue before" in all_experienced
