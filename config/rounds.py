@@ -80,3 +80,9 @@ def current_round(rounds: Sequence[Round], moment: datetime) -> Round:
 
 def by_name(rounds: Sequence[Round], name: str) -> Round | None:
     return next((r for r in rounds if r.name == name), None)
+
+
+def stored_round(rounds: Sequence[Round], name: str | None) -> Round | None:
+    """The round an application stored as ``name``; None stored (from before rounds existed) is the first.
+    None when the name is no longer configured."""
+    return by_name(rounds, name) if name else rounds[0]

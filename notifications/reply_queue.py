@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import object_session
 
 from config import Settings
-from config.rounds import Round, by_name, round_at
+from config.rounds import Round, round_at, stored_round
 from notifications import header_safe, new_message_id, render_reply
 from notifications.locale import time_text
 from parsers.display_text import visible_text as clean
@@ -25,7 +25,7 @@ def round_of(settings: Settings, row: InboundMessage, application: Application |
     """The application's round (None stored: the first), else the round open when ``row`` arrived."""
     rounds = settings.call_rounds
     if application is not None:
-        return by_name(rounds, application.round) if application.round else rounds[0]
+        return stored_round(rounds, application.round)
     return round_at(rounds, row.received_at)
 
 

@@ -36,10 +36,9 @@ def _page(round_name: str) -> str:
 
 def _decision(session: Session, decision_id: int) -> Decision:
     serialise(session, f"decision:{decision_id}")  # one step at a time: no double approval, no double send
-    decision = session.get(Decision, decision_id)
+    decision = session.get(Decision, decision_id)  # read after the lock: what the step before committed
     if decision is None:
         raise HTTPException(404, "Der er ingen afgørelse med dette nummer.")
-    session.refresh(decision)
     return decision
 
 

@@ -17,7 +17,7 @@ from config import Settings
 from config.errors import UipIntakeError
 from config.rounds import Round, by_name
 from notifications import render_reply
-from notifications.locale import time_text
+from notifications.locale import percent_text, time_text
 from notifications.reply_queue import queue_letter
 from storage.coordination import serialise
 from storage.decision_models import Decision, DecisionLetter
@@ -96,19 +96,15 @@ def send_decision_letters(session: Session, settings: Settings, decision: Decisi
     return queued, len(decision.letters)
 
 
-def percent(value: Any, digits: int) -> str:
-    return f"{float(value) * 100:.{digits}f}".replace(".", ",")
-
-
 def _ranked_entry(r: Ranked) -> dict[str, Any]:
     return {
         "rank": r.rank, "tied": r.tied, "reference": r.candidate.reference, "municipality": r.candidate.municipality,
         "members": [{"name": m.name, "target_group_size": m.target_group_size, "population": m.population,
                      "experienced": m.experienced} for m in r.members],
         "target_group_total": r.target_group_total, "population_total": r.population_total,
-        "share": f"{r.share.numerator}/{r.share.denominator}", "share_percent": percent(r.share, 3),
+        "share": f"{r.share.numerator}/{r.share.denominator}", "share_percent": percent_text(r.share, 3),
         "without_experience": f"{r.without_experience.numerator}/{r.without_experience.denominator}",
-        "without_experience_percent": percent(r.without_experience, 0),
+        "without_experience_percent": percent_text(r.without_experience, 0),
         "experience_known": any(m.experienced is not None for m in r.members),
         "late": r.candidate.late, "selected": r.candidate.selected, "warnings": list(r.warnings),
     }

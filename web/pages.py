@@ -15,7 +15,7 @@ from starlette.responses import RedirectResponse, Response
 
 from config import Settings
 from config.rounds import Round, by_name, current_round
-from notifications.locale import problem_text, reason_text, refusal_text, short_time_text, size_text
+from notifications.locale import percent_text, problem_text, reason_text, refusal_text, short_time_text, size_text
 from parsers.display_text import visible_text
 from storage import Archive, Database, InboundMessage
 from storage.models import utcnow
@@ -188,7 +188,7 @@ def _filters() -> None:
     env.globals["message_state"] = message_state
     env.globals["ACTIONS"] = ACTIONS
     env.globals["local_time"] = local_time
-    env.filters["percent"] = lambda fraction, digits=2: f"{float(fraction) * 100:.{digits}f}".replace(".", ",") + " %"
+    env.filters["percent"] = lambda fraction, digits=2: percent_text(fraction, digits) + " %"
     env.filters["detail"] = lambda detail: " · ".join(f"{DETAIL_LABELS.get(k, k)}: {display_value(v) or '–'}"
                                                       for k, v in detail.items())
     env.filters["size"] = size_text

@@ -5,7 +5,7 @@ one is configured."""
 
 from __future__ import annotations
 
-from config.rounds import by_name, next_opening, round_at
+from config.rounds import next_opening, round_at, stored_round
 from ingest.context import MessageContext
 from ingest.errors import RejectMessage
 from notifications.locale import time_text
@@ -17,7 +17,7 @@ def process(ctx: MessageContext) -> None:
     rounds = settings.call_rounds
     if settings.call.open:
         if ctx.thread is not None:
-            ctx.round = by_name(rounds, ctx.thread.round or rounds[0].name) or rounds[0]
+            ctx.round = stored_round(rounds, ctx.thread.round) or rounds[0]
             return
         ctx.round = round_at(rounds, ctx.row.received_at)
         if ctx.round is not None:

@@ -58,6 +58,12 @@ def number_text(value: object, language: Language = "da") -> str:
     return str(value)
 
 
+def percent_text(fraction: Any, digits: int = 2, language: Language = "da") -> str:
+    """A fraction as a percentage without the sign: '0,354' / '0.354'."""
+    shown = f"{float(fraction) * 100:.{digits}f}"
+    return shown.replace(".", ",") if language == "da" else shown
+
+
 def size_text(size: int, language: Language = "da") -> str:
     """Megabytes as mail programs count them (2**20 bytes): '10 MB', '10,5 MB' / '10.5 MB'; small files in kB."""
     if size < 1_048_576:
