@@ -149,9 +149,10 @@ class FormSandbox:
         if result[0] == "ok":
             return result[1]
         if result[0] == "unreadable":
-            refusal = UnreadableFile.from_dict(result[1])
-            if refusal.code == Code.TOO_LARGE:
+            if result[1].get("code") == Code.TOO_LARGE:
                 self.close()  # a worker that ran out of memory is not trusted with the next file
-            raise refusal
+            # raised without a local name: an exception held by a local of the frame it is raised from is a
+            # reference cycle (exception → traceback → frame → exception) keeping the caller's data alive
+            raise UnreadableFile.from_dict(result[1])
         log.error("parser failed on a %s file: %s", Path(filename).suffix or "(no suffix)", result[2])
         raise ParserCrash(result[1])

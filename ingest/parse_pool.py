@@ -90,7 +90,12 @@ class ParsePool:
                 del self._ahead[key]
         if future is None:
             return self._on_a_worker(data, filename, options)
-        return future.result()  # the file's result, or its UnreadableFile / ParserCrash raised here
+        try:
+            return future.result()  # the file's result, or its UnreadableFile / ParserCrash raised here
+        finally:
+            # the future holds that exception, whose traceback holds this frame: without this the cycle
+            # keeps the message's bytes alive until a full garbage collection
+            del future
 
     def forget_ahead(self) -> None:
         """Drop what was submitted and not asked for (the message failed or was a duplicate)."""

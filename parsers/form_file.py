@@ -97,7 +97,9 @@ def choose_form(candidates: list[FormCandidate], options: ParseOptions | None = 
         try:
             kind, record = parse(candidate.data, candidate.filename, options)
         except UnreadableFile as error:
-            unreadable.append((candidate.filename, error))
+            # the refusal as data: a fresh exception, never raised, holds no traceback (a raised one keeps
+            # every frame of the pipeline, and the message's bytes in them, alive until a full collection)
+            unreadable.append((candidate.filename, error.naming(candidate.filename)))
             continue
         if record is None or record.recognised < MIN_RECOGNISED:
             continue

@@ -3,8 +3,10 @@ once; .doc files converted by a LibreOffice kept ready (one file per instance, n
 
 from __future__ import annotations
 
+import gc
 import subprocess
 import time
+import weakref
 
 import pytest
 from form_corpus import FIXTURES
@@ -16,7 +18,7 @@ from ingest.parse_pool import ParsePool
 from parsers import UnreadableFile
 from parsers.blank_form import fill_form
 from parsers.doc_converter import WarmConverter
-from parsers.form_file import ParseOptions
+from parsers.form_file import FormCandidate, ParseOptions, choose_form
 
 OPTIONS = ParseOptions()
 
@@ -43,6 +45,40 @@ def test_a_refusal_found_ahead_is_raised_when_the_pipeline_asks(pool):
     with pytest.raises(UnreadableFile) as refused:
         pool(b"PK\x03\x04 not really a zip", "skema.docx", OPTIONS)
     assert refused.value.code == "corrupt" and refused.value.filename == "skema.docx"
+
+
+class _CallersData:
+    """Stands for the message a pipeline frame holds while it asks for a file (bytes take no weak reference)."""
+
+
+def _refused_through(pool: ParsePool, way: str, held: list[weakref.ref[_CallersData]]) -> str:
+    data = _CallersData()
+    held.append(weakref.ref(data))
+    broken = b"PK\x03\x04 not really a zip"
+    if way == "chosen":  # as the find_form stage asks: the refusal is kept as the choice's reason
+        (_name, refusal), = choose_form([FormCandidate(0, "skema.docx", broken)], OPTIONS, pool).unreadable
+        return str(refusal.code)
+    if way == "ahead":
+        pool.submit_ahead(broken, "skema.docx", OPTIONS)
+    try:
+        pool(broken, "skema.docx", OPTIONS)
+    except UnreadableFile as refused:
+        return str(refused.code)
+    return "read"
+
+
+@pytest.mark.parametrize("way", ["ahead", "asked", "chosen"])
+def test_a_refused_file_leaves_no_reference_cycle_keeping_the_callers_data_alive(pool, way):
+    """A refusal raised from a local, or kept by its future, holds its traceback's frames (and a 9.9 MB
+    message in them) until a full collection; freed by reference counting, the memory goes back at once."""
+    held: list[weakref.ref[_CallersData]] = []
+    gc.collect()
+    gc.disable()
+    try:
+        assert _refused_through(pool, way, held) == "corrupt"
+        assert held[0]() is None
+    finally:
+        gc.enable()
 
 
 def test_what_was_parsed_ahead_and_never_asked_for_is_forgotten(pool):
