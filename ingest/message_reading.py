@@ -15,6 +15,9 @@ from email import policy
 from email.feedparser import BytesFeedParser
 from email.message import EmailMessage, Message
 from email.parser import BytesHeaderParser
+from email.policy import EmailPolicy
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
 from config.errors import UipIntakeError
 
@@ -30,6 +33,33 @@ class MessageLimits:
 
 
 DEFAULT_LIMITS = MessageLimits()
+
+
+if TYPE_CHECKING:
+    _EmailPolicy = EmailPolicy[EmailMessage]  # generic only to the type checker
+else:
+    _EmailPolicy = EmailPolicy
+
+
+@lru_cache(maxsize=4096)
+def _parsed_header(name: str, value: str) -> Any:
+    return policy.default.header_fetch_parse(name, value)
+
+
+class ReadingPolicy(_EmailPolicy):
+    """``policy.default``, except that a header field is parsed once, not at every read: the email package
+    parses a header each time it is asked for (a message's Content-Type some 30 times in one pipeline), and
+    the header objects it makes are immutable, so one made for the same name and raw value is shared."""
+
+    def header_fetch_parse(self, name: str, value: str) -> Any:
+        if hasattr(value, "name"):  # set by a program, already a header object
+            return value
+        if len(value) > 2_000:  # the cache holds ordinary fields only (a bounded number of bounded values)
+            return super().header_fetch_parse(name, value)
+        return _parsed_header(name, value)
+
+
+READING_POLICY = ReadingPolicy()
 HEAD_READ_LIMIT = 1_048_576  # the header-only parse reads at most this much of the header block
 # the full parse is fed this much at a time: the parser then holds lines for one chunk, not for the whole
 # message (a 9.9 MB email peaks ~40 MB above its bytes instead of ~90 MB; measured by `make bench`)
@@ -62,7 +92,7 @@ def split_head(raw: bytes) -> tuple[bytes, bytes]:
 def read_headers(raw: bytes) -> EmailMessage:
     """The top-level headers only (no body, no recursion): safe for any input, bounded in size."""
     head = split_head(raw)[0][:HEAD_READ_LIMIT]
-    return BytesHeaderParser(policy=policy.default).parsebytes(head + b"\r\n\r\n")
+    return BytesHeaderParser(policy=READING_POLICY).parsebytes(head + b"\r\n\r\n")
 
 
 def _check_head(head: bytes, limits: MessageLimits, where: str) -> None:
@@ -80,7 +110,7 @@ def read_message(raw: bytes, limits: MessageLimits = DEFAULT_LIMITS) -> EmailMes
     """The whole message parsed with ``policy.default``, or MessageStructureError when beyond ``limits``."""
     _check_head(split_head(raw)[0], limits, "the message")
     try:
-        parser = BytesFeedParser(EmailMessage, policy=policy.default)
+        parser = BytesFeedParser(EmailMessage, policy=READING_POLICY)
         view = memoryview(raw)
         for start in range(0, len(raw), FEED_BYTES):
             parser.feed(bytes(view[start:start + FEED_BYTES]))
@@ -132,5 +162,17 @@ def content_digest(raw: bytes, headers_only: bool = False) -> str:
         for value in _raw_values(headers, name):
             digest.update(name.encode() + b":" + value + b"\n")
     if not headers_only:
-        digest.update(b"\n" + re.sub(rb"[ \t]*\r?\n", b"\n", body).rstrip())
+        digest.update(b"\n" + normalised_body(body))
     return digest.hexdigest()
+
+
+_TRAILING_BLANKS = (b" \n", b"\t\n", b" \r\n", b"\t\r\n")
+
+
+def normalised_body(body: bytes) -> bytes:
+    """The body with line ends as LF, no blanks before them and none at the end. Without blanks before any
+    line end (nearly every body: base64 and quoted-printable never leave one) this is a plain replace, ~20x
+    faster than the regular expression it equals."""
+    if any(blanks in body for blanks in _TRAILING_BLANKS):
+        return re.sub(rb"[ \t]*\r?\n", b"\n", body).rstrip()
+    return body.replace(b"\r\n", b"\n").rstrip()

@@ -10,14 +10,13 @@ import email
 import mimetypes
 import re
 from dataclasses import dataclass
-from email import policy
 from email.header import decode_header, make_header
 from email.message import EmailMessage, Message
 from email.utils import getaddresses, parseaddr
 
 from tnefparse import TNEF
 
-from ingest.message_reading import DEFAULT_LIMITS
+from ingest.message_reading import DEFAULT_LIMITS, READING_POLICY
 from parsers.display_text import visible_text
 
 _EXTENSIONS = {
@@ -38,7 +37,7 @@ class MimePart:
 
 
 def parse_message(raw: bytes) -> EmailMessage:
-    return email.message_from_bytes(raw, policy=policy.default)
+    return email.message_from_bytes(raw, policy=READING_POLICY)
 
 
 def clean(value: str, limit: int = 998) -> str:

@@ -8,6 +8,7 @@ CI runs the "ci" profile (a bounded number of examples per test); ``HYPOTHESIS_P
 from __future__ import annotations
 
 import os
+import re
 import unicodedata
 import zipfile
 from functools import cache
@@ -17,7 +18,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from ingest.demo import application_email, complete_values, to_bytes
-from ingest.message_reading import MessageStructureError, content_digest, read_headers, read_message
+from ingest.message_reading import MessageStructureError, content_digest, normalised_body, read_headers, read_message
 from ingest.mime import address_of, attachments, header, reply_address, safe_filename
 from notifications.locale import refusal_text
 from parsers.blank_form import fill_form
@@ -75,6 +76,12 @@ def test_any_header_value_decodes_without_raising_to_visible_text(name: str, val
     for text in (header(message, name), *address_of(message, name), reply_address(message)):
         assert is_visible(text) and "\n" not in text
     content_digest(raw)
+
+
+@given(body=st.lists(st.sampled_from([b" ", b"\t", b"\r", b"\n", b"\r\n", b" \r\n", b"x", b"\xff"]),
+                    max_size=60).map(b"".join))
+def test_the_digests_fast_body_normalisation_equals_the_regular_expression(body: bytes) -> None:
+    assert normalised_body(body) == re.sub(rb"[ \t]*\r?\n", b"\n", body).rstrip()
 
 
 @given(raw=st.binary(max_size=4_000))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import email
+from email import policy
 from email.message import EmailMessage
 from email.policy import SMTP
 
@@ -52,3 +54,14 @@ def test_replies_go_to_reply_to_when_given():
 def test_plain_body_text_is_not_an_attachment():
     raw = application_email(None).as_bytes(policy=SMTP)
     assert attachments(parse_message(raw)) == []
+
+
+def test_a_header_is_parsed_once_and_reads_as_the_default_policy_reads_it():
+    raw = (b"From: =?utf-8?q?M=C3=B8ller?= <mette@aarhus.dk>\r\nTo: uip-imp2@socialstyrelsen.dk\r\n"
+           b"Subject: =?utf-8?q?Ans=C3=B8gning?=\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nx\r\n")
+    ours, default = parse_message(raw), email.message_from_bytes(raw, policy=policy.default)
+    assert ours["Content-Type"] is ours["Content-Type"]  # the default policy makes a new object at every read
+    assert default["Content-Type"] is not default["Content-Type"]
+    for name in ("From", "To", "Subject", "Content-Type"):
+        assert str(ours[name]) == str(default[name]) and type(ours[name]).__name__ == type(default[name]).__name__
+    assert ours["From"].addresses == default["From"].addresses and ours.get_content_type() == "text/plain"

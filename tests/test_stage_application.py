@@ -21,6 +21,9 @@ def test_a_first_form_is_a_new_application_with_its_version_problems_and_files(m
     assert ctx.application.status == ApplicationStatus.NEEDS_CLARIFICATION and not ctx.application.late
     assert ctx.submission is not None and ctx.submission.version == 1
     assert [(p.field, p.code) for p in ctx.submission.problems] == [("director_name", "missing")]
+    values = {v.key: v.value for v in ctx.submission.values}  # written in bulk, read back in the same transaction
+    assert values["municipality"] == "Aarhus Kommune" and "cvr" not in values and len(values) == len(
+        ctx.form.record.values)
     assert all(a.application is ctx.application for a in ctx.attachments) and ctx.row.application is ctx.application
 
 

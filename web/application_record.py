@@ -124,8 +124,9 @@ def received_on(application: Application, zone: ZoneInfo) -> date:
 
 
 def application_record(application: Application, zone: ZoneInfo,
-                       read: dict[str, tuple[Any, str]] | None = None) -> ApplicationRecord:
-    """``read``: the current version's {key: (value, source)} when the caller loaded them already."""
+                       read: dict[str, tuple[Any, str]] | None = None, rows: bool = True) -> ApplicationRecord:
+    """``read``: the current version's {key: (value, source)} when the caller loaded them already; without
+    ``rows`` only the effective fields and the problems (what lists and the ranking read, not the page)."""
     submission = application.current_submission
     if read is None:
         read = {v.key: (v.value, v.source) for v in submission.values} if submission else {}
@@ -141,7 +142,8 @@ def application_record(application: Application, zone: ZoneInfo,
             value, source = None, ""
         if value is not None:
             record.fields[spec.key] = value
-        record.rows.append(FieldRow(spec, value, source, correction))
+        if rows:
+            record.rows.append(FieldRow(spec, value, source, correction))
     stored = [p.problem() for p in (submission.problems if submission else [])]
     if not corrections:
         record.problems = stored

@@ -26,7 +26,7 @@ from storage.queries import in_round
 from storage.states import DecisionState, LetterKind
 from web.application_record import candidate
 from web.queue_page import load_records
-from web.ranking import MIN_SELECTED, Ranked, Ranking, rank
+from web.ranking import MIN_SELECTED, RANKING_FIELDS, Ranked, Ranking, rank
 
 OPEN_STATES = (DecisionState.PROPOSED, DecisionState.APPROVED, DecisionState.SENT)
 
@@ -40,7 +40,8 @@ class DecisionRefused(UipIntakeError):
 
 
 def ranking_of(settings: Settings, session: Session, round_: Round) -> Ranking:
-    return rank(candidate(a, record) for a, record in load_records(settings, session, round_name=round_.name))
+    records = load_records(settings, session, RANKING_FIELDS, round_name=round_.name, replies=False)
+    return rank(candidate(a, record) for a, record in records)
 
 
 def propose_selection(session: Session, settings: Settings, round_: Round, email: str, note: str = "") -> Decision:

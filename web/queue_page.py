@@ -64,15 +64,18 @@ PAGE_FIELDS = SEARCHED_FIELDS  # what the queue's page shows of the fields is wh
 
 
 def load_records(settings: Settings, session: Session, keys: frozenset[str] | None = None,
-                 ids: Collection[int] | None = None, round_name: str | None = None
+                 ids: Collection[int] | None = None, round_name: str | None = None, replies: bool = True
                  ) -> list[tuple[Application, ApplicationRecord]]:
     """Every application (or those of ``ids``) with its effective record; the fields come in one light query
     (only ``keys`` of them, except for corrected applications, whose problems are worked out again from all
-    their fields). Of the replies only what the queue shows is loaded, never their texts."""
+    their fields). Of the replies only what the queue shows is loaded, never their texts (none without
+    ``replies``)."""
     query = select(Application).options(
         selectinload(Application.current_submission).selectinload(Submission.problems),
-        selectinload(Application.corrections),
-        selectinload(Application.replies).load_only(Reply.kind, Reply.status, Reply.sent_at, Reply.created_at))
+        selectinload(Application.corrections))
+    if replies:
+        query = query.options(selectinload(Application.replies).load_only(Reply.kind, Reply.status, Reply.sent_at,
+                                                                            Reply.created_at))
     if ids is not None:
         query = query.where(Application.id.in_(list(ids)))
     if round_name is not None:
@@ -83,7 +86,7 @@ def load_records(settings: Settings, session: Session, keys: frozenset[str] | No
         corrected = [a for a in applications if a.corrections]
         values.update(current_values(session, corrected))
     zone = settings.call.zone
-    return [(a, application_record(a, zone, values[a.id])) for a in applications]
+    return [(a, application_record(a, zone, values[a.id], rows=False)) for a in applications]
 
 
 def queue_rows(request: Request, session: Session, keys: frozenset[str] | None = None,

@@ -19,6 +19,12 @@ from typing import Any
 MIN_SELECTED, MAX_SELECTED = 3, 5
 
 
+# what the ranking reads of an application's form (more is loaded only for corrected applications, whose
+# problems are worked out again from all their fields)
+RANKING_FIELDS = frozenset({"target_group_size", "population", "already_implemented", "joint_application",
+                            "partners", "director_approved"})
+
+
 @dataclass(frozen=True)
 class Candidate:
     """What the ranking needs of one application (its effective fields: read, then corrected by staff)."""
