@@ -210,3 +210,31 @@ def test_each_ground_of_a_decline_letter_is_worded_in_the_calls_language(languag
     else:
         assert "none of its municipalities has implemented Open Dialogue before" in none_experienced
         assert "all its municipalities have implemented Open Dialogue before" in all_experienced
+
+
+def test_the_rankings_light_rows_read_every_application_as_its_full_record_does(bench):
+    """The ranking reads light rows (six fields, stored problems); a corrected application is read whole. Both
+    give the candidates that the full records (every field, problems worked out again) give."""
+    from web.application_record import candidate
+    from web.decisions import ranking_candidates
+    from web.queue_page import load_records
+    from web.ranking import RANKING_FIELDS
+
+    client = client_for(bench)
+    token = sign_in(client)
+    client.post("/applications/AD-2019-0006/corrections",
+                data={"csrf_token": token, "key": "director_approved", "value": "Ja"})
+    client.post("/applications/AD-2019-0003/corrections", data={
+        "csrf_token": token, "key": "partners", "value": "Fredericia; 150; 51.000; Nej\nKolding; 200; 94.000"})
+    settings, round_ = bench.settings, bench.settings.call_rounds[0]
+    with bench.db.session() as session:
+        light = {c.reference: c for c in ranking_candidates(settings, session, round_)}
+        full = {a.reference: candidate(a, record) for a, record in load_records(settings, session)}
+    assert len(light) == len(full) >= 6
+    assert not full["AD-2019-0002"].complete  # an incomplete one, read from light rows, is compared too
+    for reference, expected in full.items():
+        got = light[reference]
+        assert (got.complete, got.problem_labels, got.problem_fields, got.late, got.selected) == (
+            expected.complete, expected.problem_labels, expected.problem_fields, expected.late, expected.selected)
+        assert ({k: v for k, v in got.fields.items() if k in RANKING_FIELDS}
+                == {k: v for k, v in expected.fields.items() if k in RANKING_FIELDS}), reference

@@ -19,14 +19,15 @@ from config.rounds import Round, by_name
 from notifications import render_reply
 from notifications.locale import percent_text, time_text
 from notifications.reply_queue import queue_letter
+from parsers import Problem
 from storage.coordination import serialise
 from storage.decision_models import Decision, DecisionLetter
-from storage.models import Application, utcnow
-from storage.queries import in_round
+from storage.models import Application, FieldCorrection, ProblemRow, utcnow
+from storage.queries import current_values, in_round
 from storage.states import DecisionState, LetterKind
 from web.application_record import candidate
 from web.queue_page import load_records
-from web.ranking import MIN_SELECTED, RANKING_FIELDS, Ranked, Ranking, rank
+from web.ranking import MIN_SELECTED, RANKING_FIELDS, Candidate, Ranked, Ranking, rank
 
 OPEN_STATES = (DecisionState.PROPOSED, DecisionState.APPROVED, DecisionState.SENT)
 
@@ -39,9 +40,42 @@ class DecisionRefused(UipIntakeError):
         self.code = code
 
 
+def ranking_candidates(settings: Settings, session: Session, round_: Round) -> list[Candidate]:
+    """Every application of the round as the ranking reads it, from light rows (no ORM objects): its columns,
+    the six fields the ranking reads and its stored problems. A corrected application is read whole, as its
+    page shows it (corrections change its fields and its problems)."""
+    corrected = set(session.scalars(select(FieldCorrection.application_id).distinct()))
+    rows = session.execute(
+        select(Application.id, Application.reference, Application.municipality, Application.received_at,
+               Application.late, Application.selected, Application.rejected_reason,
+               Application.current_submission_id)
+        .where(in_round(round_.name, settings.call_rounds[0].name))
+        .order_by(Application.received_at, Application.id)).all()
+    plain = [row for row in rows if row.id not in corrected]
+    values = current_values(session, plain, RANKING_FIELDS)
+    problems: dict[int, list[Problem]] = {}
+    submissions = [row.current_submission_id for row in plain if row.current_submission_id is not None]
+    for start in range(0, len(submissions), 500):
+        for found in session.scalars(select(ProblemRow).where(
+                ProblemRow.submission_id.in_(submissions[start:start + 500])).order_by(ProblemRow.id)):
+            problems.setdefault(found.submission_id, []).append(found.problem())
+    candidates = []
+    for row in plain:
+        own = problems.get(row.current_submission_id or 0, [])
+        candidates.append(Candidate(
+            reference=row.reference, municipality=row.municipality, received_at=row.received_at,
+            complete=row.current_submission_id is not None and not own,
+            fields={key: value for key, (value, _source) in values[row.id].items() if value is not None},
+            problem_labels=tuple(p.label for p in own), problem_fields=frozenset(p.field for p in own),
+            late=row.late, selected=row.selected, rejected_reason=row.rejected_reason))
+    if corrected & {row.id for row in rows}:
+        candidates.extend(candidate(a, record) for a, record in load_records(
+            settings, session, RANKING_FIELDS, corrected & {row.id for row in rows}, round_.name, replies=False))
+    return candidates
+
+
 def ranking_of(settings: Settings, session: Session, round_: Round) -> Ranking:
-    records = load_records(settings, session, RANKING_FIELDS, round_name=round_.name, replies=False)
-    return rank(candidate(a, record) for a, record in records)
+    return rank(ranking_candidates(settings, session, round_))
 
 
 def propose_selection(session: Session, settings: Settings, round_: Round, email: str, note: str = "") -> Decision:
