@@ -131,6 +131,8 @@ def handle_chunk(intake: Intake, mailbox: Mailbox, chunk: list[MailboxEntry], re
         report.seen += len(chunk)
         report.claimed_elsewhere += len(chunk) - len(mine)
         known = _known(intake, mailbox, [e.uid for e in mine])
+        limit = settings.call.max_message_bytes
+        bodies = mailbox.fetch_many([e.uid for e in mine if e.size <= limit and _to_fetch(known.get(e.uid))])
         waiting: list[_Stored] = []
         for entry in mine:
             row = known.get(entry.uid)
@@ -146,7 +148,7 @@ def handle_chunk(intake: Intake, mailbox: Mailbox, chunk: list[MailboxEntry], re
                 continue
             row_id = row.id if row else None
             try:
-                fetched = _fetch(intake, mailbox, entry)
+                fetched = _fetch(intake, mailbox, entry, bodies.pop(entry.uid, None))
             except OUTAGES:
                 raise
             except Exception as exc:
@@ -170,10 +172,20 @@ def handle_chunk(intake: Intake, mailbox: Mailbox, chunk: list[MailboxEntry], re
         _move(intake, mailbox, moves, report)
 
 
-def _fetch(intake: Intake, mailbox: Mailbox, entry: MailboxEntry) -> _Stored | None:
-    """The message's bytes (only the headers when it is over the size limit), archived before anything else."""
+def _to_fetch(row: _Known | None) -> bool:
+    """Whether a message's body is needed: not when it was processed or parked already (only moved)."""
+    if row is None:
+        return True
+    if row.state in (MessageState.PROCESSED, MessageState.PARKED):
+        return False
+    return not (row.state == MessageState.ERROR and row.attempts >= MAX_ATTEMPTS)  # parked below, not run
+
+
+def _fetch(intake: Intake, mailbox: Mailbox, entry: MailboxEntry, body: bytes | None) -> _Stored | None:
+    """The message's bytes (``body``, fetched with the chunk's others; only the headers when it is over the
+    size limit), archived before anything else."""
     headers_only = entry.size > intake.settings.call.max_message_bytes
-    raw = mailbox.fetch_header(entry.uid) if headers_only else mailbox.fetch(entry.uid)
+    raw = mailbox.fetch_header(entry.uid) if headers_only else body
     if raw is None:
         return None
     fault_point("kill-after-fetch")
@@ -261,12 +273,15 @@ def _run_stored(intake: Intake, item: _Stored, report: PollReport) -> str | None
 def _move(intake: Intake, mailbox: Mailbox, moves: list[tuple[MailboxEntry, int, str]], report: PollReport) -> None:
     """Move the chunk's messages out of the inbox (after their commits), then note where each went."""
     moved: dict[str, list[int]] = {}
+    by_target: dict[str, list[tuple[MailboxEntry, int]]] = {}
+    for entry, row_id, target in moves:
+        by_target.setdefault(target, []).append((entry, row_id))
     try:
-        for entry, row_id, target in moves:
+        for target, group in by_target.items():  # one MOVE per folder, not one per message
             fault_point("kill-before-move")
-            mailbox.move(entry.uid, target)
-            moved.setdefault(target, []).append(row_id)
-            report.moved += 1
+            mailbox.move_many([entry.uid for entry, _ in group], target)
+            moved[target] = [row_id for _, row_id in group]
+            report.moved += len(group)
     finally:
         if moved:
             with intake.db.session() as session:

@@ -46,8 +46,8 @@ class Mailbox(Protocol):
 
     def entries(self) -> list[MailboxEntry]: ...
     def fetch_header(self, uid: str) -> bytes | None: ...
-    def fetch(self, uid: str) -> bytes | None: ...
-    def move(self, uid: str, folder: str) -> None: ...
+    def fetch_many(self, uids: list[str]) -> dict[str, bytes]: ...  # those still there, by uid
+    def move_many(self, uids: list[str], folder: str) -> None: ...
     def append(self, folder: str, raw: bytes) -> None: ...
 
 
@@ -96,8 +96,16 @@ class ImapMailbox:
         return self._fetch(uid, "BODY.PEEK[HEADER]", b"BODY[HEADER]")
 
     @_outage
-    def fetch(self, uid: str) -> bytes | None:
-        return self._fetch(uid, "BODY.PEEK[]", b"BODY[]")
+    def fetch_many(self, uids: list[str]) -> dict[str, bytes]:
+        """The whole messages, in one FETCH per ``FETCH_CHUNK`` (one round trip, not one per message); a
+        message gone meanwhile is simply not in the answer."""
+        found: dict[str, bytes] = {}
+        for start in range(0, len(uids), FETCH_CHUNK):
+            answer = self.client.fetch([int(uid) for uid in uids[start:start + FETCH_CHUNK]], ["BODY.PEEK[]"])
+            for uid, data in answer.items():
+                if b"BODY[]" in data:
+                    found[str(uid)] = data[b"BODY[]"]
+        return found
 
     def _ensure_folder(self, folder: str) -> None:
         if folder in self._known_folders:
@@ -107,21 +115,24 @@ class ImapMailbox:
         self._known_folders.add(folder)
 
     @_outage
-    def move(self, uid: str, folder: str) -> None:
-        """Move one message (MOVE, or COPY + \\Deleted + UID EXPUNGE); a message already gone (another worker
-        or a person moved it) is not an error."""
+    def move_many(self, uids: list[str], folder: str) -> None:
+        """Move messages in one command (MOVE, or COPY + \\Deleted + UID EXPUNGE of just these); one already
+        gone (another worker or a person moved it) is not an error."""
+        if not uids:
+            return
         self._ensure_folder(folder)
+        numbers = [int(uid) for uid in uids]
         try:
             if self._can_move:
-                self.client.move([int(uid)], folder)
+                self.client.move(numbers, folder)
                 return
-            self.client.copy([int(uid)], folder)
-            self.client.add_flags([int(uid)], [b"\\Deleted"], silent=True)
-            self.client.expunge([int(uid)])  # UID EXPUNGE: only this message, never other clients' \Deleted
+            self.client.copy(numbers, folder)
+            self.client.add_flags(numbers, [b"\\Deleted"], silent=True)
+            self.client.expunge(numbers)  # UID EXPUNGE: only these, never other clients' \Deleted
         except IMAPClientError as error:
-            if self.client.search(["UID", uid]):
+            if self.client.search(["UID", ",".join(uids)]):
                 raise
-            log.info("uid %s was already gone from %s (%s)", uid, self.folder, error)
+            log.info("uids %s were already gone from %s (%s)", ",".join(uids), self.folder, error)
 
     @_outage
     def append(self, folder: str, raw: bytes) -> None:
@@ -160,6 +171,13 @@ class MaildirMailbox:
             return self.box.get_bytes(uid)
         except KeyError:
             return None
+
+    def fetch_many(self, uids: list[str]) -> dict[str, bytes]:
+        return {uid: data for uid in uids if (data := self.fetch(uid)) is not None}
+
+    def move_many(self, uids: list[str], folder: str) -> None:
+        for uid in uids:
+            self.move(uid, folder)
 
     def move(self, uid: str, folder: str) -> None:
         try:

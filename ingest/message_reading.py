@@ -41,7 +41,7 @@ else:
     _EmailPolicy = EmailPolicy
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=256)  # ~13 kB each with its parse tree: a few MB, enough for a chunk's messages
 def _parsed_header(name: str, value: str) -> Any:
     return policy.default.header_fetch_parse(name, value)
 

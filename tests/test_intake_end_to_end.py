@@ -122,12 +122,12 @@ def test_oversized_email_is_judged_on_its_size_and_headers_without_downloading_t
             fetched.append("header")
             return self.box.fetch_header(uid)
 
-        def fetch(self, uid):
-            fetched.append("body")
-            return self.box.fetch(uid)
+        def fetch_many(self, uids):
+            fetched.extend("body" for _ in uids)
+            return self.box.fetch_many(uids)
 
-        def move(self, uid, folder):
-            return self.box.move(uid, folder)
+        def move_many(self, uids, folder):
+            return self.box.move_many(uids, folder)
 
     from contextlib import contextmanager
 
@@ -154,7 +154,7 @@ def test_crash_after_commit_before_move_gives_no_second_application_or_reply(int
     @contextmanager
     def move_crashes(mailbox_settings):
         with real_factory(mailbox_settings) as box:
-            box.move = lambda uid, folder: (_ for _ in ()).throw(ConnectionResetError("killed before MOVE"))
+            box.move_many = lambda uids, folder: (_ for _ in ()).throw(ConnectionResetError("killed before MOVE"))
             yield box
 
     intake.mailbox_factory = move_crashes
@@ -231,3 +231,19 @@ def test_cli_poll_once_runs_one_cycle_and_exits_zero(intake, imap, smtp):
     assert "1 seen, 1 processed" in result.output
     show = cli_json(env_for(intake), "show", "AD-2019-0001", "--json")
     assert show["fields"]["target_group_size"] == 1250 and show["status"] == "complete"
+
+
+def test_a_chunk_is_moved_in_one_command_and_a_message_already_gone_is_no_error(intake, imap):
+    for n in range(3):
+        imap.append("INBOX", to_bytes(application_email(complete_values(), message_id=f"<mv-{n}@aarhus.dk>")),
+                    msg_time=ON_TIME)
+    uids = folder_uids(imap, "INBOX")
+    imap.create_folder("Andet")
+    imap.select_folder("INBOX")
+    imap.move([uids[1]], "Andet")  # a person (or another worker) took one meanwhile
+    folder = intake.settings.mailbox.processed_folder
+    with open_mailbox(intake.settings.mailbox) as box:
+        assert set(box.fetch_many([str(u) for u in uids])) == {str(uids[0]), str(uids[2])}
+        box.move_many([str(u) for u in uids], folder)
+    assert folder_uids(imap, "INBOX") == [] and len(folder_uids(imap, folder)) == 2
+    assert len(folder_uids(imap, "Andet")) == 1

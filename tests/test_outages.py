@@ -77,15 +77,15 @@ def test_dovecot_restarted_in_the_middle_of_a_poll_loses_nothing(settings, smtp,
         @contextmanager
         def restarting_mailbox(mailbox_settings):  # the server goes down after the second message
             with open_mailbox(mailbox_settings) as box:
-                fetch = box.fetch
+                fetch_many = box.fetch_many
 
-                def fetch_then_fail(uid: str) -> bytes | None:
-                    seen.append(uid)
-                    if len(seen) == 3:
+                def fetch_then_fail(uids: list[str]) -> dict[str, bytes]:
+                    seen.extend(uids)
+                    if len(seen) > 2:  # the second chunk's bodies
                         server.restart()
-                    return fetch(uid)
+                    return fetch_many(uids)
 
-                box.fetch = fetch_then_fail  # type: ignore[method-assign]
+                box.fetch_many = fetch_then_fail  # type: ignore[method-assign]
                 yield box
 
         intake = Intake.from_settings(local)
@@ -95,7 +95,7 @@ def test_dovecot_restarted_in_the_middle_of_a_poll_loses_nothing(settings, smtp,
             with pytest.raises(MailboxError):
                 intake.poll_once()
             assert processed(intake) == 2  # the first chunk, before the restart: committed and moved
-            # the second chunk's messages were fetched and archived, not recorded: still in the inbox
+            # the second chunk's fetch failed: its messages were not recorded, still in the inbox
             intake.mailbox_factory = open_mailbox
             intake.poll_once()
             assert processed(intake) == 4
