@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import os
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -36,11 +36,12 @@ _SEED = {
 }
 
 
-def _bump(connection: Connection | Session, name: str, start: int) -> int:
+def _bump(connection: Connection | Session, name: str, start: Callable[[], int]) -> int:
+    """The counter ``name`` plus one; a counter not there yet starts after ``start()`` (asked only then)."""
     dialect = connection.get_bind().dialect.name if isinstance(connection, Session) else connection.dialect.name
     value = connection.execute(_BUMP, {"name": name}).scalar()
     if value is None:
-        connection.execute(_SEED.get(dialect, _SEED["postgresql"]), {"name": name, "value": start})
+        connection.execute(_SEED.get(dialect, _SEED["postgresql"]), {"name": name, "value": start()})
         value = connection.execute(_BUMP, {"name": name}).scalar()
     assert value is not None
     return int(value)
@@ -55,7 +56,10 @@ def _highest_reference(session: Session, stem: str) -> int:
 def next_reference(session: Session, prefix: str, year: int) -> str:
     """The next free reference, e.g. AD-2019-0007; unique across workers (a database counter)."""
     stem = f"{prefix}-{year}-"
-    start = _highest_reference(session, stem)  # the counter starts after references made before it existed
+
+    def start() -> int:  # a new counter starts after references made before it existed (read once, not per form)
+        return _highest_reference(session, stem)
+
     name = f"reference:{stem}"
     bind = session.get_bind()
     if bind.dialect.name == "sqlite":  # one writer at a time: the bump belongs to this message's transaction
@@ -68,7 +72,7 @@ def next_reference(session: Session, prefix: str, year: int) -> str:
 
 def serialise(session: Session, name: str) -> None:
     """Hold every other transaction that serialises on ``name`` until this one ends."""
-    _bump(session, f"lock:{name}", 0)
+    _bump(session, f"lock:{name}", lambda: 0)
 
 
 def _lock_key(key: str) -> int:

@@ -109,3 +109,33 @@ def test_reasons_problems_and_refusals_written_as_text_before_0006_read_as_legac
         assert conn.execute(sa.text("SELECT message FROM problem")).scalar() == "»1« er ikke et CVR-nummer på 8 cifre"
         assert conn.execute(sa.text("SELECT note FROM attachment")).scalar() == "Filen »a.docm« har makroer."
     database.dispose()
+
+
+def test_the_reference_counter_starts_after_references_made_before_it_and_reads_them_only_then(db):
+    from datetime import UTC, datetime
+
+    from sqlalchemy import event
+
+    from storage import Application
+    from storage.coordination import next_reference
+    from storage.states import ApplicationStatus
+
+    with db.session() as session:
+        session.add(Application(reference="AD-2019-0007", status=ApplicationStatus.COMPLETE, late=False,
+                                received_at=datetime(2019, 9, 2, tzinfo=UTC)))
+    scans: list[str] = []
+
+    def seen(conn, cursor, statement, *args):  # the scan of every reference made so far
+        if "application.reference LIKE" in statement:
+            scans.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        with db.session() as session:
+            first = next_reference(session, "AD", 2019)
+        with db.session() as session:
+            second = next_reference(session, "AD", 2019)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    assert (first, second) == ("AD-2019-0008", "AD-2019-0009")
+    assert len(scans) == 1  # when the counter was made, not for every application after it
