@@ -7,6 +7,7 @@ CI runs the "ci" profile (a bounded number of examples per test); ``HYPOTHESIS_P
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 import unicodedata
@@ -19,7 +20,7 @@ from hypothesis import strategies as st
 
 from ingest.demo import application_email, complete_values, to_bytes
 from ingest.message_reading import MessageStructureError, content_digest, normalised_body, read_headers, read_message
-from ingest.mime import address_of, attachments, header, reply_address, safe_filename
+from ingest.mime import address_of, attachments, decoded_payload, header, parse_message, reply_address, safe_filename
 from notifications.locale import refusal_text
 from parsers.blank_form import fill_form
 from parsers.file_safety import UnreadableFile
@@ -82,6 +83,18 @@ def test_any_header_value_decodes_without_raising_to_visible_text(name: str, val
                     max_size=60).map(b"".join))
 def test_the_digests_fast_body_normalisation_equals_the_regular_expression(body: bytes) -> None:
     assert normalised_body(body) == re.sub(rb"[ \t]*\r?\n", b"\n", body).rstrip()
+
+
+@given(data=st.binary(max_size=600), line=st.integers(min_value=4, max_value=80),
+       noise=st.sampled_from([b"", b"=", b"==", b"!", b" ", b"\xff", b"A", b"\r\n\r\n"]), cte=st.sampled_from(
+           ["base64", "BASE64 ", "quoted-printable", "7bit"]))
+def test_the_lean_base64_decoding_gives_what_the_email_package_gives(data: bytes, line: int, noise: bytes,
+                                                                       cte: str) -> None:
+    encoded = base64.b64encode(data)
+    body = b"\r\n".join(encoded[i:i + line] for i in range(0, len(encoded), line)) + noise
+    part = parse_message(b"Content-Type: application/pdf\r\nContent-Transfer-Encoding: " + cte.encode()
+                         + b"\r\n\r\n" + body + b"\r\n")
+    assert decoded_payload(part) == part.get_payload(decode=True)
 
 
 @given(raw=st.binary(max_size=4_000))
