@@ -131,9 +131,7 @@ def handle_chunk(intake: Intake, mailbox: Mailbox, chunk: list[MailboxEntry], re
         report.seen += len(chunk)
         report.claimed_elsewhere += len(chunk) - len(mine)
         known = _known(intake, mailbox, [e.uid for e in mine])
-        limit = settings.call.max_message_bytes
-        bodies = mailbox.fetch_many([e.uid for e in mine if e.size <= limit and _to_fetch(known.get(e.uid))])
-        waiting: list[_Stored] = []
+        to_run: list[tuple[MailboxEntry, int | None]] = []
         for entry in mine:
             row = known.get(entry.uid)
             state = row.state if row else None
@@ -146,7 +144,11 @@ def handle_chunk(intake: Intake, mailbox: Mailbox, chunk: list[MailboxEntry], re
                 if row.moved_to != _target(settings, row.outcome):
                     moves.append((entry, row.id, _target(settings, row.outcome)))
                 continue
-            row_id = row.id if row else None
+            to_run.append((entry, row.id if row else None))
+        limit = settings.call.max_message_bytes
+        bodies = mailbox.fetch_many([entry.uid for entry, _ in to_run if entry.size <= limit])
+        waiting: list[_Stored] = []
+        for entry, row_id in to_run:
             try:
                 fetched = _fetch(intake, mailbox, entry, bodies.pop(entry.uid, None))
             except OUTAGES:
@@ -170,15 +172,6 @@ def handle_chunk(intake: Intake, mailbox: Mailbox, chunk: list[MailboxEntry], re
             if isinstance(intake.form_parser, ParsePool):
                 intake.form_parser.forget_ahead()
         _move(intake, mailbox, moves, report)
-
-
-def _to_fetch(row: _Known | None) -> bool:
-    """Whether a message's body is needed: not when it was processed or parked already (only moved)."""
-    if row is None:
-        return True
-    if row.state in (MessageState.PROCESSED, MessageState.PARKED):
-        return False
-    return not (row.state == MessageState.ERROR and row.attempts >= MAX_ATTEMPTS)  # parked below, not run
 
 
 def _fetch(intake: Intake, mailbox: Mailbox, entry: MailboxEntry, body: bytes | None) -> _Stored | None:

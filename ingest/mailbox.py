@@ -87,13 +87,10 @@ class ImapMailbox:
                                           when if when.tzinfo else when.replace(tzinfo=UTC)))
         return sorted(found, key=lambda e: int(e.uid))
 
-    def _fetch(self, uid: str, item: str, key: bytes) -> bytes | None:
-        data = self.client.fetch([int(uid)], [item]).get(int(uid))
-        return None if data is None else data.get(key)
-
     @_outage
     def fetch_header(self, uid: str) -> bytes | None:
-        return self._fetch(uid, "BODY.PEEK[HEADER]", b"BODY[HEADER]")
+        data = self.client.fetch([int(uid)], ["BODY.PEEK[HEADER]"]).get(int(uid))
+        return None if data is None else data.get(b"BODY[HEADER]")
 
     @_outage
     def fetch_many(self, uids: list[str]) -> dict[str, bytes]:

@@ -62,7 +62,7 @@ class ReadingPolicy(_EmailPolicy):
 READING_POLICY = ReadingPolicy()
 HEAD_READ_LIMIT = 1_048_576  # the header-only parse reads at most this much of the header block
 # the full parse is fed this much at a time: the parser then holds lines for one chunk, not for the whole
-# message (a 9.9 MB email peaks ~40 MB above its bytes instead of ~90 MB; measured by `make bench`)
+# message (a 9.9 MB email peaked ~40 MB above its bytes instead of ~90 MB when measured)
 FEED_BYTES = 65_536
 _BLANK_LINE = re.compile(rb"\r?\n\r?\n")
 _FIELD_START = re.compile(rb"^[^\s:][^:\r\n]*:", re.M)
@@ -107,7 +107,8 @@ def _check_head(head: bytes, limits: MessageLimits, where: str) -> None:
 
 
 def read_message(raw: bytes, limits: MessageLimits = DEFAULT_LIMITS) -> EmailMessage:
-    """The whole message parsed with ``policy.default``, or MessageStructureError when beyond ``limits``."""
+    """The whole message parsed with ``READING_POLICY`` (``policy.default``, each header parsed once), or
+    MessageStructureError when beyond ``limits``."""
     _check_head(split_head(raw)[0], limits, "the message")
     try:
         parser = BytesFeedParser(EmailMessage, policy=READING_POLICY)
@@ -171,8 +172,8 @@ _TRAILING_BLANKS = (b" \n", b"\t\n", b" \r\n", b"\t\r\n")
 
 def normalised_body(body: bytes) -> bytes:
     """The body with line ends as LF, no blanks before them and none at the end. Without blanks before any
-    line end (nearly every body: base64 and quoted-printable never leave one) this is a plain replace, ~20x
-    faster than the regular expression it equals."""
+    line end (nearly every body: base64 and quoted-printable never leave one) this is a plain replace, ~5x
+    faster than the regular expression it equals (0.06 s against 0.29 s on 9.9 MB)."""
     if any(blanks in body for blanks in _TRAILING_BLANKS):
         return re.sub(rb"[ \t]*\r?\n", b"\n", body).rstrip()
     return body.replace(b"\r\n", b"\n").rstrip()

@@ -68,9 +68,10 @@ def ranking_candidates(settings: Settings, session: Session, round_: Round) -> l
             fields={key: value for key, (value, _source) in values[row.id].items() if value is not None},
             problem_labels=tuple(p.label for p in own), problem_fields=frozenset(p.field for p in own),
             late=row.late, selected=row.selected, rejected_reason=row.rejected_reason))
-    if corrected & {row.id for row in rows}:
+    corrected_here = [row.id for row in rows if row.id in corrected]
+    if corrected_here:
         candidates.extend(candidate(a, record) for a, record in load_records(
-            settings, session, RANKING_FIELDS, corrected & {row.id for row in rows}, round_.name, replies=False))
+            settings, session, RANKING_FIELDS, corrected_here, round_.name, replies=False))
     return candidates
 
 
