@@ -6,6 +6,9 @@ from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from typing import Any
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from web.ranking import Candidate, rank
 
 T0 = datetime(2019, 9, 2, 8, 0, tzinfo=UTC)
@@ -96,6 +99,24 @@ def test_shares_equal_as_floats_but_not_exactly_are_not_a_tie():
     a, b = candidate("A", 1, 3, minutes=5), candidate("B", 33_333_333_333_333_333, 100_000_000_000_000_000)
     assert float(Fraction(1, 3)) == float(Fraction(33_333_333_333_333_333, 100_000_000_000_000_000))
     assert order(rank([b, a])) == [("A", 1, False), ("B", 2, False)]
+
+
+# equal shares written differently, and shares a float cannot tell apart (1/3 and 0.33333333333333333)
+_SHARES = st.sampled_from([(1, 3), (2, 6), (33_333_333_333_333_333, 10**17), (33_333_333_333_333_334, 10**17),
+                           (1, 2), (500, 1_000), (7, 1_000), (1_250, 352_751)])
+
+
+@given(st.lists(st.tuples(_SHARES, st.booleans(), st.integers(0, 3)), min_size=1, max_size=12))
+def test_the_order_ranks_and_ties_are_exactly_those_of_the_fractions(inputs):
+    candidates = [candidate(f"R{n:02}", target, population, experienced, minutes)
+                  for n, ((target, population), experienced, minutes) in enumerate(inputs)]
+    ranking = rank(candidates)
+    # the plain way: one sort on the exact key, a rank shared by equal criteria
+    plain = sorted(ranking.ranked, key=lambda r: (-r.share, -r.without_experience, r.candidate.received_at,
+                                                 r.candidate.reference))
+    keys = [(r.share, r.without_experience) for r in plain]
+    expected = [(r.candidate.reference, 1 + keys.index(keys[n]), keys.count(keys[n]) > 1) for n, r in enumerate(plain)]
+    assert order(ranking) == expected
 
 
 def test_not_eligible_applications_are_listed_with_each_reason_and_never_ranked():

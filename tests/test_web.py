@@ -352,6 +352,25 @@ def test_staff_select_up_to_five_eligible_applications(bench):
     assert 'data-selected="4"' in client.get("/ranking").text
 
 
+def test_the_ranking_and_the_others_come_a_page_at_a_time_each_keeping_its_place(bench, monkeypatch):
+    monkeypatch.setattr("web.pages.PAGE_SIZE", 1)
+    client = client_for(bench)
+    token = sign_in(client)
+    first = client.get("/ranking").text
+    assert first.count('<tr id="r-') == 1 and 'id="r-AD-2019-0003"' in first  # the first of 3, 1, 7, 4, 5
+    assert "5 ansøgninger opfylder kriterierne (side 1 af 5)" in first and "(side 1 af 2)" in first
+    assert 'aria-label="Sider, ikke med i rangordenen"' in first
+    page = client.get("/ranking?page=2&other_page=2").text
+    ranked, rest = page.split("Ikke med i rangordenen</h2>")
+    assert 'id="r-AD-2019-0001"' in ranked and "AD-2019-0006" in rest and "AD-2019-0002" not in rest
+    assert "?other_page=2&amp;page=3#rangorden" in ranked  # the other list keeps its page, and back
+    assert "?page=2&amp;other_page=1#ikke-med" in rest
+    assert client.get("/ranking?page=99").text.count('id="r-AD-2019-0005"') == 1  # beyond the end: the last
+    chosen = client.post("/ranking/select", data={"csrf_token": token, "reference": "AD-2019-0004"})
+    assert chosen.headers["location"] == "/ranking?page=4&flash=selected#r-AD-2019-0004"  # back where it was
+    assert '<a href="?page=4#r-AD-2019-0004">AD-2019-0004</a>' in client.get("/ranking").text
+
+
 def test_a_sixth_selection_is_refused(bench):
     client = client_for(bench)
     token = sign_in(client)
@@ -596,7 +615,7 @@ def test_statistics_show_each_figure_as_a_chart_and_a_table_and_as_csv(bench):
 
 
 def test_the_queue_and_the_emails_come_a_page_at_a_time_with_the_filters_kept(bench, monkeypatch):
-    monkeypatch.setattr("web.queue_page.PAGE_SIZE", 3)
+    monkeypatch.setattr("web.pages.PAGE_SIZE", 3)
     client = client_for(bench)
     sign_in(client)
     first = client.get("/queue?sort=reference").text

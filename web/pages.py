@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -154,6 +155,50 @@ FLASH = {
     "own_proposal": "Den, der har indstillet, kan ikke selv godkende (to personer skal se udvælgelsen).",
     "not_eligible": "Kun ansøgninger, der opfylder kriterierne, kan udvælges.",
 }
+
+
+PAGE_SIZE = 50  # rows on one page of a list: the queue, the e-mails, the ranking
+
+
+@dataclass(frozen=True)
+class Pages:
+    """Which slice of a list a page shows, and the links to the others (the page's other parameters kept, so
+    two lists on one page each keep their place: ``param`` names this list's page number)."""
+
+    number: int
+    count: int
+    total: int
+    size: int
+    param: str
+    kept: dict[str, str]
+    fragment: str = ""
+    label: str = "Sider"
+
+    @classmethod
+    def of(cls, request: Request, total: int, page: int, param: str = "page", label: str = "Sider",
+           fragment: str = "") -> Pages:
+        size = PAGE_SIZE
+        count = max(1, -(-total // size))
+        kept = {k: v for k, v in request.query_params.items() if k not in (param, "flash")}
+        return cls(min(max(page, 1), count), count, total, size, param, kept, fragment, label)
+
+    def link(self, number: int, fragment: str | None = None) -> str:
+        """The query (and fragment) of page ``number``; the list's own fragment unless another is given."""
+        anchor = self.fragment if fragment is None else fragment
+        return "?" + urlencode({**self.kept, self.param: number}) + (f"#{anchor}" if anchor else "")
+
+    @property
+    def links(self) -> dict[int, str]:
+        return {n: self.link(n) for n in range(1, self.count + 1)}
+
+    def slice(self, items: list[Any]) -> list[Any]:
+        start = (self.number - 1) * self.size
+        return items[start:start + self.size]
+
+
+def page_holding(position: int) -> int:
+    """The page number (from 1) that shows the item at ``position`` (from 0) of a list."""
+    return position // PAGE_SIZE + 1
 
 
 def render(request: Request, template: str, staff: Staff | None, status_code: int = 200,

@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Annotated, Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from sqlalchemy import select
@@ -28,6 +28,7 @@ from web.pages import (
     REPLY_KINDS,
     REPLY_STATUS,
     STATUS_LABELS,
+    Pages,
     RowId,
     db_of,
     redirect,
@@ -113,31 +114,6 @@ def corrected_entries(request: Request, session: Session, entries: list[QueueEnt
 @router.get("/")
 def home(request: Request, staff: Annotated[Staff, Depends(current_staff)]) -> Response:
     return redirect(request, "/queue")
-
-
-PAGE_SIZE = 50  # rows on one page of the queue and of the e-mails
-
-
-@dataclass(frozen=True)
-class Pages:
-    """Which slice of a list a page shows, and the links to the others (the page's other parameters kept)."""
-
-    number: int
-    count: int
-    total: int
-    links: dict[int, str]
-
-    @classmethod
-    def of(cls, request: Request, total: int, page: int) -> Pages:
-        count = max(1, -(-total // PAGE_SIZE))
-        number = min(max(page, 1), count)
-        params = {k: v for k, v in request.query_params.items() if k != "page"}
-        links = {n: "?" + urlencode({**params, "page": n}) for n in range(1, count + 1)}
-        return cls(number, count, total, links)
-
-    def slice(self, items: list[Any]) -> list[Any]:
-        start = (self.number - 1) * PAGE_SIZE
-        return items[start:start + PAGE_SIZE]
 
 
 @router.get("/queue")

@@ -11,7 +11,7 @@ is a tie and not a rounding accident.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from fractions import Fraction
 from typing import Any
@@ -145,11 +145,15 @@ def score(candidate: Candidate) -> Ranked:
                   Fraction(0), without, warnings=warnings)
 
 
-def _order(r: Ranked) -> tuple[Any, ...]:
-    return (-r.share, -r.without_experience, r.candidate.received_at, r.candidate.reference)
+def _criteria(r: Ranked) -> tuple[float, Fraction, float, Fraction]:
+    """Both criteria, each as a float and then exactly: a float is correctly rounded, so it never orders two
+    fractions the wrong way round, and only fractions whose floats are equal are compared as fractions."""
+    return float(r.share), r.share, float(r.without_experience), r.without_experience
 
 
 def rank(candidates: Iterable[Candidate]) -> Ranking:
+    """Larger shares first, then more without experience; equal on both: the earlier received (then the
+    reference) first, with the same rank and shown as tied."""
     result = Ranking()
     scored = []
     for candidate in candidates:
@@ -158,14 +162,15 @@ def rank(candidates: Iterable[Candidate]) -> Ranking:
             result.not_eligible.append(NotEligible(candidate, tuple(reasons)))
         else:
             scored.append(score(candidate))
-    scored.sort(key=_order)
+    scored.sort(key=lambda r: (r.candidate.received_at, r.candidate.reference))
+    scored.sort(key=_criteria, reverse=True)  # stable: equal criteria keep the order by arrival
+    keys = [(r.share, r.without_experience) for r in scored]
+    number = 0
     for position, item in enumerate(scored):
-        key = (item.share, item.without_experience)
-        previous = result.ranked[-1] if result.ranked else None
-        same_as_previous = previous is not None and (previous.share, previous.without_experience) == key
-        following = scored[position + 1] if position + 1 < len(scored) else None
-        tied = same_as_previous or (following is not None and (following.share, following.without_experience) == key)
-        number = previous.rank if same_as_previous and previous is not None else position + 1
-        result.ranked.append(replace(item, rank=number, tied=tied))
+        same_as_previous = position > 0 and keys[position - 1] == keys[position]
+        tied = same_as_previous or (position + 1 < len(keys) and keys[position + 1] == keys[position])
+        number = number if same_as_previous else position + 1
+        result.ranked.append(Ranked(item.candidate, item.members, item.target_group_total, item.population_total,
+                                    item.share, item.without_experience, number, tied, item.warnings))
     result.not_eligible.sort(key=lambda n: (n.candidate.received_at, n.candidate.reference))
     return result

@@ -14,7 +14,7 @@ from storage.queries import get_application
 from storage.staff import audit
 from web.decisions import OPEN_STATES, latest_decision, ranking_of
 from web.exports import Cell, table_response
-from web.pages import db_of, redirect, render, round_of, settings_of
+from web.pages import Pages, db_of, page_holding, redirect, render, round_of, settings_of
 from web.ranking import MIN_SELECTED, Ranking
 from web.security import Staff, checked_staff, client_address, current_staff
 
@@ -23,14 +23,24 @@ router = APIRouter()
 
 @router.get("/ranking")
 def ranking_page(request: Request, staff: Annotated[Staff, Depends(current_staff)],
-                 round: str = "") -> Response:
+                 round: str = "", page: int = 1, other_page: int = 1) -> Response:
+    """The whole ranking is worked out (ranks, ties and the selection count need every application); the
+    ranked list and the list of the others are shown a page at a time, each with its own page number."""
     round_ = round_of(request, round)
     with db_of(request).session() as session:
         ranking = ranking_of(settings_of(request), session, round_)
         decision = latest_decision(session, round_.name)
+        ranked_pages = Pages.of(request, len(ranking.ranked), page, fragment="rangorden")
+        other_pages = Pages.of(request, len(ranking.not_eligible), other_page, param="other_page",
+                               label="Sider, ikke med i rangordenen", fragment="ikke-med")
         return render(request, "ranking.html", staff, ranking=ranking, min_selected=MIN_SELECTED,
                       max_selected=round_.max_selected, round=round_, rounds=settings_of(request).call_rounds,
-                      decision=decision, locked=decision is not None and decision.state in OPEN_STATES)
+                      decision=decision, locked=decision is not None and decision.state in OPEN_STATES,
+                      ranked=ranked_pages.slice(ranking.ranked), ranked_pages=ranked_pages,
+                      others=other_pages.slice(ranking.not_eligible), other_pages=other_pages,
+                      selected_links=[(r.candidate.reference,
+                                       ranked_pages.link(page_holding(n), f"r-{r.candidate.reference}"))
+                                      for n, r in enumerate(ranking.ranked) if r.candidate.selected])
 
 
 @router.post("/ranking/select")
@@ -50,9 +60,13 @@ def select(request: Request, staff: Annotated[Staff, Depends(checked_staff)], re
         if decision is not None and decision.state in OPEN_STATES:
             return redirect(request, back, flash="decision_locked")
         ranking = ranking_of(settings_of(request), session, round_)
+        position = next((n for n, r in enumerate(ranking.ranked)
+                         if r.candidate.reference == application.reference), None)
+        if position is not None and page_holding(position) > 1:  # back to the page the click came from
+            back += ("&" if "?" in back else "?") + f"page={page_holding(position)}"
         choose = selected == "yes"
         if choose and not application.selected:
-            if all(r.candidate.reference != application.reference for r in ranking.ranked):
+            if position is None:
                 return redirect(request, back, flash="not_eligible")
             if len(ranking.selected) >= round_.max_selected:
                 return redirect(request, back, flash="too_many")
