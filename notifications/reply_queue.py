@@ -6,7 +6,7 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import object_session
 
 from config import Settings
@@ -78,11 +78,12 @@ def _rate_limited(row: InboundMessage, settings: Settings, to_addr: str) -> str 
     if session is None:
         return None
     since = utcnow() - timedelta(hours=1)
-    recent = select(func.count(Reply.id)).where(Reply.created_at >= since, Reply.status != ReplyStatus.HELD)
-    to_recipient = session.scalar(recent.where(func.lower(Reply.to_addr) == to_addr.lower())) or 0
-    if to_recipient >= settings.smtp.max_per_recipient_per_hour:
-        return f"rate limit: {to_recipient} replies to {to_addr} in the last hour"
-    overall = session.scalar(recent) or 0
+    to_recipient = func.lower(Reply.to_addr) == to_addr.lower()
+    overall, to_them = session.execute(  # both counts in one query over the last hour's replies
+        select(func.count(Reply.id), func.coalesce(func.sum(case((to_recipient, 1), else_=0)), 0))
+        .where(Reply.created_at >= since, Reply.status != ReplyStatus.HELD)).one()
+    if to_them >= settings.smtp.max_per_recipient_per_hour:
+        return f"rate limit: {to_them} replies to {to_addr} in the last hour"
     if overall >= settings.smtp.max_per_hour:
         return f"rate limit: {overall} replies in the last hour"
     return None

@@ -19,13 +19,20 @@ FUZZY_MARGIN = 0.06
 _NUMBERED = re.compile(r"^\s*(pkt\.?\s*)?\d+(\.\d+)+\.?\s")
 
 
+_ITEM_NUMBER = re.compile(r"^\s*(pkt\.?\s*)?\d+(\.\d+)*\.?\s*")
+_YES_NO = re.compile(r"\(\s*ja\s*/\s*nej\s*\)")
+_NOT_A_WORD = re.compile(r"[^\wæøå]+")
+_SPACES = re.compile(r"\s+")
+
+
+@lru_cache(maxsize=8192)  # a form's labels and cells come again in every form: normalised once per worker
 def normalise_label(text: str) -> str:
     """NFKC, case-folded, item number, '(Ja / Nej)', punctuation and extra spaces removed."""
     text = unicodedata.normalize("NFKC", text).casefold().strip()
-    text = re.sub(r"^\s*(pkt\.?\s*)?\d+(\.\d+)*\.?\s*", "", text)
-    text = re.sub(r"\(\s*ja\s*/\s*nej\s*\)", " ", text)
-    text = re.sub(r"[^\wæøå]+", " ", text)
-    return re.sub(r"\s+", " ", text).strip()
+    text = _ITEM_NUMBER.sub("", text)
+    text = _YES_NO.sub(" ", text)
+    text = _NOT_A_WORD.sub(" ", text)
+    return _SPACES.sub(" ", text).strip()
 
 
 @cache
@@ -118,7 +125,11 @@ def is_section_heading(text: str) -> bool:
     return False
 
 
+@cache
+def _partner_titles() -> tuple[str, ...]:
+    return tuple(normalise_label(t) for _, t in PARTNER_COLUMNS)
+
+
 def is_partner_header(cells: list[str]) -> bool:
-    titles = [normalise_label(t) for _, t in PARTNER_COLUMNS]
     found = [normalise_label(c) for c in cells]
-    return all(any(f.startswith(t) for f in found) for t in titles)
+    return all(any(f.startswith(t) for f in found) for t in _partner_titles())

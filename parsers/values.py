@@ -32,11 +32,14 @@ class ValueProblem(UipIntakeError, ValueError):
         return {"value_code": str(self.code), **self.params}
 
 
+_WIDE_SPACES = re.compile(r"[\u00a0\u2000-\u200b\u202f\u205f\u3000\t]")
+_RUN_OF_SPACES = re.compile(r" {2,}")
+
+
 def clean_text(value: str) -> str:
     """NFC, non-breaking and en spaces folded, runs of blanks collapsed, lines kept."""
-    value = unicodedata.normalize("NFC", value)
-    value = re.sub(r"[\u00a0\u2000-\u200b\u202f\u205f\u3000\t]", " ", value)
-    lines = [re.sub(r" {2,}", " ", line).strip() for line in value.splitlines()]
+    value = _WIDE_SPACES.sub(" ", unicodedata.normalize("NFC", value))
+    lines = [_RUN_OF_SPACES.sub(" ", line).strip() for line in value.splitlines()]
     while lines and not lines[0]:
         lines.pop(0)
     while lines and not lines[-1]:

@@ -100,6 +100,20 @@ def test_replies_beyond_the_rate_limit_are_held_for_staff_not_sent(intake, imap,
         assert held is not None and "rate limit" in held.last_error
 
 
+def test_the_per_recipient_limit_ignores_case_and_the_overall_limit_counts_every_recipient(intake, imap, smtp):
+    intake.settings.smtp.max_per_recipient_per_hour, intake.settings.smtp.max_per_hour = 2, 4
+    senders = ["bo@viborg.dk", "BO@Viborg.dk", "bo@viborg.dk", "anne@aarhus.dk", "carl@vejle.dk", "dina@odder.dk"]
+    for n, sender in enumerate(senders):
+        imap.append("INBOX", to_bytes(application_email(None, sender=sender, subject=f"spørgsmål {n}",
+                                                        message_id=f"<limits-{n}@k.dk>")), msg_time=ON_TIME)
+    intake.poll_once()
+    with intake.db.session() as session:
+        replies = list(session.scalars(select(Reply).order_by(Reply.id)))
+    assert [r.status for r in replies] == ["sent", "sent", "held", "sent", "sent", "held"]
+    assert "2 replies to bo@viborg.dk" in replies[2].last_error
+    assert "4 replies in the last hour" in replies[5].last_error
+
+
 def test_crlf_in_an_encoded_subject_cannot_inject_a_header_into_the_reply(intake, imap, smtp):
     sink, _ = smtp
     message = application_email(None, message_id="<crlf@aarhus.dk>")  # no form: the reply quotes the subject

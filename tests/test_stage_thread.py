@@ -59,3 +59,23 @@ def test_a_public_mail_domain_or_a_complete_application_ties_nothing(memory_db, 
     _application(ctx.session, reference="AD-2019-0008", sender="a@aarhus.dk", status=ApplicationStatus.COMPLETE)
     through(ctx, structure.process, thread.process)
     assert (ctx.thread, ctx.thread_found_by) == (None, None)
+
+
+def test_the_senders_own_open_application_wins_over_colleagues_and_two_on_the_domain_tie_nothing(memory_db,
+                                                                                                 tmp_path):
+    own = context(memory_db, tmp_path, email(with_form=False))  # from a@aarhus.dk
+    mine = _application(own.session)
+    _application(own.session, reference="AD-2019-0008", sender="b@aarhus.dk")
+    through(own, structure.process, thread.process)
+    assert (own.thread, own.thread_found_by) == (mine, ThreadMatch.SENDER)
+    own.session.commit()
+    colleague = context(memory_db, tmp_path, email("<c@aarhus.dk>", with_form=False), uid="2", sender="c@aarhus.dk")
+    through(colleague, structure.process, thread.process)
+    assert colleague.thread is None  # two open applications on the domain: which one is not a guess to make
+
+
+def test_a_wildcard_in_the_senders_domain_matches_only_itself(memory_db, tmp_path):
+    ctx = context(memory_db, tmp_path, email(with_form=False), sender="x@a_rhus.dk")
+    _application(ctx.session, sender="a@aarhus.dk")
+    through(ctx, structure.process, thread.process)
+    assert ctx.thread is None

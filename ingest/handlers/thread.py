@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import select
 
 from ingest.context import MessageContext
 from ingest.mime import header
@@ -52,23 +52,24 @@ def _by_message_ids(ctx: MessageContext) -> Application | None:
     return None
 
 
-def _open_from(ctx: MessageContext, condition: ColumnElement[bool]) -> Application | None:
-    found = set(ctx.session.scalars(
-        select(Application).join(InboundMessage, InboundMessage.application_id == Application.id)
-        .where(condition, Application.status == ApplicationStatus.NEEDS_CLARIFICATION,
-               InboundMessage.id != ctx.row.id)))
-    return found.pop() if len(found) == 1 else None
-
-
 def _by_sender(ctx: MessageContext) -> Application | None:
+    """The one open application this sender wrote from; else the one open application from their (municipal)
+    mail domain. One query reads both."""
     sender = (ctx.row.sender or "").lower()
     if not sender:
         return None
-    found = _open_from(ctx, InboundMessage.sender == sender)
     domain = sender.rpartition("@")[2]
-    if found is None and domain and domain not in PUBLIC_MAIL_DOMAINS:
-        found = _open_from(ctx, InboundMessage.sender.like(f"%@{domain}"))
-    return found
+    same_domain = domain and domain not in PUBLIC_MAIL_DOMAINS
+    rows = ctx.session.execute(
+        select(Application, InboundMessage.sender).join(InboundMessage, InboundMessage.application_id == Application.id)
+        .where(InboundMessage.sender.endswith(f"@{domain}", autoescape=True) if same_domain
+               else InboundMessage.sender == sender,
+               Application.status == ApplicationStatus.NEEDS_CLARIFICATION, InboundMessage.id != ctx.row.id)).all()
+    by_sender = {application for application, from_ in rows if from_ == sender}
+    if len(by_sender) == 1:
+        return by_sender.pop()
+    by_domain = {application for application, _ in rows} if same_domain else set()
+    return by_domain.pop() if len(by_domain) == 1 else None
 
 
 def process(ctx: MessageContext) -> None:
