@@ -66,9 +66,11 @@ def queue_reply(row: InboundMessage, settings: Settings, template: str, context:
     if held:
         reply.status, reply.last_error = ReplyStatus.HELD, held
         log.warning("reply to message #%s held by the rate limit", row.id)  # the address only in the row
-    row.replies.append(reply)
-    if application is not None:
-        application.replies.append(reply)
+    # set from the reply's side: the message's and the application's reply lists are not loaded to add it
+    reply.message, reply.application = row, application
+    session = object_session(row)
+    if session is not None:
+        session.add(reply)
     return reply
 
 

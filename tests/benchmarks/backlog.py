@@ -268,13 +268,25 @@ def doc_conversion(doc: bytes) -> tuple[float, float]:
     return cold, sorted(warm)[1]
 
 
-def two_workers(servers: Servers, postgres_url: str, n: int = 200) -> tuple[float, float]:
+def _cpu_jiffies() -> tuple[int, int] | None:
+    """(busy, total) CPU time of the whole machine so far (every core), from /proc/stat; None elsewhere."""
+    try:
+        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def two_workers(servers: Servers, postgres_url: str, n: int = 200) -> tuple[float, float, float | None]:
     """Messages per second of one worker and of two workers at once on one mailbox (PostgreSQL, one parse
-    process each)."""
+    process each), and how busy the machine's cores were (0–1) while the one worker ran: with every core
+    busy, a second worker has nothing left to run on, so ``1 / busy`` bounds what two can reach."""
     import sqlalchemy as sa
 
     doc, oversized = None, sized_email(int(9.9 * 1024 * 1024) + 1024 * 300)
-    rates = []
+    rates: list[float] = []
+    busy: float | None = None
     for workers in (1, 2):
         schema = f"bench_{os.getpid()}_{workers}_{time.monotonic_ns() % 10**8}"
         admin = sa.create_engine(postgres_url)
@@ -288,11 +300,15 @@ def two_workers(servers: Servers, postgres_url: str, n: int = 200) -> tuple[floa
                 from storage import Database
 
                 Database(url).migrate()  # before the workers race to do it
+                before = _cpu_jiffies()
                 result = service_poll(servers, user, Path(tmp), workers=workers, database_url=url,
                                       parsing={"workers": 1})
+                after = _cpu_jiffies()
                 rates.append(n / result["elapsed"])
+                if workers == 1 and before is not None and after is not None and after[1] > before[1]:
+                    busy = (after[0] - before[0]) / (after[1] - before[1])
         finally:
             with admin.begin() as conn:
                 conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
             admin.dispose()
-    return rates[0], rates[1]
+    return rates[0], rates[1], busy

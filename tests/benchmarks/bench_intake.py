@@ -203,9 +203,12 @@ def bench_backlog() -> None:
             print(f"  .doc -> .docx: cold {cold:.2f} s, warm {warm:.2f} s ({cold / warm:.1f}x; target warm < 0.4 s)")
         postgres = os.environ.get("UIP_INTAKE_TEST_POSTGRES_URL")
         if postgres:
-            one, two = backlog.two_workers(servers, postgres)
+            one, two, busy = backlog.two_workers(servers, postgres)
             print(f"  PostgreSQL, 200 emails: one worker {one:.1f} msg/s, two workers {two:.1f} msg/s "
                   f"({two / one:.2f}x; target >= 1.5)")
+            if busy is not None:
+                print(f"    one worker (with Dovecot, the relay and PostgreSQL) kept {busy:.0%} of the machine's "
+                      f"{os.cpu_count()} cores busy: two can reach at most ~{min(1 / busy, 2):.2f}x here")
         else:
             print("  two workers: skipped (set UIP_INTAKE_TEST_POSTGRES_URL)")
     finally:
