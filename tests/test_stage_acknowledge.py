@@ -11,6 +11,7 @@ from config import load_settings
 from ingest.demo import application_email, complete_values, to_bytes
 from ingest.handlers import acknowledge, application, attachments, find_form, structure, validate_form
 from notifications.locale import number_text
+from notifications.reply_queue import queue_reply
 
 STAGES = (structure.process, attachments.process, find_form.process, validate_form.process, application.process,
           acknowledge.process)
@@ -53,3 +54,15 @@ def test_the_acknowledgement_is_evidence_each_file_with_its_size_and_sha256_and_
     listed_annex = f"  * Budget.pdf (bilag, 18 bytes)\n    SHA-256: {hashlib.sha256(budget).hexdigest()}"
     assert listed_form in reply.body and listed_annex in reply.body
     assert "2. september 2019 kl. 11.00 (tidspunktet, hvor vores server modtog e-mailen)" in reply.body
+
+
+def test_replies_queued_earlier_in_the_same_transaction_count_toward_the_rate_limits(memory_db, tmp_path):
+    settings = load_settings(None)
+    settings.smtp.max_per_recipient_per_hour, settings.smtp.max_per_hour = 2, 3
+    ctx = context(memory_db, tmp_path, email(with_form=False), settings=settings)
+    queued = [queue_reply(ctx.row, settings, "no_form", {"attachments": []}) for _ in range(2)]
+    ctx.row.reply_address = "B@Aarhus.dk"  # another recipient; the overall limit still counts the two above
+    queued += [queue_reply(ctx.row, settings, "no_form", {"attachments": []}) for _ in range(2)]
+    ctx.row.reply_address = "a@AARHUS.dk"  # the first recipient again, spelt otherwise
+    queued.append(queue_reply(ctx.row, settings, "no_form", {"attachments": []}))
+    assert [r.status for r in queued if r is not None] == ["pending", "pending", "pending", "held", "held"]
