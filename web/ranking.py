@@ -11,7 +11,7 @@ is a tie and not a rounding accident.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from fractions import Fraction
 from typing import Any
@@ -170,7 +170,6 @@ def rank(candidates: Iterable[Candidate]) -> Ranking:
         same_as_previous = position > 0 and keys[position - 1] == keys[position]
         tied = same_as_previous or (position + 1 < len(keys) and keys[position + 1] == keys[position])
         number = number if same_as_previous else position + 1
-        result.ranked.append(Ranked(item.candidate, item.members, item.target_group_total, item.population_total,
-                                    item.share, item.without_experience, number, tied, item.warnings))
+        result.ranked.append(replace(item, rank=number, tied=tied))
     result.not_eligible.sort(key=lambda n: (n.candidate.received_at, n.candidate.reference))
     return result

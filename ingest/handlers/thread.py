@@ -68,7 +68,7 @@ def _by_sender(ctx: MessageContext) -> Application | None:
     by_sender = {application for application, from_ in rows if from_ == sender}
     if len(by_sender) == 1:
         return by_sender.pop()
-    by_domain = {application for application, _ in rows} if same_domain else set()
+    by_domain = {application for application, _ in rows}  # without a domain to match: the sender's, again
     return by_domain.pop() if len(by_domain) == 1 else None
 
 
