@@ -28,6 +28,7 @@ servers:
 	@need=""; \
 	command -v dovecot >/dev/null 2>&1 || test -x /usr/sbin/dovecot || need="$$need dovecot-imapd"; \
 	command -v soffice >/dev/null 2>&1 || need="$$need libreoffice-writer-nogui"; \
+	/usr/bin/python3 -c "import uno" >/dev/null 2>&1 || need="$$need python3-uno"; \
 	test -x /usr/bin/chromium || need="$$need chromium"; \
 	ls /usr/lib/python3*/test/test_email/data/msg_01.txt >/dev/null 2>&1 || need="$$need libpython3.11-testsuite"; \
 	if [ -n "$$need" ]; then \

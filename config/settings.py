@@ -142,7 +142,9 @@ class ParsingSettings(_Section):
     memory_mb: int = Field(1536, ge=128)
     libreoffice: str = "soffice"  # command or path for .doc files; "" answers .doc with a request for .docx
     convert_timeout_seconds: float = Field(60, gt=0)
-    warm_libreoffice: bool = True  # keep a LibreOffice ready between .doc conversions (one file per instance)
+    warm_libreoffice: bool = True  # keep a LibreOffice running between .doc conversions, driven over UNO
+    uno_python: str = ""  # the Python with LibreOffice's uno module; "": LibreOffice's own, else /usr/bin/python3
+    conversions_per_office: int = Field(50, ge=1)  # then the running LibreOffice is replaced by a fresh one
     max_pdf_pages: int = Field(40, ge=1)
 
     @model_validator(mode="after")

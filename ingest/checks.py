@@ -28,6 +28,7 @@ from ingest.mailbox import connect_imap
 from notifications.oauth2 import TokenRefused, tokens_for
 from notifications.tls import describe
 from notifications.transport import SmtpTransport
+from parsers.doc_converter import has_uno, uno_python
 from storage import Database
 from storage.database import alembic_config
 
@@ -176,7 +177,16 @@ def check_libreoffice(settings: Settings) -> CheckResult:
                                  check=False).stdout.strip()
     except (OSError, subprocess.TimeoutExpired) as error:
         return CheckResult("LibreOffice (.doc forms)", Status.WARNING, f"{binary}: {type(error).__name__}")
-    return CheckResult("LibreOffice (.doc forms)", Status.OK, version.splitlines()[0] if version else binary)
+    found = CheckResult("LibreOffice (.doc forms)", Status.OK, version.splitlines()[0] if version else binary)
+    if not settings.parsing.warm_libreoffice:
+        return found
+    python = uno_python(settings.parsing.uno_python, binary)
+    if not has_uno(python):
+        return CheckResult("LibreOffice (.doc forms)", Status.WARNING,
+                           f"{found.detail}; {python or settings.parsing.uno_python or 'no Python'} has no uno module: "
+                           "each .doc starts a LibreOffice (about 1.5 s)",
+                           "install python3-uno (Debian) or set parsing.uno_python")
+    return CheckResult("LibreOffice (.doc forms)", Status.OK, f"{found.detail}; kept running over UNO ({python})")
 
 
 def _writable(name: str, folder: Path, note: str = "") -> CheckResult:

@@ -35,7 +35,7 @@ class ParsePool:
 
     def __init__(self, sandboxes: list[FormSandbox], converter: WarmConverter | None = None) -> None:
         self._sandboxes = sandboxes
-        self._converter = converter  # .doc files: converted by a LibreOffice kept ready, then read in a sandbox
+        self._converter = converter  # .doc files: converted by a LibreOffice kept running, then read in a sandbox
         self._idle: queue.SimpleQueue[FormSandbox] = queue.SimpleQueue()
         for sandbox in sandboxes:
             self._idle.put(sandbox)
@@ -45,7 +45,8 @@ class ParsePool:
 
     @classmethod
     def from_settings(cls, settings: ParsingSettings) -> ParsePool:
-        converter = WarmConverter(settings.libreoffice) if settings.libreoffice and settings.warm_libreoffice else None
+        converter = (WarmConverter(settings.libreoffice, settings.uno_python, settings.conversions_per_office)
+                     if settings.libreoffice and settings.warm_libreoffice else None)
         return cls([FormSandbox.from_settings(settings) for _ in range(worker_count(settings))], converter)
 
     @property

@@ -2,8 +2,8 @@
 
 Each cold run gets its own temporary profile (``-env:UserInstallation``) and HOME, so runs never share or
 lock a profile; the whole process group is killed at the timeout. :class:`WarmConverter` keeps one
-instance ready between conversions (one file per instance). LibreOffice missing, failing or
-timing out is an :class:`UnreadableFile` asking for a .docx, never a crash.
+LibreOffice running between conversions, driven over UNO, with the cold path as its fallback. LibreOffice
+missing, failing or timing out is an :class:`UnreadableFile` asking for a .docx, never a crash.
 """
 
 from __future__ import annotations
@@ -11,11 +11,14 @@ from __future__ import annotations
 import contextlib
 import os
 import resource
+import select
 import shutil
 import signal
+import struct
 import subprocess
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -65,82 +68,199 @@ def convert_doc(data: bytes, libreoffice: str | None, timeout: float) -> bytes:
         return _convert(exe, data, Path(tmp) / "profile", Path(tmp), timeout)
 
 
-class WarmConverter:
-    """LibreOffice kept ready between conversions, so a .doc costs a tenth of a second instead of a start.
+BRIDGE = Path(__file__).with_name("office_bridge.py")
+_NO_UNO = 3  # office_bridge's exit status when its Python has no ``uno``
+_LOCK_WAIT = 5.0  # seconds a .doc waits for the running LibreOffice before it takes the cold path
+_START_WAIT = 30.0  # seconds a LibreOffice may take to get ready before the file takes the cold path
+_MAX_FAILED_STARTS = 3
 
-    An instance is started ahead with its own profile, listening; a conversion is handed to it (``soffice
-    --convert-to`` with the same profile passes the request to the running instance), after which that
-    instance exits and the next one is started at once in the background. So each instance converts exactly
-    one file (its memory never grows, a file cannot affect the next), and the service owns every instance it
-    starts (``close`` ends them). When none is ready — the first file, files in quick succession, an instance
-    that died — the file takes the cold path with a fresh profile. One conversion at a time goes warm; others
-    meanwhile go cold.
+
+def uno_python(setting: str, exe: str | None) -> str | None:
+    """The Python to run the bridge with: ``setting`` when given, else LibreOffice's own (a bundled
+    ``program/python``), else the system's ``/usr/bin/python3`` (Debian's ``python3-uno``)."""
+    if setting:
+        return shutil.which(setting)
+    candidates = [Path(os.path.realpath(exe)).with_name("python")] if exe else []
+    candidates.append(Path("/usr/bin/python3"))
+    return next((str(path) for path in candidates if os.access(path, os.X_OK)), None)
+
+
+def has_uno(python: str | None) -> bool:
+    """Whether ``python`` can import LibreOffice's ``uno`` module (what the warm converter needs)."""
+    if python is None:
+        return False
+    try:
+        return subprocess.run([python, "-c", "import uno"], capture_output=True, timeout=30,
+                              env=_env(Path(tempfile.gettempdir()))).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+class _NotWarm(Exception):
+    """The running LibreOffice could not convert this file for a reason of its own: take the cold path."""
+
+
+def _kill(process: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)  # the bridge and its LibreOffice
+    process.wait()
+
+
+def _read(fd: int, size: int, deadline: float) -> bytes:
+    """Exactly ``size`` bytes from ``fd`` by ``deadline`` (:class:`TimeoutError`), or :class:`_NotWarm` at EOF."""
+    chunks, left = [], size
+    while left:
+        wait = deadline - time.monotonic()
+        if wait <= 0 or not select.select([fd], [], [], wait)[0]:
+            raise TimeoutError
+        chunk = os.read(fd, min(left, 1 << 20))
+        if not chunk:
+            raise _NotWarm("the bridge ended")
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+class WarmConverter:
+    """LibreOffice kept running between conversions, driven over UNO: a .doc costs a few hundredths of a
+    second instead of a LibreOffice start (about a second of CPU).
+
+    One LibreOffice at a time runs with its own profile, listening on a private named pipe, driven by
+    :mod:`parsers.office_bridge` under the Python that has LibreOffice's ``uno`` module (``python``; found
+    by :func:`uno_python` when empty). It is started ahead, converts at most ``per_office`` files and is
+    then replaced by a fresh one, so its memory stays bounded and a file can affect only a few after it.
+    A conversion past ``timeout`` kills it (the file is answered as unreadable, as on the cold path). Any
+    other failure — no ``uno`` (:attr:`unavailable` then says so and every file goes cold), LibreOffice
+    not starting or dying, a file it could not read or write — sends the file down the cold path, which
+    decides. One conversion at a time goes warm; another waits for it up to a few seconds, else goes cold.
+    The service owns every process it starts: ``close`` ends them.
     """
 
-    def __init__(self, libreoffice: str | None) -> None:
+    def __init__(self, libreoffice: str | None, python: str = "", per_office: int = 50) -> None:
         self.exe = shutil.which(libreoffice) if libreoffice else None
+        self.python = uno_python(python, self.exe)
+        self.per_office = per_office
         self._root = Path(tempfile.mkdtemp(prefix="uip-warm-"))
-        self._profile = self._root / "profile"
-        self._ready: subprocess.Popen[bytes] | None = None
+        self._bridge: subprocess.Popen[bytes] | None = None
+        self._ready = False
+        self._done = 0  # conversions by the running one
+        self._failed_starts = 0  # in a row; at _MAX_FAILED_STARTS every file goes cold
+        self._reapers: list[threading.Thread] = []  # each waits for a retired one to end
         self._lock = threading.Lock()
         self._count = 0
         self.warm_conversions = 0
+        self.unavailable: str | None = None if self.python else "no Python with LibreOffice's uno module"
 
     def _start(self) -> None:
-        if self.exe is None:
+        if self.exe is None or self.python is None or self.unavailable:
             return
         self._count += 1
-        self._ready = subprocess.Popen(
-            [self.exe, f"-env:UserInstallation={self._profile.as_uri()}", "--headless", "--invisible",
-             "--norestore", "--nologo", "--nodefault", "--nolockcheck",
-             f"--accept=pipe,name=uip-warm-{os.getpid()}-{self._count};urp;"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_env(self._root), cwd=self._root,
+        work = self._root / str(self._count)
+        work.mkdir()
+        self._bridge = subprocess.Popen(
+            [self.python, str(BRIDGE), self.exe, str(work), f"uip-{os.getpid()}-{self._root.name[-8:]}-{self._count}",
+             str(self.per_office)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=_env(work), cwd=work,
             start_new_session=True, preexec_fn=_lift_memory_limit)
+        self._ready, self._done = False, 0
 
-    def _stop(self, process: subprocess.Popen[bytes] | None) -> None:
-        if process is not None and process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-        if process is not None:
-            process.wait()
+    def _retire(self) -> None:
+        """End the running one (gracefully when it is idle: it closes its LibreOffice) and forget it."""
+        bridge, self._bridge = self._bridge, None
+        if bridge is None:
+            return
+        if self._ready and bridge.stdin is not None:
+            with contextlib.suppress(OSError):
+                bridge.stdin.close()  # end of requests: it terminates LibreOffice and exits
+            reaper = threading.Thread(target=self._reap, args=(bridge, self._root / str(self._count)), daemon=True)
+            reaper.start()
+            self._reapers = [thread for thread in self._reapers if thread.is_alive()] + [reaper]
+        else:
+            _kill(bridge)
+            shutil.rmtree(self._root / str(self._count), ignore_errors=True)
+
+    @staticmethod
+    def _reap(bridge: subprocess.Popen[bytes], work: Path) -> None:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            bridge.wait(15)
+        _kill(bridge)
+        shutil.rmtree(work, ignore_errors=True)
+
+    def _await_ready(self, bridge: subprocess.Popen[bytes], deadline: float) -> None:
+        assert bridge.stdout is not None
+        try:
+            line = _read(bridge.stdout.fileno(), len(b"READY\n"), deadline)
+            if line != b"READY\n":
+                raise _NotWarm("the bridge said something else")
+        except (_NotWarm, TimeoutError) as error:
+            self._failed_starts += 1
+            if self._failed_starts >= _MAX_FAILED_STARTS:
+                self.unavailable = f"LibreOffice failed to start for the bridge {self._failed_starts} times in a row"
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                if isinstance(error, _NotWarm) and bridge.wait(5) == _NO_UNO:  # it ended before it was ready
+                    self.unavailable = f"{self.python} has no uno module (Debian: apt-get install python3-uno)"
+            raise _NotWarm("LibreOffice did not get ready") from error
+        self._ready, self._failed_starts = True, 0
+
+    def _convert_warm(self, data: bytes, timeout: float) -> bytes:
+        deadline = time.monotonic() + timeout
+        if self._bridge is None or self._bridge.poll() is not None:
+            self._retire()
+            self._start()
+        bridge = self._bridge
+        if bridge is None:
+            raise _NotWarm("unavailable")
+        assert bridge.stdin is not None and bridge.stdout is not None
+        if not self._ready:
+            self._await_ready(bridge, min(deadline, time.monotonic() + _START_WAIT))
+        try:
+            bridge.stdin.write(struct.pack(">Q", len(data)) + data)
+            bridge.stdin.flush()
+            head = _read(bridge.stdout.fileno(), 9, deadline)
+            payload = _read(bridge.stdout.fileno(), struct.unpack(">Q", head[1:])[0], deadline)
+        except TimeoutError as error:
+            self._ready = False  # killed, not asked to end
+            self._retire()
+            raise UnreadableFile(Code.TIMEOUT, Cause.DOC_TIMEOUT) from error
+        except OSError as error:  # BrokenPipeError: it had ended
+            raise _NotWarm("the bridge ended") from error
+        if head[:1] != b"K":
+            raise _NotWarm(payload.decode("ascii", "replace"))
+        self._done += 1
+        if self._done >= self.per_office:
+            self._retire()
+            self._start()  # the next one gets ready while this file is read
+        return payload
 
     def convert(self, data: bytes, timeout: float) -> bytes:
         if self.exe is None:
             raise UnreadableFile(Code.UNSUPPORTED, Cause.DOC_UNSUPPORTED)
-        if not self._lock.acquire(blocking=False):
-            return convert_doc(data, self.exe, timeout)  # another conversion holds the warm instance
+        if self.unavailable or not self._lock.acquire(timeout=_LOCK_WAIT):
+            return convert_doc(data, self.exe, timeout)
         try:
-            instance, self._ready = self._ready, None
-            if instance is None or instance.poll() is not None:
-                self._stop(instance)
-                try:
-                    return convert_doc(data, self.exe, timeout)
-                finally:
-                    self._start()  # ready for the next one
-            with tempfile.TemporaryDirectory(prefix="uip-doc-") as work:
-                try:
-                    converted = _convert(self.exe, data, self._profile, Path(work), timeout)
-                finally:
-                    try:
-                        instance.wait(5)  # it exits after its one conversion
-                    except subprocess.TimeoutExpired:
-                        self._stop(instance)
-                    self._start()
-            self.warm_conversions += 1
-            return converted
+            try:
+                converted = self._convert_warm(data, timeout)
+            except _NotWarm:
+                self._retire()
+            else:
+                self.warm_conversions += 1
+                return converted
         finally:
             self._lock.release()
+        return convert_doc(data, self.exe, timeout)  # outside the lock: the next file may go warm meanwhile
 
     def close(self) -> None:
         with self._lock:
-            instance, self._ready = self._ready, None
-            self._stop(instance)
-            shutil.rmtree(self._root, ignore_errors=True)
+            self._retire()
+            self.unavailable = self.unavailable or "closed"
+        for reaper in self._reapers:
+            reaper.join()
+        shutil.rmtree(self._root, ignore_errors=True)
 
 
 @contextlib.contextmanager
-def warm_converter(libreoffice: str | None) -> Iterator[WarmConverter]:
-    converter = WarmConverter(libreoffice)
+def warm_converter(libreoffice: str | None, python: str = "", per_office: int = 50) -> Iterator[WarmConverter]:
+    converter = WarmConverter(libreoffice, python, per_office)
     try:
         yield converter
     finally:

@@ -6,16 +6,20 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from datetime import UTC, datetime
 
 import pytest
 from servers import free_port
+from test_form_corpus import require_libreoffice
 from test_intake_end_to_end import env_of as env_for_settings
+from test_warm_converter import require_uno
 from typer.testing import CliRunner
 
 from cli.main import app
 from config import load_settings
 from config.consistency import Severity, errors, findings
+from ingest.checks import Status, check_libreoffice
 
 
 def keys(settings) -> dict[str, Severity]:
@@ -129,3 +133,16 @@ def test_the_database_password_can_come_from_a_file_and_is_never_printed(tmp_pat
 
     result = check_database(settings)  # no such server: the failure names the URL without the password
     assert "p@ss" not in result.detail and "uip:***@db.internal" in result.detail
+
+
+def test_the_libreoffice_check_says_the_running_libreoffice_is_used_when_its_python_has_uno():
+    require_uno()
+    result = check_libreoffice(load_settings(None))
+    assert result.status == Status.OK and "kept running over UNO" in result.detail
+
+
+def test_the_libreoffice_check_warns_naming_the_key_when_the_python_has_no_uno():
+    require_libreoffice()
+    result = check_libreoffice(load_settings(None, parsing={"uno_python": sys.executable}))
+    assert result.status == Status.WARNING and "has no uno module" in result.detail
+    assert "python3-uno" in result.fix and "parsing.uno_python" in result.fix

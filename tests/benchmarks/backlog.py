@@ -249,8 +249,9 @@ def _answered(servers: Servers, sent: dict[str, float]) -> dict[str, float]:
                 if str(m["In-Reply-To"]) in sent}
 
 
-def doc_conversion(doc: bytes) -> tuple[float, float]:
-    """Seconds for one .doc → .docx: cold (a fresh LibreOffice) and warm (the converter kept ready)."""
+def doc_conversion(doc: bytes) -> tuple[float, float, str | None]:
+    """Seconds for one .doc → .docx: cold (a fresh LibreOffice) and warm (the median of five conversions by the
+    LibreOffice kept running, after the first started it), and why the warm path was not taken, if it was not."""
     from parsers.doc_converter import convert_doc, warm_converter
 
     started = time.perf_counter()
@@ -258,14 +259,12 @@ def doc_conversion(doc: bytes) -> tuple[float, float]:
     cold = time.perf_counter() - started
     with warm_converter("soffice") as converter:
         converter.convert(doc, 60)  # the first one starts it
-        time.sleep(2)  # the next instance is being readied while nothing arrives
         warm = []
-        for _ in range(3):
+        for _ in range(5):
             started = time.perf_counter()
             converter.convert(doc, 60)
             warm.append(time.perf_counter() - started)
-            time.sleep(2)
-    return cold, sorted(warm)[1]
+        return cold, sorted(warm)[2], converter.unavailable
 
 
 def _cpu_jiffies() -> tuple[int, int] | None:

@@ -1,0 +1,132 @@
+"""The LibreOffice kept running for .doc files (parsers.doc_converter.WarmConverter over parsers.office_bridge):
+real LibreOffice, real UNO. Every file comes out converted or answered as the cold path would answer it,
+whatever happens to the running LibreOffice; it is replaced after its quota; nothing is left running."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import zipfile
+from io import BytesIO
+
+import pytest
+from form_corpus import FIXTURES
+from servers import REQUIRE_SERVERS
+from test_form_corpus import require_libreoffice
+
+from parsers import UnreadableFile
+from parsers.doc_converter import WarmConverter, convert_doc, has_uno, uno_python
+from parsers.problem_codes import RefusalCause, UnreadableCode
+
+
+def require_uno() -> None:
+    require_libreoffice()
+    if not has_uno(uno_python("", "/usr/bin/soffice")):
+        message = "LibreOffice's Python module uno is not installed"
+        if REQUIRE_SERVERS:
+            pytest.fail(f"{message} (UIP_INTAKE_REQUIRE_SERVERS=1: CI must install python3-uno)")
+        pytest.skip(message)
+
+
+@pytest.fixture(scope="module")
+def doc() -> bytes:
+    return next(f for f in FIXTURES if f.filename == "skema.doc").build()
+
+
+def _is_docx(data: bytes) -> bool:
+    with zipfile.ZipFile(BytesIO(data)) as archive:
+        return "word/document.xml" in archive.namelist()
+
+
+def _processes(converter: WarmConverter) -> list[int]:
+    found = subprocess.run(["pgrep", "-f", str(converter._root)], capture_output=True, text=True).stdout.split()
+    return [int(pid) for pid in found]
+
+
+def _bridge_pid(converter: WarmConverter) -> int:
+    assert converter._bridge is not None
+    return converter._bridge.pid
+
+
+def test_every_doc_is_converted_by_the_running_libreoffice_which_is_replaced_after_its_quota(doc):
+    require_uno()
+    converter = WarmConverter("soffice", per_office=2)
+    try:
+        bridges = []
+        for _ in range(5):
+            assert _is_docx(converter.convert(doc, 60))
+            bridges.append(_bridge_pid(converter))
+        assert converter.warm_conversions == 5  # none took the cold path
+        # two files each: the second conversion starts the next one at once, ready for the third file
+        assert bridges[0] != bridges[1] == bridges[2] != bridges[3] == bridges[4]
+    finally:
+        converter.close()
+    assert _processes(converter) == []
+
+
+def test_a_conversion_past_its_timeout_is_answered_as_unreadable_and_the_next_file_gets_a_fresh_libreoffice(doc):
+    require_uno()
+    converter = WarmConverter("soffice")
+    try:
+        converter.convert(doc, 60)  # running and ready
+        hung = _bridge_pid(converter)
+        with pytest.raises(UnreadableFile) as error:
+            converter.convert(doc, 0.001)
+        assert error.value.code == UnreadableCode.TIMEOUT
+        assert _is_docx(converter.convert(doc, 60))
+        assert _bridge_pid(converter) != hung and converter.warm_conversions == 2
+    finally:
+        converter.close()
+    assert _processes(converter) == []
+
+
+def test_a_libreoffice_that_died_between_files_costs_the_next_file_nothing_but_the_cold_path(doc):
+    require_uno()
+    converter = WarmConverter("soffice")
+    try:
+        converter.convert(doc, 60)
+        bridge = _bridge_pid(converter)
+        offices = [pid for pid in _processes(converter) if pid != bridge]
+        assert offices  # oosplash and soffice.bin
+        for pid in offices:
+            os.kill(pid, signal.SIGKILL)
+        assert _is_docx(converter.convert(doc, 60))  # the bridge could not load it: the cold path did
+        assert converter.warm_conversions == 1
+        assert _is_docx(converter.convert(doc, 60))  # and a fresh one took over
+        assert converter.warm_conversions == 2
+    finally:
+        converter.close()
+    assert _processes(converter) == []
+
+
+def test_without_the_uno_module_every_doc_takes_the_cold_path_and_the_reason_is_kept(doc):
+    require_libreoffice()
+    converter = WarmConverter("soffice", python=sys.executable)  # the test's own Python: no uno here
+    try:
+        assert _is_docx(converter.convert(doc, 60))
+        assert converter.warm_conversions == 0
+        assert converter.unavailable is not None and "python3-uno" in converter.unavailable
+        assert _is_docx(converter.convert(doc, 60))  # not tried again
+        assert converter._bridge is None
+    finally:
+        converter.close()
+
+
+def test_a_file_libreoffice_cannot_read_gets_the_cold_paths_answer_and_the_next_file_goes_warm_again(doc):
+    require_uno()
+    converter = WarmConverter("soffice")
+    try:
+        converter.convert(doc, 60)
+        with pytest.raises(UnreadableFile) as warm:
+            converter.convert(doc[:3000], 60)  # a .doc cut short
+        with pytest.raises(UnreadableFile) as cold:
+            convert_doc(doc[:3000], "soffice", 60)
+        assert (warm.value.code, warm.value.cause) == (cold.value.code, cold.value.cause) == (
+            UnreadableCode.CORRUPT, RefusalCause.DOC_DAMAGED)
+        assert _is_docx(converter.convert(doc, 60))
+        assert converter.warm_conversions == 2
+    finally:
+        converter.close()
+    assert _processes(converter) == []
