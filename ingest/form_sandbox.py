@@ -100,6 +100,13 @@ class FormSandbox:
         self._connection, self._tasks = receiver, 0
         return receiver
 
+    def start(self) -> None:
+        """Start the worker now (when it is not running), so the first file does not wait for it."""
+        with self._lock:
+            if self._process is None or not self._process.is_alive():
+                self.close()
+                self._start()
+
     def close(self, kill: bool = False) -> None:
         """Stop the worker (politely, or at once with ``kill``)."""
         process, connection = self._process, self._connection

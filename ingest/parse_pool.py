@@ -42,12 +42,23 @@ class ParsePool:
         self._executor = ThreadPoolExecutor(len(sandboxes), thread_name_prefix="uip-parse")
         self._ahead: dict[tuple[str, str], list[Future[Parsed]]] = {}  # the same file in several emails
         self._lock = threading.Lock()
+        self._warmed = False
 
     @classmethod
     def from_settings(cls, settings: ParsingSettings) -> ParsePool:
         converter = (WarmConverter(settings.libreoffice, settings.uno_python, settings.conversions_per_office)
                      if settings.libreoffice and settings.warm_libreoffice else None)
-        return cls([FormSandbox.from_settings(settings) for _ in range(worker_count(settings))], converter)
+        pool = cls([FormSandbox.from_settings(settings) for _ in range(worker_count(settings))], converter)
+        pool.warm_up()  # the workers start while the service connects and lists the mailbox
+        return pool
+
+    def warm_up(self) -> None:
+        """Start the worker processes ahead of the first file (once: later they are replaced as they go)."""
+        if self._warmed:
+            return
+        self._warmed = True
+        for sandbox in self._sandboxes:
+            self._executor.submit(sandbox.start)  # before any file submitted after this
 
     @property
     def workers(self) -> int:
@@ -77,7 +88,10 @@ class ParsePool:
         return hashlib.sha256(data).hexdigest(), filename
 
     def submit_ahead(self, data: bytes, filename: str, options: ParseOptions) -> None:
-        """Start parsing a file the pipeline will soon ask for."""
+        """Start parsing a file the pipeline will soon ask for (a .doc: LibreOffice is started now if it
+        is not running, not when a worker gets to the file)."""
+        if self._converter is not None and options.libreoffice and data.startswith(OLE_MAGIC):
+            self._converter.warm_up()
         future = self._executor.submit(self._on_a_worker, data, filename, options)
         with self._lock:
             self._ahead.setdefault(self._key(data, filename), []).append(future)

@@ -232,6 +232,15 @@ class WarmConverter:
             self._start()  # the next one gets ready while this file is read
         return payload
 
+    def warm_up(self) -> None:
+        """Start LibreOffice now if none is running (without waiting for it): a .doc is on its way."""
+        if self._lock.acquire(blocking=False):
+            try:
+                if self._bridge is None:
+                    self._start()
+            finally:
+                self._lock.release()
+
     def convert(self, data: bytes, timeout: float) -> bytes:
         if self.exe is None:
             raise UnreadableFile(Code.UNSUPPORTED, Cause.DOC_UNSUPPORTED)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import subprocess
+import time
 import weakref
 
 import pytest
@@ -12,6 +13,7 @@ from form_corpus import FIXTURES
 from test_form_corpus import require_libreoffice
 from test_warm_converter import require_uno
 
+from config import ParsingSettings
 from ingest.demo import complete_values
 from ingest.form_sandbox import FormSandbox
 from ingest.parse_pool import ParsePool
@@ -105,6 +107,43 @@ def test_a_doc_is_read_through_a_libreoffice_kept_running_and_none_is_left_runni
             assert record.get("municipality") == "Aarhus Kommune"
         assert converter.warm_conversions == 3  # the first waited for it to start; none took the cold path
         assert _our_office_processes(converter) >= 2  # the bridge and its LibreOffice wait for the next file
+    finally:
+        pool.close()
+    assert _our_office_processes(converter) == 0
+
+
+def _eventually(condition, seconds: float = 20.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_the_workers_of_a_pool_from_settings_start_before_the_first_file_arrives():
+    pool = ParsePool.from_settings(ParsingSettings(workers=2))
+    try:
+        assert _eventually(lambda: all(s._process is not None and s._process.is_alive() for s in pool._sandboxes))
+        started = {s._process.pid for s in pool._sandboxes}
+        _, record = pool(fill_form(complete_values()), "a.docx", OPTIONS)
+        assert record is not None and {s._process.pid for s in pool._sandboxes} == started  # none started again
+    finally:
+        pool.close()
+    assert all(s._process is None for s in pool._sandboxes)
+
+
+def test_a_doc_submitted_ahead_starts_libreoffice_at_once_not_when_a_worker_gets_to_it():
+    require_uno()
+    doc = next(f for f in FIXTURES if f.filename == "skema.doc").build()
+    converter = WarmConverter("soffice")
+    pool = ParsePool([FormSandbox(timeout=90)], converter)
+    try:
+        pool._executor.submit(time.sleep, 1.0)  # the only worker thread is busy for a second
+        pool.submit_ahead(doc, "skema.doc", OPTIONS)
+        assert converter._bridge is not None  # started already, while the file waits for the worker thread
+        _, record = pool(doc, "skema.doc", OPTIONS)
+        assert record is not None and converter.warm_conversions == 1
     finally:
         pool.close()
     assert _our_office_processes(converter) == 0
