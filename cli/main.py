@@ -94,16 +94,20 @@ def poll(once: Annotated[bool, typer.Option("--once", help="one cycle, then exit
 def send_replies() -> None:
     """Send the pending replies now (they are also sent after every poll)."""
     _logging()
-    report = _worker().send_replies()
+    intake = _worker()
+    try:
+        report = intake.send_replies()
+    finally:
+        intake.close()
     typer.echo(f"sent {report.sent}, deferred {report.deferred}, failed {report.failed}")
 
 
 @app.command()
 def messages(as_json: Annotated[bool, typer.Option("--json", help="machine-readable")] = False) -> None:
     """Every inbound message and what became of it."""
-    intake = _intake()
-    with intake.db.session() as session:
-        rows = [{**message_view(m), "reason_text": reason_text(m.reason, "en", intake.settings.call.zone)}
+    settings = _settings()
+    with _database(settings).session() as session:
+        rows = [{**message_view(m), "reason_text": reason_text(m.reason, "en", settings.call.zone)}
                 for m in list_messages(session)]
     if as_json:
         _print_json(rows)
@@ -131,8 +135,7 @@ def _queue_table(apps: list[dict[str, Any]]) -> str:
 @app.command()
 def queue(as_json: Annotated[bool, typer.Option("--json", help="machine-readable")] = False) -> None:
     """Every application: status, late, fields and problems."""
-    intake = _intake()
-    with intake.db.session() as session:
+    with _database().session() as session:
         apps = [application_view(a) for a in list_applications(session)]
     if as_json:
         _print_json(apps)
@@ -143,8 +146,7 @@ def queue(as_json: Annotated[bool, typer.Option("--json", help="machine-readable
 @app.command()
 def show(reference: str, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """One application in full."""
-    intake = _intake()
-    with intake.db.session() as session:
+    with _database().session() as session:
         application = get_application(session, reference)
         view = application_view(application) if application else None
         if view is not None and application is not None and application.current_submission is not None:
@@ -305,7 +307,7 @@ def form(output: Annotated[Path, typer.Option("--output", "-o", help="where to w
 @app.command()
 def migrate() -> None:
     """Create or upgrade the database schema (also done by every other command)."""
-    _intake()
+    _database()
     typer.echo("database schema is up to date")
 
 
@@ -332,24 +334,27 @@ def demo(fresh: Annotated[bool, typer.Option("--fresh/--keep", help="start from 
     for what in shown:
         typer.echo(f"  - {what}")
     intake = _intake(settings)
-    report = intake.poll_once()
-    typer.echo(f"\nOne poll: {report.seen} seen, {report.processed} processed, outcomes {report.outcomes}, "
-               f"{report.outbox.sent if report.outbox else 0} replies written to {settings.smtp.outbox_dir}/\n")
-    with intake.db.session() as session:
-        apps = [application_view(a) for a in list_applications(session)]
-        msgs = [message_view(m) for m in list_messages(session)]
-    typer.echo(_queue_table(apps))
-    typer.echo("\nMessages:")
-    for m in msgs:
-        typer.echo(f"  {m['outcome']:<12} {m['reference'] or '-':<13} {m['subject'][:50]:<50} "
-                   f"{', '.join(r['kind'] for r in m['replies']) or 'no reply'}")
-    from cli.demo_decision import decide_demo_round
+    try:
+        report = intake.poll_once()
+        typer.echo(f"\nOne poll: {report.seen} seen, {report.processed} processed, outcomes {report.outcomes}, "
+                   f"{report.outbox.sent if report.outbox else 0} replies written to {settings.smtp.outbox_dir}/\n")
+        with intake.db.session() as session:
+            apps = [application_view(a) for a in list_applications(session)]
+            msgs = [message_view(m) for m in list_messages(session)]
+        typer.echo(_queue_table(apps))
+        typer.echo("\nMessages:")
+        for m in msgs:
+            typer.echo(f"  {m['outcome']:<12} {m['reference'] or '-':<13} {m['subject'][:50]:<50} "
+                       f"{', '.join(r['kind'] for r in m['replies']) or 'no reply'}")
+        from cli.demo_decision import decide_demo_round
 
-    typer.echo("\nThe round's decision (as staff and an approver do it on /ranking and /decision):")
-    for line in decide_demo_round(intake, settings):
-        typer.echo(f"  {line}")
-    typer.echo("\nTry: uip-intake queue --json | uip-intake show AD-2019-0001 | uip-intake messages\n"
-               "Web app: uip-intake staff add you@example.org (--role approver to approve), then uip-intake serve")
+        typer.echo("\nThe round's decision (as staff and an approver do it on /ranking and /decision):")
+        for line in decide_demo_round(intake, settings):
+            typer.echo(f"  {line}")
+        typer.echo("\nTry: uip-intake queue --json | uip-intake show AD-2019-0001 | uip-intake messages\n"
+                   "Web app: uip-intake staff add you@example.org (--role approver to approve), then uip-intake serve")
+    finally:
+        intake.close()  # its parse workers and LibreOffice too
 
 
 if __name__ == "__main__":

@@ -48,12 +48,11 @@ class ParsePool:
     def from_settings(cls, settings: ParsingSettings) -> ParsePool:
         converter = (WarmConverter(settings.libreoffice, settings.uno_python, settings.conversions_per_office)
                      if settings.libreoffice and settings.warm_libreoffice else None)
-        pool = cls([FormSandbox.from_settings(settings) for _ in range(worker_count(settings))], converter)
-        pool.warm_up()  # the workers start while the service connects and lists the mailbox
-        return pool
+        return cls([FormSandbox.from_settings(settings) for _ in range(worker_count(settings))], converter)
 
     def warm_up(self) -> None:
-        """Start the worker processes ahead of the first file (once: later they are replaced as they go)."""
+        """Start the worker processes ahead of the first file, without waiting for them (the first call only:
+        later they are replaced as they go)."""
         if self._warmed:
             return
         self._warmed = True

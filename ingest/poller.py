@@ -93,6 +93,8 @@ class Intake:
 
     def poll_once(self) -> PollReport:
         self.take_lease()
+        if isinstance(self.form_parser, ParsePool):
+            self.form_parser.warm_up()  # the parse workers start while the mailbox is opened and listed
         report = PollReport()
         try:
             with self.mailbox_factory(self.settings.mailbox) as mailbox:

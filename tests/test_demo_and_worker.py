@@ -15,6 +15,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from cli.main import app
+from ingest.poller import Intake
 from parsers import parse_form
 
 
@@ -46,6 +47,22 @@ def test_demo_processes_every_sample_into_one_outcome_each(tmp_path, monkeypatch
     assert "proposed AD-2019-0003, AD-2019-0001, AD-2019-0007" in result.output
     assert "3 award and 4 decline letters drafted" in result.output and "7 written to" in result.output
     assert not any((tmp_path / "var/maildir/new").iterdir()) and not any((tmp_path / "var/maildir/cur").iterdir())
+
+
+def test_the_commands_that_only_read_the_database_start_no_parse_worker(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for name in list(os.environ):
+        if name.startswith("UIP_INTAKE_"):
+            monkeypatch.delenv(name)
+    assert CliRunner().invoke(app, ["demo"]).exit_code == 0
+
+    def no_worker(self: Intake) -> None:
+        raise AssertionError("a read-only command built the worker (and with it the parse processes)")
+
+    monkeypatch.setattr(Intake, "__post_init__", no_worker)
+    for args in (["migrate"], ["queue"], ["show", "AD-2019-0001"], ["messages"]):
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 0, (args, result.output, result.exception)
 
 
 def test_form_command_writes_the_blank_form(tmp_path):

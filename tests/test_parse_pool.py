@@ -13,10 +13,11 @@ from form_corpus import FIXTURES
 from test_form_corpus import require_libreoffice
 from test_warm_converter import require_uno
 
-from config import ParsingSettings
+from config import ParsingSettings, load_settings
 from ingest.demo import complete_values
 from ingest.form_sandbox import FormSandbox
 from ingest.parse_pool import ParsePool
+from ingest.poller import Intake
 from parsers import UnreadableFile
 from parsers.blank_form import fill_form
 from parsers.doc_converter import WarmConverter
@@ -121,9 +122,11 @@ def _eventually(condition, seconds: float = 20.0) -> bool:
     return False
 
 
-def test_the_workers_of_a_pool_from_settings_start_before_the_first_file_arrives():
+def test_a_pool_warmed_up_has_its_workers_running_before_the_first_file_arrives():
     pool = ParsePool.from_settings(ParsingSettings(workers=2))
     try:
+        assert all(s._process is None for s in pool._sandboxes)  # nothing runs until it is asked to
+        pool.warm_up()
         assert _eventually(lambda: all(s._process is not None and s._process.is_alive() for s in pool._sandboxes))
         started = {s._process.pid for s in pool._sandboxes}
         _, record = pool(fill_form(complete_values()), "a.docx", OPTIONS)
@@ -147,3 +150,20 @@ def test_a_doc_submitted_ahead_starts_libreoffice_at_once_not_when_a_worker_gets
     finally:
         pool.close()
     assert _our_office_processes(converter) == 0
+
+
+def test_a_poll_starts_the_parse_workers_before_it_reads_the_mailbox(tmp_path):
+    settings = load_settings(None, mailbox={"maildir_path": str(tmp_path / "maildir")},
+                             database={"url": f"sqlite:///{tmp_path}/intake.db"},
+                             storage={"archive_dir": str(tmp_path / "archive")},
+                             smtp={"outbox_dir": str(tmp_path / "outbox")})
+    intake = Intake.from_settings(settings)
+    intake.db.migrate()
+    try:
+        pool = intake.form_parser
+        assert isinstance(pool, ParsePool) and all(s._process is None for s in pool._sandboxes)
+        intake.poll_once()  # an empty mailbox: no file to parse
+        assert _eventually(lambda: all(s._process is not None and s._process.is_alive() for s in pool._sandboxes))
+    finally:
+        intake.close()
+    assert all(s._process is None for s in pool._sandboxes)
