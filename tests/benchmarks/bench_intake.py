@@ -69,7 +69,8 @@ def bench_parse() -> None:
         slow = fixture.filename.endswith(".doc")
         ours = best_of(lambda data=data, name=fixture.filename: validate(parse_form(data, name)[1], date(2019, 9, 3)),
                        repeat=3 if slow else 5, number=1 if slow else 10)
-        print(f"  {fixture.name:78} {ours * 1000:8.1f} ms  {ours / baseline:6.1f}x")
+        print(f"  {fixture.name:78} {ours * 1000:8.1f} ms  {ours / baseline:6.1f}x"
+              + ("  (a fresh LibreOffice each time: the cold path; the service's warm one: see below)" if slow else ""))
     sandbox = FormSandbox()
     start = time.perf_counter()
     sandbox(plain, "skema.docx", ParseOptions())
