@@ -101,13 +101,14 @@ def reprocess(references: Annotated[list[str] | None, typer.Argument(help="refer
                                                    "the new version calls for")] = False) -> None:
     """Read the stored forms again with today's readers: which fields would change; applied, a new version
     marked "reprocessed" (nothing is sent unless --notify)."""
-    from ingest.form_sandbox import FormSandbox
+    from ingest.parse_pool import ParsePool
     from ingest.reprocess import reprocess as run_reprocess
     from parsers.form_file import parse_form
 
     settings = _settings()
     db = _database(settings)
-    parser = FormSandbox.from_settings(settings.parsing) if settings.parsing.isolate else None
+    # the service's parsing: bounded workers and, for .doc files, the LibreOffice kept running
+    parser = ParsePool.from_settings(settings.parsing) if settings.parsing.isolate else None
     try:
         results = run_reprocess(settings, db, Archive(settings.storage.archive_dir), parser or parse_form,
                                 references or (), since.replace(tzinfo=since.tzinfo or UTC) if since else None,

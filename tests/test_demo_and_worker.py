@@ -15,8 +15,10 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from cli.main import app
+from ingest.parse_pool import ParsePool
 from ingest.poller import Intake
 from parsers import parse_form
+from parsers.form_file import ParseOptions
 
 
 def test_demo_processes_every_sample_into_one_outcome_each(tmp_path, monkeypatch):
@@ -47,6 +49,25 @@ def test_demo_processes_every_sample_into_one_outcome_each(tmp_path, monkeypatch
     assert "proposed AD-2019-0003, AD-2019-0001, AD-2019-0007" in result.output
     assert "3 award and 4 decline letters drafted" in result.output and "7 written to" in result.output
     assert not any((tmp_path / "var/maildir/new").iterdir()) and not any((tmp_path / "var/maildir/cur").iterdir())
+
+
+def test_reprocess_reads_the_stored_forms_with_the_services_parse_pool_and_closes_it(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for name in list(os.environ):
+        if name.startswith("UIP_INTAKE_"):
+            monkeypatch.delenv(name)
+    assert CliRunner().invoke(app, ["demo"]).exit_code == 0
+    pools: list[ParsePool] = []
+    real_call = ParsePool.__call__
+
+    def counted(self: ParsePool, data: bytes, filename: str, options: ParseOptions) -> object:
+        pools.append(self)
+        return real_call(self, data, filename, options)
+
+    monkeypatch.setattr(ParsePool, "__call__", counted)
+    result = CliRunner().invoke(app, ["reprocess", "AD-2019-0001", "--dry-run"])
+    assert result.exit_code == 0 and "AD-2019-0001: no change" in result.output, result.output
+    assert pools and all(s._process is None for s in pools[0]._sandboxes)  # read through it, then closed
 
 
 def test_the_commands_that_only_read_the_database_start_no_parse_worker(tmp_path, monkeypatch):
