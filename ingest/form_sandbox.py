@@ -100,10 +100,13 @@ class FormSandbox:
         self._connection, self._tasks = receiver, 0
         return receiver
 
+    def _running(self) -> bool:
+        return self._process is not None and self._process.is_alive()
+
     def start(self) -> None:
         """Start the worker now (when it is not running), so the first file does not wait for it."""
         with self._lock:
-            if self._process is None or not self._process.is_alive():
+            if not self._running():
                 self.close()
                 self._start()
 
@@ -136,7 +139,7 @@ class FormSandbox:
 
     def _parse(self, data: bytes, filename: str, options: ParseOptions, function: Parse | None = None
                ) -> tuple[FileKind, FormRecord | None]:
-        if self._process is None or not self._process.is_alive() or self._tasks >= self.max_tasks:
+        if not self._running() or self._tasks >= self.max_tasks:
             self.close()
             self._start()
         connection = self._connection

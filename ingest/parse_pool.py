@@ -63,9 +63,14 @@ class ParsePool:
     def workers(self) -> int:
         return len(self._sandboxes)
 
+    @staticmethod
+    def _maybe_doc(data: bytes, options: ParseOptions) -> bool:
+        """A file the converter may be asked for: an OLE file (.doc and others), with LibreOffice set."""
+        return bool(options.libreoffice) and data.startswith(OLE_MAGIC)
+
     def _on_a_worker(self, data: bytes, filename: str, options: ParseOptions) -> Parsed:
         # a .doc is checked for encryption and macros first (byte patterns only: nothing is opened here)
-        if (self._converter is not None and options.libreoffice and data.startswith(OLE_MAGIC)
+        if (self._converter is not None and self._maybe_doc(data, options)
                 and inspect_file(data, filename).kind == "doc"):
             try:
                 converted = self._converter.convert(data, options.convert_timeout)
@@ -89,7 +94,7 @@ class ParsePool:
     def submit_ahead(self, data: bytes, filename: str, options: ParseOptions) -> None:
         """Start parsing a file the pipeline will soon ask for (a .doc: LibreOffice is started now if it
         is not running, not when a worker gets to the file)."""
-        if self._converter is not None and options.libreoffice and data.startswith(OLE_MAGIC):
+        if self._converter is not None and self._maybe_doc(data, options):
             self._converter.warm_up()
         future = self._executor.submit(self._on_a_worker, data, filename, options)
         with self._lock:

@@ -14,7 +14,6 @@ import resource
 import select
 import shutil
 import signal
-import struct
 import subprocess
 import tempfile
 import threading
@@ -22,6 +21,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from parsers import office_bridge
 from parsers.errors import UnreadableFile
 from parsers.problem_codes import RefusalCause as Cause
 from parsers.problem_codes import UnreadableCode as Code
@@ -68,8 +68,7 @@ def convert_doc(data: bytes, libreoffice: str | None, timeout: float) -> bytes:
         return _convert(exe, data, Path(tmp) / "profile", Path(tmp), timeout)
 
 
-BRIDGE = Path(__file__).with_name("office_bridge.py")
-_NO_UNO = 3  # office_bridge's exit status when its Python has no ``uno``
+BRIDGE = Path(office_bridge.__file__)  # run as a script by the Python that has ``uno``; its constants shared
 _LOCK_WAIT = 5.0  # seconds a .doc waits for the running LibreOffice before it takes the cold path
 _START_WAIT = 30.0  # seconds a LibreOffice may take to get ready before the file takes the cold path
 _MAX_FAILED_STARTS = 3
@@ -169,35 +168,36 @@ class WarmConverter:
         bridge, self._bridge = self._bridge, None
         if bridge is None:
             return
-        if self._ready and bridge.stdin is not None:
-            with contextlib.suppress(OSError):
-                bridge.stdin.close()  # end of requests: it terminates LibreOffice and exits
-            reaper = threading.Thread(target=self._reap, args=(bridge, self._root / str(self._count)), daemon=True)
-            reaper.start()
-            self._reapers = [thread for thread in self._reapers if thread.is_alive()] + [reaper]
-        else:
-            _kill(bridge)
-            shutil.rmtree(self._root / str(self._count), ignore_errors=True)
+        work = self._root / str(self._count)
+        if not (self._ready and bridge.stdin is not None):
+            self._reap(bridge, work, grace=0)
+            return
+        with contextlib.suppress(OSError):
+            bridge.stdin.close()  # end of requests: it terminates LibreOffice and exits
+        reaper = threading.Thread(target=self._reap, args=(bridge, work, 15), daemon=True)
+        reaper.start()
+        self._reapers = [thread for thread in self._reapers if thread.is_alive()] + [reaper]
 
     @staticmethod
-    def _reap(bridge: subprocess.Popen[bytes], work: Path) -> None:
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            bridge.wait(15)
+    def _reap(bridge: subprocess.Popen[bytes], work: Path, grace: float) -> None:
+        """Wait up to ``grace`` seconds for it to end, then kill what is left of it and remove its files."""
+        if grace:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                bridge.wait(grace)
         _kill(bridge)
         shutil.rmtree(work, ignore_errors=True)
 
     def _await_ready(self, bridge: subprocess.Popen[bytes], deadline: float) -> None:
         assert bridge.stdout is not None
         try:
-            line = _read(bridge.stdout.fileno(), len(b"READY\n"), deadline)
-            if line != b"READY\n":
+            if _read(bridge.stdout.fileno(), len(office_bridge.READY), deadline) != office_bridge.READY:
                 raise _NotWarm("the bridge said something else")
         except (_NotWarm, TimeoutError) as error:
             self._failed_starts += 1
             if self._failed_starts >= _MAX_FAILED_STARTS:
                 self.unavailable = f"LibreOffice failed to start for the bridge {self._failed_starts} times in a row"
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                if isinstance(error, _NotWarm) and bridge.wait(5) == _NO_UNO:  # it ended before it was ready
+            with contextlib.suppress(subprocess.TimeoutExpired):  # _NotWarm: it ended before it was ready
+                if isinstance(error, _NotWarm) and bridge.wait(5) == office_bridge.NO_UNO:
                     self.unavailable = f"{self.python} has no uno module (Debian: apt-get install python3-uno)"
             raise _NotWarm("LibreOffice did not get ready") from error
         self._ready, self._failed_starts = True, 0
@@ -214,17 +214,18 @@ class WarmConverter:
         if not self._ready:
             self._await_ready(bridge, min(deadline, time.monotonic() + _START_WAIT))
         try:
-            bridge.stdin.write(struct.pack(">Q", len(data)) + data)
+            length = office_bridge.LENGTH
+            bridge.stdin.write(length.pack(len(data)) + data)
             bridge.stdin.flush()
-            head = _read(bridge.stdout.fileno(), 9, deadline)
-            payload = _read(bridge.stdout.fileno(), struct.unpack(">Q", head[1:])[0], deadline)
+            head = _read(bridge.stdout.fileno(), 1 + length.size, deadline)
+            payload = _read(bridge.stdout.fileno(), length.unpack(head[1:])[0], deadline)
         except TimeoutError as error:
             self._ready = False  # killed, not asked to end
             self._retire()
             raise UnreadableFile(Code.TIMEOUT, Cause.DOC_TIMEOUT) from error
         except OSError as error:  # BrokenPipeError: it had ended
             raise _NotWarm("the bridge ended") from error
-        if head[:1] != b"K":
+        if head[:1] != office_bridge.CONVERTED:
             raise _NotWarm(payload.decode("ascii", "replace"))
         self._done += 1
         if self._done >= self.per_office:

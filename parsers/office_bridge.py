@@ -26,7 +26,9 @@ from typing import BinaryIO
 
 NO_UNO = 3  # exit status: this Python has no ``uno`` module
 NO_OFFICE = 4  # exit status: LibreOffice did not start or could not be reached
-LENGTH = struct.Struct(">Q")
+LENGTH = struct.Struct(">Q")  # before every request's and answer's bytes
+READY = b"READY\n"  # said once, when LibreOffice answers
+CONVERTED, FAILED = b"K", b"E"  # an answer's first byte
 START_SECONDS = 60.0
 
 
@@ -81,7 +83,7 @@ def main(argv: list[str]) -> int:
     load = (prop("Hidden", True), prop("ReadOnly", True), prop("MacroExecutionMode", 0), prop("UpdateDocMode", 0))
     store = (prop("FilterName", "MS Word 2007 XML"), prop("Overwrite", True))
     source, target = os.path.join(profile_dir, "form.doc"), os.path.join(profile_dir, "form.docx")
-    sys.stdout.buffer.write(b"READY\n")
+    sys.stdout.buffer.write(READY)
     sys.stdout.buffer.flush()
     try:
         for _ in range(limit):
@@ -96,10 +98,10 @@ def main(argv: list[str]) -> int:
             try:
                 document = desktop.loadComponentFromURL(uno.systemPathToFileUrl(source), "_blank", 0, load)
             except Exception:  # UNO's IllegalArgumentException, IOException or DisposedException
-                _answer(b"E", b"load")
+                _answer(FAILED, b"load")
                 return 0  # LibreOffice may be hurt: the next file gets a fresh one
             if document is None:
-                _answer(b"E", b"load")
+                _answer(FAILED, b"load")
                 if office.poll() is not None:
                     return NO_OFFICE
                 continue
@@ -109,12 +111,12 @@ def main(argv: list[str]) -> int:
                     converted = result.read()
                 os.unlink(target)
             except Exception:  # UNO's IOException: LibreOffice could not write this one
-                _answer(b"E", b"store")
+                _answer(FAILED, b"store")
                 return 0
             finally:
                 with contextlib.suppress(Exception):  # already disposed by a failing filter
                     document.close(True)
-            _answer(b"K", converted)
+            _answer(CONVERTED, converted)
     finally:
         with contextlib.suppress(Exception):  # the office is already gone (the connection closes with it)
             desktop.terminate()

@@ -12,6 +12,8 @@ from email import policy
 from email.parser import BytesParser
 from pathlib import Path
 
+import pytest
+from click.testing import Result
 from typer.testing import CliRunner
 
 from cli.main import app
@@ -21,13 +23,20 @@ from parsers import parse_form
 from parsers.form_file import ParseOptions
 
 
-def test_demo_processes_every_sample_into_one_outcome_each(tmp_path, monkeypatch):
+@pytest.fixture()
+def demo(tmp_path, monkeypatch) -> Result:
+    """`uip-intake demo` as a new user runs it: in an empty folder, with no UIP_INTAKE_ variable set."""
     monkeypatch.chdir(tmp_path)
     for name in list(os.environ):
         if name.startswith("UIP_INTAKE_"):
             monkeypatch.delenv(name)
     result = CliRunner().invoke(app, ["demo"])
     assert result.exit_code == 0, result.output
+    return result
+
+
+def test_demo_processes_every_sample_into_one_outcome_each(tmp_path, demo):
+    result = demo
     messages = json.loads(CliRunner().invoke(app, ["messages", "--json"]).output)
     assert [m["outcome"] for m in messages] == ["application", "application", "application", "rejected",
                                                 "ignored", "rejected", "duplicate", "application", "application",
@@ -51,12 +60,7 @@ def test_demo_processes_every_sample_into_one_outcome_each(tmp_path, monkeypatch
     assert not any((tmp_path / "var/maildir/new").iterdir()) and not any((tmp_path / "var/maildir/cur").iterdir())
 
 
-def test_reprocess_reads_the_stored_forms_with_the_services_parse_pool_and_closes_it(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    for name in list(os.environ):
-        if name.startswith("UIP_INTAKE_"):
-            monkeypatch.delenv(name)
-    assert CliRunner().invoke(app, ["demo"]).exit_code == 0
+def test_reprocess_reads_the_stored_forms_with_the_services_parse_pool_and_closes_it(demo, monkeypatch):
     pools: list[ParsePool] = []
     real_call = ParsePool.__call__
 
@@ -70,12 +74,7 @@ def test_reprocess_reads_the_stored_forms_with_the_services_parse_pool_and_close
     assert pools and all(s._process is None for s in pools[0]._sandboxes)  # read through it, then closed
 
 
-def test_the_commands_that_only_read_the_database_start_no_parse_worker(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    for name in list(os.environ):
-        if name.startswith("UIP_INTAKE_"):
-            monkeypatch.delenv(name)
-    assert CliRunner().invoke(app, ["demo"]).exit_code == 0
+def test_the_commands_that_only_read_the_database_start_no_parse_worker(demo, monkeypatch):
 
     def no_worker(self: Intake) -> None:
         raise AssertionError("a read-only command built the worker (and with it the parse processes)")

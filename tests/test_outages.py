@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from servers import BlackHoleProxy, Dovecot, free_port, start_dovecot
+from servers import BlackHoleProxy, Dovecot, free_port, start_dovecot, wait_for
 from sqlalchemy import func, select
 
 from config import Settings
@@ -155,15 +155,6 @@ def test_a_connection_that_goes_silent_during_a_fetch_fails_the_poll_in_bounded_
     finally:
         intake.close()
         proxy.close()
-
-
-def wait_for(condition: Callable[[], bool], seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def test_a_connection_that_goes_silent_under_idle_is_replaced_and_wakes_a_poll(settings):

@@ -10,6 +10,7 @@ import weakref
 
 import pytest
 from form_corpus import FIXTURES
+from servers import wait_for
 from test_form_corpus import require_libreoffice
 from test_warm_converter import require_uno
 
@@ -113,21 +114,12 @@ def test_a_doc_is_read_through_a_libreoffice_kept_running_and_none_is_left_runni
     assert _our_office_processes(converter) == 0
 
 
-def _eventually(condition, seconds: float = 20.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return False
-
-
 def test_a_pool_warmed_up_has_its_workers_running_before_the_first_file_arrives():
     pool = ParsePool.from_settings(ParsingSettings(workers=2))
     try:
         assert all(s._process is None for s in pool._sandboxes)  # nothing runs until it is asked to
         pool.warm_up()
-        assert _eventually(lambda: all(s._process is not None and s._process.is_alive() for s in pool._sandboxes))
+        assert wait_for(lambda: all(s._process is not None and s._process.is_alive() for s in pool._sandboxes), 20)
         started = {s._process.pid for s in pool._sandboxes}
         _, record = pool(fill_form(complete_values()), "a.docx", OPTIONS)
         assert record is not None and {s._process.pid for s in pool._sandboxes} == started  # none started again
@@ -163,7 +155,7 @@ def test_a_poll_starts_the_parse_workers_before_it_reads_the_mailbox(tmp_path):
         pool = intake.form_parser
         assert isinstance(pool, ParsePool) and all(s._process is None for s in pool._sandboxes)
         intake.poll_once()  # an empty mailbox: no file to parse
-        assert _eventually(lambda: all(s._process is not None and s._process.is_alive() for s in pool._sandboxes))
+        assert wait_for(lambda: all(s._process is not None and s._process.is_alive() for s in pool._sandboxes), 20)
     finally:
         intake.close()
     assert all(s._process is None for s in pool._sandboxes)

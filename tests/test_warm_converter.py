@@ -9,7 +9,9 @@ import signal
 import subprocess
 import sys
 import zipfile
+from collections.abc import Callable, Iterator
 from io import BytesIO
+from typing import Any
 
 import pytest
 from form_corpus import FIXTURES
@@ -40,6 +42,21 @@ def _is_docx(data: bytes) -> bool:
         return "word/document.xml" in archive.namelist()
 
 
+@pytest.fixture()
+def make_converter() -> Iterator[Callable[..., WarmConverter]]:
+    """WarmConverters for the test, each closed after it; none may leave a process behind."""
+    made: list[WarmConverter] = []
+
+    def make(**kwargs: Any) -> WarmConverter:
+        made.append(WarmConverter("soffice", **kwargs))
+        return made[-1]
+
+    yield make
+    for converter in made:
+        converter.close()
+    assert [_processes(converter) for converter in made] == [[] for _ in made]
+
+
 def _processes(converter: WarmConverter) -> list[int]:
     found = subprocess.run(["pgrep", "-f", str(converter._root)], capture_output=True, text=True).stdout.split()
     return [int(pid) for pid in found]
@@ -50,83 +67,66 @@ def _bridge_pid(converter: WarmConverter) -> int:
     return converter._bridge.pid
 
 
-def test_every_doc_is_converted_by_the_running_libreoffice_which_is_replaced_after_its_quota(doc):
+def test_every_doc_is_converted_by_the_running_libreoffice_which_is_replaced_after_its_quota(doc, make_converter):
     require_uno()
-    converter = WarmConverter("soffice", per_office=2)
-    try:
-        bridges = []
-        for _ in range(5):
-            assert _is_docx(converter.convert(doc, 60))
-            bridges.append(_bridge_pid(converter))
-        assert converter.warm_conversions == 5  # none took the cold path
-        # two files each: the second conversion starts the next one at once, ready for the third file
-        assert bridges[0] != bridges[1] == bridges[2] != bridges[3] == bridges[4]
-    finally:
-        converter.close()
-    assert _processes(converter) == []
-
-
-def test_a_conversion_past_its_timeout_is_answered_as_unreadable_and_the_next_file_gets_a_fresh_libreoffice(doc):
-    require_uno()
-    converter = WarmConverter("soffice")
-    try:
-        converter.convert(doc, 60)  # running and ready
-        hung = _bridge_pid(converter)
-        with pytest.raises(UnreadableFile) as error:
-            converter.convert(doc, 0.001)
-        assert error.value.code == UnreadableCode.TIMEOUT
+    converter = make_converter(per_office=2)
+    bridges = []
+    for _ in range(5):
         assert _is_docx(converter.convert(doc, 60))
-        assert _bridge_pid(converter) != hung and converter.warm_conversions == 2
-    finally:
-        converter.close()
-    assert _processes(converter) == []
+        bridges.append(_bridge_pid(converter))
+    assert converter.warm_conversions == 5  # none took the cold path
+    # two files each: the second conversion starts the next one at once, ready for the third file
+    assert bridges[0] != bridges[1] == bridges[2] != bridges[3] == bridges[4]
 
 
-def test_a_libreoffice_that_died_between_files_costs_the_next_file_nothing_but_the_cold_path(doc):
+def test_a_conversion_past_its_timeout_is_answered_as_unreadable_and_the_next_file_gets_a_fresh_libreoffice(
+        doc, make_converter):
     require_uno()
-    converter = WarmConverter("soffice")
-    try:
-        converter.convert(doc, 60)
-        bridge = _bridge_pid(converter)
-        offices = [pid for pid in _processes(converter) if pid != bridge]
-        assert offices  # oosplash and soffice.bin
-        for pid in offices:
-            os.kill(pid, signal.SIGKILL)
-        assert _is_docx(converter.convert(doc, 60))  # the bridge could not load it: the cold path did
-        assert converter.warm_conversions == 1
-        assert _is_docx(converter.convert(doc, 60))  # and a fresh one took over
-        assert converter.warm_conversions == 2
-    finally:
-        converter.close()
-    assert _processes(converter) == []
+    converter = make_converter()
+    converter.convert(doc, 60)  # running and ready
+    hung = _bridge_pid(converter)
+    with pytest.raises(UnreadableFile) as error:
+        converter.convert(doc, 0.001)
+    assert error.value.code == UnreadableCode.TIMEOUT
+    assert _is_docx(converter.convert(doc, 60))
+    assert _bridge_pid(converter) != hung and converter.warm_conversions == 2
 
 
-def test_without_the_uno_module_every_doc_takes_the_cold_path_and_the_reason_is_kept(doc):
+def test_a_libreoffice_that_died_between_files_costs_the_next_file_nothing_but_the_cold_path(doc, make_converter):
+    require_uno()
+    converter = make_converter()
+    converter.convert(doc, 60)
+    bridge = _bridge_pid(converter)
+    offices = [pid for pid in _processes(converter) if pid != bridge]
+    assert offices  # oosplash and soffice.bin
+    for pid in offices:
+        os.kill(pid, signal.SIGKILL)
+    assert _is_docx(converter.convert(doc, 60))  # the bridge could not load it: the cold path did
+    assert converter.warm_conversions == 1
+    assert _is_docx(converter.convert(doc, 60))  # and a fresh one took over
+    assert converter.warm_conversions == 2
+
+
+def test_without_the_uno_module_every_doc_takes_the_cold_path_and_the_reason_is_kept(doc, make_converter):
     require_libreoffice()
-    converter = WarmConverter("soffice", python=sys.executable)  # the test's own Python: no uno here
-    try:
-        assert _is_docx(converter.convert(doc, 60))
-        assert converter.warm_conversions == 0
-        assert converter.unavailable is not None and "python3-uno" in converter.unavailable
-        assert _is_docx(converter.convert(doc, 60))  # not tried again
-        assert converter._bridge is None
-    finally:
-        converter.close()
+    converter = make_converter(python=sys.executable)  # the test's own Python: no uno here
+    assert _is_docx(converter.convert(doc, 60))
+    assert converter.warm_conversions == 0
+    assert converter.unavailable is not None and "python3-uno" in converter.unavailable
+    assert _is_docx(converter.convert(doc, 60))  # not tried again
+    assert converter._bridge is None
 
 
-def test_a_file_libreoffice_cannot_read_gets_the_cold_paths_answer_and_the_next_file_goes_warm_again(doc):
+def test_a_file_libreoffice_cannot_read_gets_the_cold_paths_answer_and_the_next_file_goes_warm_again(
+        doc, make_converter):
     require_uno()
-    converter = WarmConverter("soffice")
-    try:
-        converter.convert(doc, 60)
-        with pytest.raises(UnreadableFile) as warm:
-            converter.convert(doc[:3000], 60)  # a .doc cut short
-        with pytest.raises(UnreadableFile) as cold:
-            convert_doc(doc[:3000], "soffice", 60)
-        assert (warm.value.code, warm.value.cause) == (cold.value.code, cold.value.cause) == (
-            UnreadableCode.CORRUPT, RefusalCause.DOC_DAMAGED)
-        assert _is_docx(converter.convert(doc, 60))
-        assert converter.warm_conversions == 2
-    finally:
-        converter.close()
-    assert _processes(converter) == []
+    converter = make_converter()
+    converter.convert(doc, 60)
+    with pytest.raises(UnreadableFile) as warm:
+        converter.convert(doc[:3000], 60)  # a .doc cut short
+    with pytest.raises(UnreadableFile) as cold:
+        convert_doc(doc[:3000], "soffice", 60)
+    assert (warm.value.code, warm.value.cause) == (cold.value.code, cold.value.cause) == (
+        UnreadableCode.CORRUPT, RefusalCause.DOC_DAMAGED)
+    assert _is_docx(converter.convert(doc, 60))
+    assert converter.warm_conversions == 2
