@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    literal_column,
 )
 from sqlalchemy import false as sa_false
 from sqlalchemy.engine import Dialect
@@ -150,6 +151,10 @@ class Application(Base):
     purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # form values deleted (retention)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    # one more for every UPDATE of the row, by the ORM or a Core update() alike (never set it by hand): what
+    # the web app's ranking cache compares to know nothing changed
+    revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0",
+                                          onupdate=literal_column("revision") + 1)
 
     messages: Mapped[list[InboundMessage]] = relationship(
         back_populates="application", foreign_keys="InboundMessage.application_id", order_by="InboundMessage.id")

@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from storage.models import Application, FieldValueRow, InboundMessage, Reply, Submission
+from storage.models import Application, FieldCorrection, FieldValueRow, InboundMessage, Reply, Submission
 from storage.states import MessageState, Outcome
 
 
@@ -200,3 +200,14 @@ def in_round(name: str, first_round: str) -> ColumnElement[bool]:
     if name == first_round:
         return or_(Application.round == name, Application.round.is_(None))
     return Application.round == name
+
+
+def ranking_inputs(session: Session, round_name: str, first_round: str) -> tuple[object, ...]:
+    """What changes whenever anything the round's ranking reads changes: every application of the round as
+    (id, revision), its revision bumped by each UPDATE of the row, and the corrections as (count, last id).
+    Applications are never deleted and revisions only grow, so a state passed never comes back."""
+    applications = tuple(tuple(row) for row in session.execute(
+        select(Application.id, Application.revision).where(in_round(round_name, first_round))
+        .order_by(Application.id)))
+    corrections = tuple(session.execute(select(func.count(FieldCorrection.id), func.max(FieldCorrection.id))).one())
+    return applications, corrections

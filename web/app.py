@@ -29,6 +29,7 @@ from web import (
     statistics_page,
 )
 from web.pages import render
+from web.ranking_cache import RankingCache
 from web.security import CsrfRefused, NotSignedIn
 
 # No scripts, no frames, no foreign origins: the pages are server-rendered HTML and one stylesheet.
@@ -44,6 +45,7 @@ def create_app(settings: Settings, db: Database | None = None, archive: Archive 
     app.state.settings = settings
     app.state.db = db or Database(settings.database.url)
     app.state.archive = archive or Archive(settings.storage.archive_dir)
+    app.state.rankings = RankingCache()
     app.router.redirect_slashes = False  # "/queue/" is a 404: a redirect would be built from the request's Host
     app.mount("/static", StaticFiles(directory=Path(__file__).with_name("static")), name="static")
     for module in (login_page, queue_page, application_page, downloads, ranking_page, decision_page, statistics_page,

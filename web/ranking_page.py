@@ -6,8 +6,10 @@ from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from sqlalchemy.orm import Session
 from starlette.responses import Response
 
+from config.rounds import Round
 from storage.coordination import serialise
 from storage.models import utcnow
 from storage.queries import get_application
@@ -16,9 +18,17 @@ from web.decisions import OPEN_STATES, latest_decision, ranking_of
 from web.exports import Cell, table_response
 from web.pages import Pages, db_of, page_holding, redirect, render, round_of, settings_of
 from web.ranking import MIN_SELECTED, Ranking
+from web.ranking_cache import RankingCache
 from web.security import Staff, checked_staff, client_address, current_staff
 
 router = APIRouter()
+
+
+def kept_ranking(request: Request, session: Session, round_: Round) -> Ranking:
+    """The round's ranking for a page or an export: the one kept, unless something it reads has changed since.
+    What changes the selection works the ranking out afresh, inside its own transaction."""
+    cache: RankingCache = request.app.state.rankings
+    return cache.ranking(settings_of(request), session, round_)
 
 
 @router.get("/ranking")
@@ -28,7 +38,7 @@ def ranking_page(request: Request, staff: Annotated[Staff, Depends(current_staff
     ranked list and the list of the others are shown a page at a time, each with its own page number."""
     round_ = round_of(request, round)
     with db_of(request).session() as session:
-        ranking = ranking_of(settings_of(request), session, round_)
+        ranking = kept_ranking(request, session, round_)
         decision = latest_decision(session, round_.name)
         ranked_pages = Pages.of(request, len(ranking.ranked), page, fragment="rangorden")
         other_pages = Pages.of(request, len(ranking.not_eligible), other_page, param="other_page",
@@ -107,7 +117,7 @@ def ranking_export(request: Request, kind: str, staff: Annotated[Staff, Depends(
         raise HTTPException(404, "Eksporten findes som .csv og .xlsx.")
     round_ = round_of(request, round)
     with db_of(request).session() as session:
-        rows = ranking_table(ranking_of(settings_of(request), session, round_))
+        rows = ranking_table(kept_ranking(request, session, round_))
         audit(session, staff.email, "export", detail={"file": f"rangorden.{kind}", "rows": len(rows)},
               client=client_address(request))
     return table_response(kind, "rangorden", "Rangorden", RANKING_HEADER, rows)
