@@ -145,6 +145,7 @@ class ParsingSettings(_Section):
     warm_libreoffice: bool = True  # keep a LibreOffice running between .doc conversions, driven over UNO
     uno_python: str = ""  # the Python with LibreOffice's uno module; "": LibreOffice's own, else /usr/bin/python3
     conversions_per_office: int = Field(50, ge=1)  # then the running LibreOffice is replaced by a fresh one
+    office_idle_minutes: float = Field(10, gt=0)  # a LibreOffice kept running and idle this long is ended
     max_pdf_pages: int = Field(40, ge=1)
 
     @model_validator(mode="after")

@@ -10,6 +10,7 @@ asked for is forgotten when the chunk ends (``forget_ahead``).
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import queue
 import threading
@@ -23,6 +24,7 @@ from parsers.file_safety import OLE_MAGIC, FileKind, inspect_file
 from parsers.form_file import Parse, ParseOptions, parse_converted_doc
 from parsers.form_record import FormRecord
 
+log = logging.getLogger(__name__)
 Parsed = tuple[FileKind, FormRecord | None]
 
 
@@ -46,7 +48,8 @@ class ParsePool:
 
     @classmethod
     def from_settings(cls, settings: ParsingSettings) -> ParsePool:
-        converter = (WarmConverter(settings.libreoffice, settings.uno_python, settings.conversions_per_office)
+        converter = (WarmConverter(settings.libreoffice, settings.uno_python, settings.conversions_per_office,
+                                   settings.office_idle_minutes * 60)
                      if settings.libreoffice and settings.warm_libreoffice else None)
         return cls([FormSandbox.from_settings(settings) for _ in range(worker_count(settings))], converter)
 
@@ -58,6 +61,11 @@ class ParsePool:
         self._warmed = True
         for sandbox in self._sandboxes:
             self._executor.submit(sandbox.start)  # before any file submitted after this
+
+    def retire_idle(self) -> None:
+        """End the LibreOffice kept running if it has been idle for ``parsing.office_idle_minutes``."""
+        if self._converter is not None and self._converter.retire_if_idle():
+            log.info("the LibreOffice kept for .doc files was idle: ended until the next .doc")
 
     @property
     def workers(self) -> int:

@@ -94,6 +94,7 @@ class Intake:
     def poll_once(self) -> PollReport:
         self.take_lease()
         if isinstance(self.form_parser, ParsePool):
+            self.form_parser.retire_idle()  # a LibreOffice no .doc has needed for a while is ended
             self.form_parser.warm_up()  # the parse workers start while the mailbox is opened and listed
         report = PollReport()
         try:

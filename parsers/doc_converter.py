@@ -127,7 +127,8 @@ class WarmConverter:
     One LibreOffice at a time runs with its own profile, listening on a private named pipe, driven by
     :mod:`parsers.office_bridge` under the Python that has LibreOffice's ``uno`` module (``python``; found
     by :func:`uno_python` when empty). It is started ahead, converts at most ``per_office`` files and is
-    then replaced by a fresh one, so its memory stays bounded and a file can affect only a few after it.
+    then replaced by a fresh one, so its memory stays bounded and a file can affect only a few after it;
+    ``retire_if_idle`` ends it after ``idle_seconds`` without a file (the next .doc starts a fresh one).
     A conversion past ``timeout`` kills it (the file is answered as unreadable, as on the cold path). Any
     other failure — no ``uno`` (:attr:`unavailable` then says so and every file goes cold), LibreOffice
     not starting or dying, a file it could not read or write — sends the file down the cold path, which
@@ -135,10 +136,13 @@ class WarmConverter:
     The service owns every process it starts: ``close`` ends them.
     """
 
-    def __init__(self, libreoffice: str | None, python: str = "", per_office: int = 50) -> None:
+    def __init__(self, libreoffice: str | None, python: str = "", per_office: int = 50,
+                 idle_seconds: float = 600) -> None:
         self.exe = shutil.which(libreoffice) if libreoffice else None
         self.python = uno_python(python, self.exe)
         self.per_office = per_office
+        self.idle_seconds = idle_seconds
+        self._used = time.monotonic()  # when it last started or converted
         self._root = Path(tempfile.mkdtemp(prefix="uip-warm-"))
         self._bridge: subprocess.Popen[bytes] | None = None
         self._ready = False
@@ -161,7 +165,7 @@ class WarmConverter:
              str(self.per_office)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=_env(work), cwd=work,
             start_new_session=True, preexec_fn=_lift_memory_limit)
-        self._ready, self._done = False, 0
+        self._ready, self._done, self._used = False, 0, time.monotonic()
 
     def _retire(self) -> None:
         """End the running one (gracefully when it is idle: it closes its LibreOffice) and forget it."""
@@ -228,6 +232,7 @@ class WarmConverter:
         if head[:1] != office_bridge.CONVERTED:
             raise _NotWarm(payload.decode("ascii", "replace"))
         self._done += 1
+        self._used = time.monotonic()
         if self._done >= self.per_office:
             self._retire()
             self._start()  # the next one gets ready while this file is read
@@ -241,6 +246,19 @@ class WarmConverter:
                     self._start()
             finally:
                 self._lock.release()
+
+    def retire_if_idle(self) -> bool:
+        """End the running LibreOffice when it has had nothing to convert for ``idle_seconds`` (it holds
+        ~100 MB); the next .doc starts a fresh one. True if one was ended."""
+        if not self._lock.acquire(blocking=False):
+            return False  # converting right now: not idle
+        try:
+            if self._bridge is None or time.monotonic() - self._used < self.idle_seconds:
+                return False
+            self._retire()
+            return True
+        finally:
+            self._lock.release()
 
     def convert(self, data: bytes, timeout: float) -> bytes:
         if self.exe is None:

@@ -4,6 +4,7 @@ once; .doc files converted by a LibreOffice kept running (none left behind)."""
 from __future__ import annotations
 
 import gc
+import mailbox
 import subprocess
 import time
 import weakref
@@ -15,7 +16,7 @@ from test_form_corpus import require_libreoffice
 from test_warm_converter import require_uno
 
 from config import ParsingSettings, load_settings
-from ingest.demo import complete_values
+from ingest.demo import application_email, complete_values, to_bytes
 from ingest.form_sandbox import FormSandbox
 from ingest.parse_pool import ParsePool
 from ingest.poller import Intake
@@ -159,3 +160,29 @@ def test_a_poll_starts_the_parse_workers_before_it_reads_the_mailbox(tmp_path):
     finally:
         intake.close()
     assert all(s._process is None for s in pool._sandboxes)
+
+
+def test_a_poll_ends_the_libreoffice_no_doc_has_needed_for_office_idle_minutes(tmp_path):
+    require_uno()
+    doc = next(f for f in FIXTURES if f.filename == "skema.doc").build()
+    settings = load_settings(None, mailbox={"maildir_path": str(tmp_path / "maildir")},
+                             database={"url": f"sqlite:///{tmp_path}/intake.db"},
+                             storage={"archive_dir": str(tmp_path / "archive")},
+                             smtp={"outbox_dir": str(tmp_path / "outbox")},
+                             parsing={"workers": 1, "office_idle_minutes": 0.02})  # 1.2 s
+    mailbox.Maildir(settings.mailbox.maildir_path, create=True).add(to_bytes(application_email(
+        None, message_id="<doc@kommune.dk>", annexes={"skema.doc": doc})))
+    intake = Intake.from_settings(settings)
+    intake.db.migrate()
+    try:
+        pool = intake.form_parser
+        assert isinstance(pool, ParsePool) and pool._converter is not None
+        assert intake.poll_once().outcomes == {"application": 1}
+        assert pool._converter.warm_conversions == 1 and pool._converter._bridge is not None
+        intake.poll_once()  # at once: still kept
+        assert pool._converter._bridge is not None
+        time.sleep(1.5)
+        intake.poll_once()
+        assert pool._converter._bridge is None
+    finally:
+        intake.close()

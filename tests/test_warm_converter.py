@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import zipfile
 from collections.abc import Callable, Iterator
 from io import BytesIO
@@ -15,7 +16,7 @@ from typing import Any
 
 import pytest
 from form_corpus import FIXTURES
-from servers import REQUIRE_SERVERS
+from servers import REQUIRE_SERVERS, wait_for
 from test_form_corpus import require_libreoffice
 
 from parsers import UnreadableFile
@@ -90,6 +91,20 @@ def test_a_conversion_past_its_timeout_is_answered_as_unreadable_and_the_next_fi
     assert error.value.code == UnreadableCode.TIMEOUT
     assert _is_docx(converter.convert(doc, 60))
     assert _bridge_pid(converter) != hung and converter.warm_conversions == 2
+
+
+def test_a_libreoffice_idle_past_its_idle_time_is_ended_and_the_next_doc_starts_a_fresh_one(doc, make_converter):
+    require_uno()
+    converter = make_converter(idle_seconds=1.0)
+    converter.convert(doc, 60)
+    first = _bridge_pid(converter)
+    assert not converter.retire_if_idle()  # just used: kept
+    time.sleep(1.2)
+    assert converter.retire_if_idle()
+    assert converter._bridge is None and wait_for(lambda: _processes(converter) == [], 20)  # LibreOffice too
+    assert not converter.retire_if_idle()  # nothing running: nothing to end
+    assert _is_docx(converter.convert(doc, 60))
+    assert _bridge_pid(converter) != first and converter.warm_conversions == 2
 
 
 def test_a_libreoffice_that_died_between_files_costs_the_next_file_nothing_but_the_cold_path(doc, make_converter):
