@@ -191,6 +191,9 @@ class Submission(Base):
     sender: Mapped[str | None] = mapped_column(String(320))  # who sent this version
     after_deadline: Mapped[bool] = mapped_column(Boolean, default=False)  # a correction that came late
     reprocessed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())  # re-read later
+    # what the queue's search reads of this version's form (storage.queue_index.form_search_text), written with
+    # it so the search reads no field values; None once its values are deleted (retention)
+    search_text: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     application: Mapped[Application] = relationship(back_populates="submissions", foreign_keys=[application_id])

@@ -3,15 +3,15 @@ enough to count, filter, search and sort every application; only the page shown 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, func, null, select
 from sqlalchemy.orm import Session
 
-from storage.models import Application, FieldCorrection, ProblemRow, Reply
-from storage.queries import current_values
+from storage.models import Application, FieldCorrection, ProblemRow, Reply, Submission
 from storage.states import ApplicationStatus
 
 EARLIEST = datetime.min.replace(tzinfo=UTC)
@@ -48,45 +48,38 @@ class QueueEntry:
 
 def queue_index(session: Session, search: bool = True, where: ColumnElement[bool] | None = None
                 ) -> list[QueueEntry]:
-    """Every application, oldest first, in two light queries whatever their number (one without ``search``:
-    then the haystack holds only the reference and the municipality)."""
+    """Every application, oldest first, in one light query whatever their number (without ``search`` the
+    haystack holds only the reference and the municipality)."""
     problems = (select(func.count(ProblemRow.id)).where(ProblemRow.submission_id == Application.current_submission_id)
                 .correlate(Application).scalar_subquery())
     corrected = (select(func.count(FieldCorrection.id)).where(FieldCorrection.application_id == Application.id)
                  .correlate(Application).scalar_subquery())
     last_reply = (select(Reply.created_at).where(Reply.application_id == Application.id)
                   .order_by(Reply.id.desc()).limit(1).correlate(Application).scalar_subquery())
+    form_text = (select(Submission.search_text).where(Submission.id == Application.current_submission_id)
+                 .correlate(Application).scalar_subquery())
     query = select(Application.id, Application.reference, Application.municipality, Application.received_at,
-                   Application.late, Application.status, Application.rejected_reason,
-                   Application.current_submission_id, corrected, problems, last_reply)
+                   Application.late, Application.status, Application.rejected_reason, corrected, problems,
+                   last_reply, form_text if search else null())
     if where is not None:
         query = query.where(where)
     rows = session.execute(query.order_by(Application.received_at, Application.id)).all()
-    values = (current_values(session, [_Current(r[0], r[7]) for r in rows], SEARCHED_FIELDS) if search
-              else {r[0]: {} for r in rows})
-    entries = []
-    for (row_id, reference, municipality, received_at, late, status, rejected, _, corrections, count,
-         last_at) in rows:
-        fields = {key: value for key, (value, _) in values[row_id].items()}
-        entries.append(QueueEntry(
-            id=row_id, reference=reference, municipality=municipality, received_at=received_at, late=bool(late),
-            status=ApplicationStatus.REJECTED if rejected else status, corrected=bool(corrections),
-            problems=int(count or 0), last_reply_at=last_at,
-            haystack=search_text(reference, municipality, fields)))
-    return entries
+    return [QueueEntry(id=row_id, reference=reference, municipality=municipality, received_at=received_at,
+                       late=bool(late), status=ApplicationStatus.REJECTED if rejected else status,
+                       corrected=bool(corrections), problems=int(count or 0), last_reply_at=last_at,
+                       haystack=search_text(reference, municipality, text))
+            for (row_id, reference, municipality, received_at, late, status, rejected, corrections, count, last_at,
+                 text) in rows]
 
 
-def search_text(reference: str, municipality: str | None, fields: dict[str, Any]) -> str:
-    """What the queue's search looks in: the reference, the municipalities (the partners' too) and the
+def form_search_text(fields: Mapping[str, Any]) -> str:
+    """What the queue's search reads of a form (``SEARCHED_FIELDS``): the partners' municipalities and the
     contact's e-mail address, casefolded."""
     partners = " ".join(str(p.get("municipality") or "") for p in (fields.get("partners") or [])
                         if isinstance(p, dict))
-    return " ".join([reference, municipality or "", partners, str(fields.get("contact_email") or "")]).casefold()
+    return " ".join([partners, str(fields.get("contact_email") or "")]).casefold()
 
 
-@dataclass(frozen=True)
-class _Current:
-    """What ``current_values`` reads of an application: its id and its current version's id."""
-
-    id: int
-    current_submission_id: int | None
+def search_text(reference: str, municipality: str | None, form_text: str | None) -> str:
+    """What the queue's search looks in: the reference, the municipality and what it reads of the form."""
+    return " ".join([reference, municipality or "", form_text or ""]).casefold()

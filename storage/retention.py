@@ -122,7 +122,7 @@ def _blank_applications(session: Session, ids: list[int]) -> None:
     submissions = select(Submission.id).where(Submission.application_id.in_(ids))
     session.execute(delete(FieldValueRow).where(FieldValueRow.submission_id.in_(submissions)))
     session.execute(delete(ProblemRow).where(ProblemRow.submission_id.in_(submissions)))
-    session.execute(update(Submission).where(Submission.application_id.in_(ids)).values(sender=None)
+    session.execute(update(Submission).where(Submission.application_id.in_(ids)).values(sender=None, search_text=None)
                     .execution_options(synchronize_session=False))
     session.execute(delete(FieldCorrection).where(FieldCorrection.application_id.in_(ids)))
     session.execute(delete(StaffNote).where(StaffNote.application_id.in_(ids)))

@@ -69,6 +69,9 @@ def test_purge_deletes_personal_data_past_the_retention_period_and_keeps_an_anon
     client = client_for(bench)
     token = sign_in(client)
     client.post("/applications/AD-2019-0001/notes", data={"csrf_token": token, "text": "Ring til Mette Jensen"})
+    with bench.db.session() as session:
+        contact = session.scalar(select(FieldValueRow.value).where(FieldValueRow.key == "contact_email"))
+    assert "AD-2019-" in client.get("/queue", params={"q": contact}).text  # the search finds the contact
     archive = Path(bench.settings.storage.archive_dir)
     files_before = [p for p in archive.rglob("*") if p.is_file()]
     dry = cli(bench, "purge", "--older-than", "365", "--dry-run")
@@ -82,6 +85,7 @@ def test_purge_deletes_personal_data_past_the_retention_period_and_keeps_an_anon
         messages = list(session.scalars(select(InboundMessage)))
         assert all(m.sender == "" and m.subject == "" and m.raw_sha256 is None and m.purged_at for m in messages)
         assert session.scalar(select(func.count(FieldValueRow.id))) == 0
+        assert session.scalars(select(Submission.search_text)).all() == [None] * 7  # nor what the search read
         assert session.scalar(select(func.count(StaffNote.id))) == 0
         kept = {a.reference: (a.municipality, a.status) for a in session.scalars(select(Application))}
         assert kept["AD-2019-0001"] == ("Aarhus Kommune", "complete") and len(kept) == 7
@@ -89,6 +93,7 @@ def test_purge_deletes_personal_data_past_the_retention_period_and_keeps_an_anon
         (entry,) = session.scalars(select(AuditEntry).where(AuditEntry.action == "purge"))
         assert entry.detail["messages"] == 11 and entry.detail["applications"] == 7
     assert "Mette" not in client.get("/applications/AD-2019-0001").text
+    assert "AD-2019-" not in client.get("/queue", params={"q": contact}).text
     assert client.get("/messages").status_code == 200
     assert cli(bench, "purge", "--older-than", "365").output.count("0 emails") == 1  # nothing left to purge
 

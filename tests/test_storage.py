@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -60,6 +62,41 @@ def test_upgrading_a_database_holding_applications_keeps_every_row_and_link(db_u
         if database.engine.dialect.name == "sqlite":
             assert conn.execute(sa.text("PRAGMA foreign_key_check")).all() == []
             assert conn.execute(sa.text("PRAGMA foreign_keys")).scalar() == 1
+    database.dispose()
+
+
+def test_upgrading_to_0010_stores_what_the_search_reads_of_every_version_kept(db_url):
+    """Versions stored before 0010 get the partners' municipalities and the contact's address from their field
+    values; a version whose values retention deleted keeps none."""
+    import sqlalchemy as sa
+    from alembic import command
+
+    from storage import Database
+    from storage.database import alembic_config
+
+    database = Database(db_url)
+    command.upgrade(alembic_config(database.engine), "0009")
+    now = "2019-09-02 10:00:00"
+    with database.engine.begin() as conn:
+        conn.execute(sa.text(
+            "INSERT INTO application (id, reference, status, late, received_at, created_at, updated_at) "
+            f"VALUES (1, 'AD-2019-0001', 'complete', false, '{now}', '{now}', '{now}')"))
+        conn.execute(sa.text(
+            "INSERT INTO inbound_message (id, folder, uidvalidity, uid, dedupe_key, sender, sender_name, subject, "
+            "received_at, size, headers_only, state, attempts, application_id, created_at) VALUES "
+            f"(1, 'INBOX', '1', '1', '<a@b>', 'a@b.dk', '', 's', '{now}', 10, false, 'processed', 0, 1, '{now}')"))
+        for submission in (1, 2):
+            conn.execute(sa.text(
+                "INSERT INTO submission (id, application_id, message_id, reader, complete, version, after_deadline, "
+                f"created_at) VALUES ({submission}, 1, 1, 'docx', true, {submission}, false, '{now}')"))
+        for key, value in (("partners", [{"municipality": "Fredericia Kommune", "population": 51000}]),
+                           ("contact_email", "Mette.Jensen@Aarhus.dk"), ("population", 352751)):
+            conn.execute(sa.text("INSERT INTO field_value (submission_id, key, value, raw, source) "
+                                 "VALUES (1, :key, :value, '', '')"), {"key": key, "value": json.dumps(value)})
+    database.migrate()
+    with database.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT id, search_text FROM submission ORDER BY id")).all() == [
+            (1, "fredericia kommune mette.jensen@aarhus.dk"), (2, None)]
     database.dispose()
 
 

@@ -19,7 +19,7 @@ from parsers.form_fields import FIELDS
 from storage import Application, InboundMessage, Submission
 from storage.models import Reply
 from storage.queries import current_values, in_round
-from storage.queue_index import SEARCHED_FIELDS, QueueEntry, queue_index, search_text
+from storage.queue_index import SEARCHED_FIELDS, QueueEntry, form_search_text, queue_index, search_text
 from storage.staff import audit
 from storage.states import MessageState
 from web.application_record import ApplicationRecord, application_record, display_value
@@ -108,7 +108,7 @@ def corrected_entries(request: Request, session: Session, entries: list[QueueEnt
     for row in queue_rows(request, session, PAGE_FIELDS, corrected):
         entry = corrected[row.application.id]
         entry.problems = row.problems
-        entry.haystack = search_text(entry.reference, entry.municipality, row.record.fields)
+        entry.haystack = search_text(entry.reference, entry.municipality, form_search_text(row.record.fields))
 
 
 @router.get("/")

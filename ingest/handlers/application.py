@@ -16,6 +16,7 @@ from parsers.form_record import FormRecord
 from parsers.municipalities import find_municipality
 from storage import Application, Attachment, FieldValueRow, InboundMessage, ProblemRow, Submission
 from storage.coordination import next_reference
+from storage.queue_index import form_search_text
 from storage.states import ApplicationStatus
 
 
@@ -50,7 +51,8 @@ def add_version(session: Session, application: Application, record: FormRecord, 
     submission = Submission(application=application, message_id=message.id,
                             attachment_id=attachment.id if attachment else None,
                             reader=record.reader[:32], complete=complete, version=len(application.submissions) + 1,
-                            sender=message.sender, after_deadline=after_deadline, reprocessed=reprocessed)
+                            sender=message.sender, after_deadline=after_deadline, reprocessed=reprocessed,
+                            search_text=form_search_text(record.as_fields()))
     session.add(submission)
     session.flush()
     # the fields and problems as two bulk INSERTs, not ~30 objects through the unit of work (the flush was the
