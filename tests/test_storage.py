@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -31,6 +32,24 @@ def test_archive_stores_by_digest_and_never_by_a_senders_name(tmp_path):
         archive.path("files", "../../etc/passwd")
 
 
+def _old_application(conn: Any, versions: int) -> None:
+    """Application 1, its message 1 and submissions 1…``versions``, as raw rows any schema since 0002 takes."""
+    import sqlalchemy as sa
+
+    now = "2019-09-02 10:00:00"
+    conn.execute(sa.text(
+        "INSERT INTO application (id, reference, status, late, received_at, created_at, updated_at) "
+        f"VALUES (1, 'AD-2019-0001', 'complete', false, '{now}', '{now}', '{now}')"))
+    conn.execute(sa.text(
+        "INSERT INTO inbound_message (id, folder, uidvalidity, uid, dedupe_key, sender, sender_name, subject, "
+        "received_at, size, headers_only, state, attempts, application_id, created_at) VALUES "
+        f"(1, 'INBOX', '1', '1', '<a@b>', 'a@b.dk', '', 's', '{now}', 10, false, 'processed', 0, 1, '{now}')"))
+    for version in range(1, versions + 1):
+        conn.execute(sa.text(
+            "INSERT INTO submission (id, application_id, message_id, reader, complete, version, after_deadline, "
+            f"created_at) VALUES ({version}, 1, 1, 'docx', true, {version}, false, '{now}')"))
+
+
 def test_upgrading_a_database_holding_applications_keeps_every_row_and_link(db_url):
     """0002 → head rebuilds `application` on SQLite, which other tables point at: no row may be lost or orphaned."""
     import sqlalchemy as sa
@@ -41,18 +60,8 @@ def test_upgrading_a_database_holding_applications_keeps_every_row_and_link(db_u
 
     database = Database(db_url)
     command.upgrade(alembic_config(database.engine), "0002")
-    now = "2019-09-02 10:00:00"
     with database.engine.begin() as conn:
-        conn.execute(sa.text(
-            "INSERT INTO application (id, reference, status, late, received_at, created_at, updated_at) "
-            f"VALUES (1, 'AD-2019-0001', 'complete', false, '{now}', '{now}', '{now}')"))
-        conn.execute(sa.text(
-            "INSERT INTO inbound_message (id, folder, uidvalidity, uid, dedupe_key, sender, sender_name, subject, "
-            "received_at, size, headers_only, state, attempts, application_id, created_at) VALUES "
-            f"(1, 'INBOX', '1', '1', '<a@b>', 'a@b.dk', '', 's', '{now}', 10, false, 'processed', 0, 1, '{now}')"))
-        conn.execute(sa.text(
-            "INSERT INTO submission (id, application_id, message_id, reader, complete, version, after_deadline, "
-            f"created_at) VALUES (1, 1, 1, 'docx', true, 1, false, '{now}')"))
+        _old_application(conn, versions=1)
         conn.execute(sa.text("UPDATE application SET current_submission_id = 1"))
     database.migrate()
     with database.engine.connect() as conn:
@@ -76,19 +85,8 @@ def test_upgrading_to_0010_stores_what_the_search_reads_of_every_version_kept(db
 
     database = Database(db_url)
     command.upgrade(alembic_config(database.engine), "0009")
-    now = "2019-09-02 10:00:00"
     with database.engine.begin() as conn:
-        conn.execute(sa.text(
-            "INSERT INTO application (id, reference, status, late, received_at, created_at, updated_at) "
-            f"VALUES (1, 'AD-2019-0001', 'complete', false, '{now}', '{now}', '{now}')"))
-        conn.execute(sa.text(
-            "INSERT INTO inbound_message (id, folder, uidvalidity, uid, dedupe_key, sender, sender_name, subject, "
-            "received_at, size, headers_only, state, attempts, application_id, created_at) VALUES "
-            f"(1, 'INBOX', '1', '1', '<a@b>', 'a@b.dk', '', 's', '{now}', 10, false, 'processed', 0, 1, '{now}')"))
-        for submission in (1, 2):
-            conn.execute(sa.text(
-                "INSERT INTO submission (id, application_id, message_id, reader, complete, version, after_deadline, "
-                f"created_at) VALUES ({submission}, 1, 1, 'docx', true, {submission}, false, '{now}')"))
+        _old_application(conn, versions=2)
         for key, value in (("partners", [{"municipality": "Fredericia Kommune", "population": 51000}]),
                            ("contact_email", "Mette.Jensen@Aarhus.dk"), ("population", 352751)):
             conn.execute(sa.text("INSERT INTO field_value (submission_id, key, value, raw, source) "
