@@ -37,6 +37,7 @@ from ingest.form_sandbox import FormSandbox
 from ingest.mailbox import Mailbox, open_mailbox
 from ingest.parse_pool import ParsePool
 from ingest.pipeline import OVERSIZED_PIPELINE
+from ingest.reply_sender import ReplySender
 from notifications import OutboxReport, Transport, make_transport, send_pending
 from parsers.form_file import Parse, parse_form
 from storage import Archive, Database, InboundMessage
@@ -97,14 +98,18 @@ class Intake:
             self.form_parser.retire_idle()  # a LibreOffice no .doc has needed for a while is ended
             self.form_parser.warm_up()  # the parse workers start while the mailbox is opened and listed
         report = PollReport()
+        sender = ReplySender(self._send_run, keep_copies=bool(self.settings.smtp.sent_folder))
         try:
             with self.mailbox_factory(self.settings.mailbox) as mailbox:
                 for chunk in chunks(mailbox.entries(), self.settings.call.max_message_bytes):
                     handle_chunk(self, mailbox, chunk, report)
+                    sender.wake()  # the chunk's replies go out while the next chunk is fetched and parsed
+                    self._keep_copies(sender.take_copies(), mailbox)  # on this connection, in this thread
                 _retry_from_archive(self, report)
                 with self.db.session() as session:  # for /healthz: the mailbox was read to its end
                     record_poll(session)
-                report.outbox = self.send_replies(mailbox)  # Sent-folder copies on this same connection
+                report.outbox = sender.finish()
+                self._keep_copies(sender.take_copies(), mailbox)
         except Exception as error:
             try:
                 with self.db.session() as session:
@@ -112,6 +117,8 @@ class Intake:
             except DBAPIError:
                 log.error("could not record the failed poll: the database does not answer")
             raise
+        finally:
+            sender.finish(send_the_rest=False)  # done already when the poll ended well; else what is not sent waits
         return report
 
     def close(self) -> None:
@@ -124,19 +131,22 @@ class Intake:
             log.warning("could not release the worker lease: %s", error)
         self.db.dispose()
 
-    def send_replies(self, mailbox: Mailbox | None = None) -> OutboxReport:
-        """Send what is pending (over one SMTP connection); with ``smtp.sent_folder``, keep a copy of each there,
-        on ``mailbox``'s connection when the poll has one open."""
+    def send_replies(self) -> OutboxReport:
+        """Send what is pending (over one SMTP connection); with ``smtp.sent_folder``, keep a copy of each there."""
         sent: list[bytes] = []
-        smtp = self.settings.smtp
-        report = send_pending(self.db, self.transport, smtp.sender, smtp.max_attempts,
-                              on_sent=sent.append if smtp.sent_folder else None)
-        if sent:
-            self._keep_copies(sent, mailbox)
+        report = self._send_run(sent.append if self.settings.smtp.sent_folder else None)
+        self._keep_copies(sent, None)
         return report
 
+    def _send_run(self, on_sent: Callable[[bytes], None] | None) -> OutboxReport:
+        smtp = self.settings.smtp
+        return send_pending(self.db, self.transport, smtp.sender, smtp.max_attempts, on_sent=on_sent)
+
     def _keep_copies(self, messages: list[bytes], mailbox: Mailbox | None) -> None:
-        """Append sent replies to the Sent folder; the replies are already sent, so a failure only warns."""
+        """Append sent replies to the Sent folder (on ``mailbox``'s connection when the poll has one open); the
+        replies are already sent, so a failure only warns."""
+        if not messages:
+            return
         try:
             opened = self.mailbox_factory(self.settings.mailbox) if mailbox is None else contextlib.nullcontext(mailbox)
             with opened as box:

@@ -92,10 +92,26 @@ def test_form_command_writes_the_blank_form(tmp_path):
     assert kind == "docx" and record is not None and record.values == {}
 
 
+CONSOLE_SCRIPT = Path(sys.executable).with_name("uip-intake")  # what `pip install` made of [project.scripts]
+
+
+def test_the_console_script_run_again_by_a_parse_worker_imports_none_of_the_service():
+    """A forkserver worker runs its parent's main script again (as __mp_main__) before its own code: for the
+    uip-intake command that must not mean importing the whole service into every parse worker."""
+    heavy = ("cli.main", "ingest.poller", "sqlalchemy", "jinja2", "web.app")
+    code = ("import runpy, sys; runpy.run_path(sys.argv[1], run_name='__mp_main__'); "
+            f"print([name for name in {heavy!r} if name in sys.modules])")
+    rerun = subprocess.run([sys.executable, "-c", code, str(CONSOLE_SCRIPT)], capture_output=True, text=True,
+                           check=True)
+    assert rerun.stdout.strip() == "[]"
+    usage = subprocess.run([str(CONSOLE_SCRIPT), "--help"], capture_output=True, text=True)
+    assert usage.returncode == 0 and "poll" in usage.stdout, usage.stderr
+
+
 def test_run_polls_then_stops_cleanly_on_sigterm(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("UIP_INTAKE_")}
     env["UIP_INTAKE_MAILBOX__POLL_SECONDS"] = "1"
-    process = subprocess.Popen([sys.executable, "-m", "cli.main", "run"], cwd=tmp_path, env=env,
+    process = subprocess.Popen([str(CONSOLE_SCRIPT), "run"], cwd=tmp_path, env=env,
                                stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and not (tmp_path / "var/uip-intake.db").exists():

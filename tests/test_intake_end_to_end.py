@@ -247,3 +247,42 @@ def test_a_chunk_is_moved_in_one_command_and_a_message_already_gone_is_no_error(
         box.move_many([str(u) for u in uids], folder)
     assert folder_uids(imap, "INBOX") == [] and len(folder_uids(imap, folder)) == 2
     assert len(folder_uids(imap, "Andet")) == 1
+
+
+def test_a_chunks_replies_are_sent_while_the_next_chunk_is_being_processed(intake, imap, smtp):
+    """In a backlog the first acknowledgements go out after the first chunk, not after the last message: the
+    first form of the second chunk is parsed only once a reply has reached the relay (or after 20 s)."""
+    import threading
+    import time
+
+    from ingest.chunk import CHUNK_MESSAGES
+    from parsers import parse_form
+
+    sink, _ = smtp
+    count = CHUNK_MESSAGES + 3
+    for n in range(count):
+        imap.append("INBOX", to_bytes(application_email(complete_values(), sender=f"Sag {n} <sag{n}@kommune{n}.dk>",
+                                                        message_id=f"<chunked-{n}@kommune.dk>")), msg_time=ON_TIME)
+    calls: list[int] = []
+    sent_before_second_chunk: list[int] = []
+    lock = threading.Lock()
+
+    def parse_watching_the_relay(data, filename, options):  # type: ignore[no-untyped-def]
+        with lock:
+            calls.append(1)
+            first_of_second_chunk = len(calls) == CHUNK_MESSAGES + 1
+        if first_of_second_chunk:
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline and not sink.messages:
+                time.sleep(0.02)
+            sent_before_second_chunk.append(len(sink.messages))
+        return parse_form(data, filename, options)
+
+    watching = Intake(intake.settings, intake.db, intake.archive, intake.transport,
+                      form_parser=parse_watching_the_relay)
+    report = watching.poll_once()
+    assert report.processed == count and report.errors == 0
+    assert sent_before_second_chunk and sent_before_second_chunk[0] >= 1
+    assert report.outbox is not None and report.outbox.sent == count  # the last chunk's replies too
+    with intake.db.session() as session:
+        assert {reply.status for reply in session.scalars(select(Reply))} == {"sent"}

@@ -9,10 +9,6 @@ import sys
 import time
 from pathlib import Path
 
-from config import load_settings
-from config.runtime import tune_garbage_collector
-from ingest.poller import Intake
-
 
 def peak_rss_mb() -> float:
     """This process image's peak RSS (VmHWM). Not getrusage: its ru_maxrss keeps the peak of the parent it was
@@ -24,6 +20,11 @@ def peak_rss_mb() -> float:
 
 
 def main() -> None:
+    # imported here, not at the top: each parse worker runs this script's top level again (as __mp_main__)
+    from config import load_settings
+    from config.runtime import tune_garbage_collector
+    from ingest.poller import Intake
+
     tune_garbage_collector()  # as every uip-intake command does
     settings = load_settings(None, **json.loads(sys.argv[1]))
     intake = Intake.from_settings(settings)
@@ -44,5 +45,5 @@ def main() -> None:
                       "rss_mb": peak_rss_mb(), "rss_ready_mb": ready}))
 
 
-if __name__ == "__main__":  # the parse workers (forkserver) import this module again: no second poll there
+if __name__ == "__main__":  # the parse workers (forkserver) run this script again: no second poll there
     main()

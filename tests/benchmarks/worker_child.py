@@ -6,18 +6,19 @@ from __future__ import annotations
 import json
 import sys
 
-from config import load_settings
-from config.runtime import tune_garbage_collector
-from ingest.poller import Intake
-from ingest.worker import run_worker
-
 
 def main() -> None:
+    # imported here, not at the top: each parse worker runs this script's top level again (as __mp_main__)
+    from config import load_settings
+    from config.runtime import tune_garbage_collector
+    from ingest.poller import Intake
+    from ingest.worker import run_worker
+
     tune_garbage_collector()  # as every uip-intake command does
     intake = Intake.from_settings(load_settings(None, **json.loads(sys.argv[1])))
     intake.db.migrate()
     run_worker(intake)
 
 
-if __name__ == "__main__":  # the parse workers (forkserver) import this module again: no second worker there
+if __name__ == "__main__":  # the parse workers (forkserver) run this script again: no second worker there
     main()

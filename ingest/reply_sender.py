@@ -1,0 +1,88 @@
+"""The poll's replies sent while the poll goes on: a thread of the poll sends what each chunk committed
+while the next chunk is fetched, stored and parsed, instead of every reply waiting for the last message.
+
+Nothing changes in what is sent or when a reply counts as sent: the thread runs the ordinary
+:func:`notifications.send_pending` (each reply claimed, sent and committed on its own) each time it is woken
+after a chunk's commits, and once more when the poll finishes, so what the last chunk committed goes too.
+The Sent-folder copies are only collected here: the poll appends them on its own IMAP connection (one
+connection is never used by two threads). A failure of a run is kept and raised by :meth:`finish`, in the
+poll's thread, as it was raised before by the poll's own sending.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+from notifications import OutboxReport
+
+log = logging.getLogger(__name__)
+SendRun = Callable[[Callable[[bytes], None] | None], OutboxReport]
+
+
+class ReplySender:
+    """Runs ``send_run`` on its own thread each time it is woken, and a last time on :meth:`finish`."""
+
+    def __init__(self, send_run: SendRun, keep_copies: bool) -> None:
+        self._send_run = send_run
+        self._keep_copies = keep_copies
+        self._copies: list[bytes] = []
+        self._copies_lock = threading.Lock()
+        self._wake = threading.Event()
+        self._finishing = False
+        self._error: BaseException | None = None
+        self.report = OutboxReport()
+        self._thread = threading.Thread(target=self._serve, name="uip-send", daemon=True)
+        self._thread.start()
+
+    def wake(self) -> None:
+        """Replies were committed: send them (at once, or after the run in progress)."""
+        self._wake.set()
+
+    def take_copies(self) -> list[bytes]:
+        """The sent replies' bytes collected since the last call, for the Sent folder."""
+        with self._copies_lock:
+            copies, self._copies = self._copies, []
+        return copies
+
+    def _keep(self, raw: bytes) -> None:
+        with self._copies_lock:
+            self._copies.append(raw)
+
+    def _serve(self) -> None:
+        while True:
+            self._wake.wait()
+            self._wake.clear()
+            last = self._finishing
+            try:
+                run = self._send_run(self._keep if self._keep_copies else None)
+            except BaseException as error:  # raised in the poll's thread by finish()
+                self._error = error
+                return
+            self.report.sent += run.sent
+            self.report.deferred += run.deferred
+            self.report.failed += run.failed
+            if last:
+                return
+
+    def finish(self, send_the_rest: bool = True) -> OutboxReport:
+        """Wait for the thread: after one last run when ``send_the_rest`` (the poll's commits are all made),
+        and raise what a run raised; else (the poll failed, its own error is on its way) after the run in
+        progress only: what is pending goes at the next poll. Once finished, does nothing more."""
+        if self._finishing:  # finished already (a poll that failed after it): nothing more to wait for
+            return self.report
+        self._finishing = True
+        if not send_the_rest:
+            self._send_run = _nothing
+        self._wake.set()
+        self._thread.join()
+        if self._error is not None:
+            if send_the_rest:
+                raise self._error
+            log.error("sending the poll's replies failed too: %r", self._error)  # the poll's error is raised
+        return self.report
+
+
+def _nothing(_on_sent: Callable[[bytes], None] | None) -> OutboxReport:
+    return OutboxReport()

@@ -1,0 +1,78 @@
+"""The poll's sending thread: woken after each chunk, a last run when the poll ends, its failures raised in
+the poll's thread; after a failed poll it stops without another run."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+import pytest
+
+from ingest.reply_sender import ReplySender
+from notifications import OutboxReport
+
+
+class Runs:
+    """A send run that counts itself and, when told to, blocks until released or raises."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.release = threading.Event()
+        self.release.set()
+        self.started = threading.Event()
+        self.fail: Exception | None = None
+
+    def __call__(self, on_sent: Callable[[bytes], None] | None) -> OutboxReport:
+        self.count += 1
+        self.started.set()
+        self.release.wait(10)
+        if self.fail is not None:
+            raise self.fail
+        if on_sent is not None:
+            on_sent(b"copy %d" % self.count)
+        return OutboxReport(sent=1)
+
+
+def test_finish_sends_once_more_after_the_last_commits_and_adds_up_every_run():
+    runs = Runs()
+    sender = ReplySender(runs, keep_copies=True)
+    sender.wake()
+    assert runs.started.wait(10)
+    report = sender.finish()
+    assert runs.count == 2 and report.sent == 2  # the woken run and the last one
+    assert sender.take_copies() == [b"copy 1", b"copy 2"] and sender.take_copies() == []
+
+
+def test_a_wake_during_a_run_is_not_lost():
+    runs = Runs()
+    runs.release.clear()
+    sender = ReplySender(runs, keep_copies=False)
+    sender.wake()
+    assert runs.started.wait(10)
+    sender.wake()  # committed while the first run was sending
+    runs.release.set()
+    report = sender.finish()
+    assert runs.count >= 2 and report.sent == runs.count
+    assert sender.take_copies() == []  # no Sent folder: nothing collected
+
+
+def test_a_failed_run_is_raised_by_finish_in_the_polls_thread():
+    runs = Runs()
+    runs.fail = RuntimeError("the database went away")
+    sender = ReplySender(runs, keep_copies=False)
+    sender.wake()
+    with pytest.raises(RuntimeError, match="went away"):
+        sender.finish()
+    assert sender.finish() == OutboxReport()  # finished: nothing more, nothing raised again
+
+
+def test_after_a_failed_poll_it_stops_without_another_run_and_raises_nothing():
+    runs = Runs()
+    runs.release.clear()
+    sender = ReplySender(runs, keep_copies=False)
+    sender.wake()
+    assert runs.started.wait(10)
+    runs.fail = RuntimeError("relay and database both gone")
+    runs.release.set()
+    report = sender.finish(send_the_rest=False)
+    assert runs.count == 1 and report.sent == 0
