@@ -155,7 +155,8 @@ def service_poll(servers: Servers, user: str, root: Path, workers: int = 1, data
     children = [subprocess.Popen([sys.executable, str(HERE / "poll_child.py"), json.dumps(overrides)],
                                  stdout=subprocess.PIPE, env=_child_env()) for _ in range(workers)]
     results = [json.loads(child.communicate()[0]) for child in children]
-    return {"elapsed": max(r["elapsed"] for r in results), "rss_mb": max(r["rss_mb"] for r in results),
+    return {"elapsed": max(r["elapsed"] for r in results), "began": min(r["began"] for r in results),
+            "rss_mb": max(r["rss_mb"] for r in results),
             "rss_ready_mb": max(r["rss_ready_mb"] for r in results),
             "processed": sum(r["processed"] for r in results), "outcomes": [r["outcomes"] for r in results]}
 
@@ -174,8 +175,11 @@ def run(servers: Servers, sizes: tuple[int, ...] = (100, 200, 1000)) -> dict[int
             deliver(servers, plain_user, messages)
             fetch_rate, megabytes = raw_fetch_rate(servers, plain_user)
             plain = plain_loop(servers, plain_user, root / "plain.db")
+            replied_before = len(servers.sink.times)
             service = service_poll(servers, service_user, root)
             rate = n / service["elapsed"]
+            with servers.sink.lock:
+                replies = sorted(t - service["began"] for t in servers.sink.times[replied_before:])
             figures[n] = {"service": rate, "plain": plain, "ratio": rate / plain, "fetch": fetch_rate,
                           "fetch_mb": megabytes, "rss_mb": service["rss_mb"]}
             print(f"  N={n:5}: service {rate:6.1f} msg/s, plain loop {plain:6.1f} msg/s, "
@@ -184,6 +188,10 @@ def run(servers: Servers, sizes: tuple[int, ...] = (100, 200, 1000)) -> dict[int
                   f"{service['rss_mb']:5.0f} MB (started: {service['rss_ready_mb']:.0f} MB); "
                   f"processed {service['processed']}",
                   flush=True)
+            if replies:
+                print(f"           acknowledgements: the first {replies[0]:.1f} s after the poll began, half of them "
+                      f"by {replies[len(replies) // 2]:.1f} s, the last at {replies[-1]:.1f} s "
+                      f"(the poll took {service['elapsed']:.1f} s)", flush=True)
     if len(sizes) > 1:
         first, last = figures[sizes[0]]["service"], figures[sizes[-1]]["service"]
         print(f"  rate at N={sizes[-1]} vs N={sizes[0]}: {last / first:4.2f}x (target >= 0.9)")

@@ -11,8 +11,9 @@
    against its time at 200.
 5. The backlog (``backlog.py``) on a real Dovecot and aiosmtpd: N = 100, 200, 1,000 emails processed by the
    service's poll against the plain loop on the same mailbox contents (ratio), the raw FETCH rate, the
-   service's peak RSS; arrival → acknowledgement under IDLE (p50/p95); .doc conversion cold and warm; two
-   workers on one mailbox against one (PostgreSQL, with UIP_INTAKE_TEST_POSTGRES_URL).
+   service's peak RSS, when its acknowledgements reached the relay (first, half, last); arrival →
+   acknowledgement under IDLE (p50/p95); .doc conversion cold and warm; two workers on one mailbox against
+   one (PostgreSQL, with UIP_INTAKE_TEST_POSTGRES_URL).
 
 Targets (printed, never asserted): backlog ratio >= 0.5; rate at N=1,000 >= 0.9 x the rate at N=100; peak
 RSS < 200 MB; IDLE p95 < 2 s; warm .doc < 0.4 s; every page at 1,000 < 2 x at 200; two workers >= 1.5 x one.
