@@ -118,7 +118,10 @@ class Intake:
                 log.error("could not record the failed poll: the database does not answer")
             raise
         finally:
-            sender.finish(send_the_rest=False)  # done already when the poll ended well; else what is not sent waits
+            # done already when the poll ended well; after a failure what is not sent waits for the next poll,
+            # and the copies of what was sent go to the Sent folder over a fresh connection (or a warning)
+            sender.finish(send_the_rest=False)
+            self._keep_copies(sender.take_copies(), None)
         return report
 
     def close(self) -> None:

@@ -128,6 +128,54 @@ def test_sent_replies_are_appended_to_the_sent_folder_when_configured(intake, im
     assert b"\\Seen" in stored[b"FLAGS"]
 
 
+def test_replies_sent_before_the_mailbox_failed_mid_poll_still_get_their_sent_folder_copies(intake, imap, smtp):
+    """The replies of a poll go out while it runs; when its IMAP connection then fails, the copies of those
+    already sent are appended over a fresh connection, and the rest wait, pending, for the next poll."""
+    import contextlib
+    import time
+
+    from ingest.chunk import CHUNK_MESSAGES
+    from ingest.errors import MailboxError
+    from ingest.mailbox import open_mailbox
+
+    sink, _ = smtp
+    intake.settings.smtp.sent_folder = "Sent"
+    count = CHUNK_MESSAGES + 2
+    for n in range(count):
+        deliver(imap, application_email(complete_values(), sender=f"Sag {n} <sag{n}@kommune{n}.dk>",
+                                        message_id=f"<midpoll-{n}@kommune.dk>"), MORNING)
+
+    @contextlib.contextmanager
+    def failing_at_the_second_chunk(settings):  # type: ignore[no-untyped-def]
+        with open_mailbox(settings) as mailbox:
+            fetch_many, calls = mailbox.fetch_many, []
+
+            def fetch_then_fail(uids):  # type: ignore[no-untyped-def]
+                calls.append(uids)
+                if len(calls) == 2:  # the first chunk's replies are out (or 20 s passed): the connection drops
+                    deadline = time.monotonic() + 20
+                    while time.monotonic() < deadline and len(sink.messages) < CHUNK_MESSAGES:
+                        time.sleep(0.02)
+                    raise MailboxError("IMAP: ConnectionResetError: the server went away")
+                return fetch_many(uids)
+
+            mailbox.fetch_many = fetch_then_fail  # type: ignore[method-assign]
+            yield mailbox
+
+    intake.mailbox_factory = failing_at_the_second_chunk
+    with pytest.raises(MailboxError):
+        intake.poll_once()
+    assert len(sink.messages) == CHUNK_MESSAGES  # the first chunk's, sent during the poll
+    imap.select_folder("Sent", readonly=True)
+    assert len(imap.search("ALL")) == CHUNK_MESSAGES
+
+    intake.mailbox_factory = open_mailbox
+    report = intake.poll_once()
+    assert report.processed == count - CHUNK_MESSAGES and len(sink.messages) == count
+    imap.select_folder("Sent", readonly=True)
+    assert len(imap.search("ALL")) == count
+
+
 def test_the_worker_killed_after_commit_before_move_gives_no_second_application_or_reply(intake, imap, smtp):
     import os
     import signal
