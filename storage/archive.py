@@ -28,13 +28,15 @@ class Archive:
         return self.root / kind / sha256[:2] / sha256[2:4] / sha256
 
     def put(self, kind: Kind, data: bytes) -> str:
-        """Store ``data`` (durably: fsync before rename) and return its SHA-256."""
+        """Store ``data`` durably and return its SHA-256: the bytes are fsynced before the rename, and the
+        directory after it (and the parent of each directory made for it), so a power cut right after can lose
+        neither the bytes nor the name the database refers to."""
         digest = hashlib.sha256(data).hexdigest()
         target = self.path(kind, digest)
         if target.exists() and target.stat().st_size == len(data):
             return digest
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
+            made = _make_directories(target.parent)
             fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
         except OSError as error:
             raise ArchiveUnavailable(f"archive {self.root}: {error.strerror or error}") from error
@@ -44,6 +46,8 @@ class Archive:
                 fh.flush()
                 os.fsync(fh.fileno())
             os.replace(tmp, target)
+            for directory in (target.parent, *(made_one.parent for made_one in made)):
+                _sync_directory(directory)
         except OSError as error:
             Path(tmp).unlink(missing_ok=True)
             raise ArchiveUnavailable(f"archive {self.root}: {error.strerror or error}") from error
@@ -62,3 +66,23 @@ class Archive:
         except FileNotFoundError:
             return False
         return True
+
+
+def _make_directories(directory: Path) -> list[Path]:
+    """Make ``directory`` and any missing parent; the ones this call made, innermost first."""
+    missing: list[Path] = []
+    while not directory.is_dir():
+        missing.append(directory)
+        directory = directory.parent
+    for one in reversed(missing):
+        one.mkdir(exist_ok=True)  # another writer may make it at the same moment
+    return missing
+
+
+def _sync_directory(directory: Path) -> None:
+    """fsync a directory, so the names just written in it are on disk."""
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

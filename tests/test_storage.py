@@ -32,6 +32,29 @@ def test_archive_stores_by_digest_and_never_by_a_senders_name(tmp_path):
         archive.path("files", "../../etc/passwd")
 
 
+def test_an_archived_file_and_its_name_are_on_disk_before_put_returns(tmp_path, monkeypatch):
+    """The bytes are fsynced before the rename; after it, the file's directory and the parent of each
+    directory made for it (a power cut must not lose the name the database refers to)."""
+    import os
+
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def recording_fsync(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", recording_fsync)
+    archive = Archive(tmp_path / "archive")
+    digest = archive.put("messages", b"raw message")
+    target = archive.path("messages", digest)
+    assert os.path.basename(synced[0]).startswith(".tmp-")  # the bytes, under their temporary name
+    assert synced[1:] == [str(target.parent), str(target.parent.parent), str(target.parent.parent.parent),
+                          str(tmp_path / "archive"), str(tmp_path)]
+    synced.clear()
+    assert archive.put("messages", b"raw message") == digest and synced == []  # there already: nothing written
+
+
 def _old_application(conn: Any, versions: int) -> None:
     """Application 1, its message 1 and submissions 1…``versions``, as raw rows any schema since 0002 takes."""
     import sqlalchemy as sa
