@@ -20,7 +20,7 @@ from cli.support import (
     _settings,
     _worker,
 )
-from config.runtime import tune_garbage_collector
+from config.runtime import tune_process
 from ingest.errors import WorkerConflict
 from ingest.poller import OUTAGES, Intake
 from notifications.locale import problem_text, reason_text
@@ -41,7 +41,7 @@ def main(config: Annotated[Path | None, typer.Option("--config", "-c", help="TOM
                                                      "(also $UIP_INTAKE_CONFIG)", show_default=False)] = None
          ) -> None:
     State.config = config
-    tune_garbage_collector()
+    tune_process()
 
 
 @app.command()

@@ -154,7 +154,7 @@ def web_app(root: Path, count: int) -> Callable[[str], float]:
     from sqlalchemy.orm import Session
     from web_support import Bench, demo_settings, populate, sign_in
 
-    from config.runtime import tune_garbage_collector
+    from config.runtime import tune_process
     from parsers.municipalities import all_municipalities
     from web import create_app
     from web.decisions import ranking_of
@@ -169,7 +169,7 @@ def web_app(root: Path, count: int) -> Callable[[str], float]:
                                  director_approved=n % 9 != 0)
         box.add(to_bytes(application_email(values, message_id=f"<web-{n}@k.dk>")))
     bench = Bench(settings, populate(settings))
-    tune_garbage_collector()  # as `uip-intake serve` does
+    tune_process()  # as `uip-intake serve` does
     client = TestClient(create_app(settings, bench.db))
     sign_in(client)
     session = Session(bench.db.engine)  # for AFRESH, read-only

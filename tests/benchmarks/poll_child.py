@@ -22,10 +22,10 @@ def peak_rss_mb() -> float:
 def main() -> None:
     # imported here, not at the top: each parse worker runs this script's top level again (as __mp_main__)
     from config import load_settings
-    from config.runtime import tune_garbage_collector
+    from config.runtime import tune_process
     from ingest.poller import Intake
 
-    tune_garbage_collector()  # as every uip-intake command does
+    tune_process()  # as every uip-intake command does
     settings = load_settings(None, **json.loads(sys.argv[1]))
     intake = Intake.from_settings(settings)
     intake.db.migrate()

@@ -10,11 +10,11 @@ import sys
 def main() -> None:
     # imported here, not at the top: each parse worker runs this script's top level again (as __mp_main__)
     from config import load_settings
-    from config.runtime import tune_garbage_collector
+    from config.runtime import tune_process
     from ingest.poller import Intake
     from ingest.worker import run_worker
 
-    tune_garbage_collector()  # as every uip-intake command does
+    tune_process()  # as every uip-intake command does
     intake = Intake.from_settings(load_settings(None, **json.loads(sys.argv[1])))
     intake.db.migrate()
     run_worker(intake)
