@@ -4,6 +4,7 @@ the poll's thread; after a failed poll it stops without another run."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 
 import pytest
@@ -43,16 +44,26 @@ def test_finish_sends_once_more_after_the_last_commits_and_adds_up_every_run():
     assert sender.take_copies() == [b"copy 1", b"copy 2"] and sender.take_copies() == []
 
 
-def test_a_wake_during_a_run_is_not_lost():
-    runs = Runs()
+def _in_its_first_run(runs: Runs) -> ReplySender:
+    """A sender woken once, its first run started and held until ``runs.release`` is set."""
     runs.release.clear()
     sender = ReplySender(runs, keep_copies=False)
     sender.wake()
     assert runs.started.wait(10)
+    return sender
+
+
+def test_a_wake_during_a_run_is_not_lost():
+    runs = Runs()
+    sender = _in_its_first_run(runs)
     sender.wake()  # committed while the first run was sending
     runs.release.set()
+    deadline = time.monotonic() + 10
+    while runs.count < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert runs.count == 2  # a second run for that wake, before any finish
     report = sender.finish()
-    assert runs.count >= 2 and report.sent == runs.count
+    assert runs.count == 3 and report.sent == 3
     assert sender.take_copies() == []  # no Sent folder: nothing collected
 
 
@@ -68,10 +79,7 @@ def test_a_failed_run_is_raised_by_finish_in_the_polls_thread():
 
 def test_after_a_failed_poll_it_stops_without_another_run_and_raises_nothing():
     runs = Runs()
-    runs.release.clear()
-    sender = ReplySender(runs, keep_copies=False)
-    sender.wake()
-    assert runs.started.wait(10)
+    sender = _in_its_first_run(runs)
     runs.fail = RuntimeError("relay and database both gone")
     runs.release.set()
     report = sender.finish(send_the_rest=False)
