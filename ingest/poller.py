@@ -24,6 +24,7 @@ from sqlalchemy.exc import DBAPIError
 
 from config import MailboxSettings, Settings
 from ingest.chunk import (
+    CHUNK_MESSAGES,
     MAX_ATTEMPTS,
     OUTAGES,
     chunks,
@@ -101,7 +102,10 @@ class Intake:
         sender = ReplySender(self._send_run, keep_copies=bool(self.settings.smtp.sent_folder))
         try:
             with self.mailbox_factory(self.settings.mailbox) as mailbox:
-                for chunk in chunks(mailbox.entries(), self.settings.call.max_message_bytes):
+                entries = mailbox.entries()
+                if len(entries) > CHUNK_MESSAGES and isinstance(self.form_parser, ParsePool):
+                    self.form_parser.warm_office()  # a backlog: a .doc in it finds LibreOffice started
+                for chunk in chunks(entries, self.settings.call.max_message_bytes):
                     handle_chunk(self, mailbox, chunk, report)
                     sender.wake()  # the chunk's replies go out while the next chunk is fetched and parsed
                     self._keep_copies(sender.take_copies(), mailbox)  # on this connection, in this thread

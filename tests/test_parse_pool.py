@@ -16,6 +16,7 @@ from test_form_corpus import require_libreoffice
 from test_warm_converter import require_uno
 
 from config import ParsingSettings, load_settings
+from ingest.chunk import CHUNK_MESSAGES
 from ingest.demo import application_email, complete_values, to_bytes
 from ingest.form_sandbox import FormSandbox
 from ingest.parse_pool import ParsePool
@@ -186,3 +187,31 @@ def test_a_poll_ends_the_libreoffice_no_doc_has_needed_for_office_idle_minutes(t
         assert pool._converter._bridge is None
     finally:
         intake.close()
+
+
+def _maildir_settings(tmp_path, **parsing):
+    return load_settings(None, mailbox={"maildir_path": str(tmp_path / "maildir")},
+                         database={"url": f"sqlite:///{tmp_path}/intake.db"},
+                         storage={"archive_dir": str(tmp_path / "archive")},
+                         smtp={"outbox_dir": str(tmp_path / "outbox")}, parsing=parsing)
+
+
+@pytest.mark.parametrize("waiting", [CHUNK_MESSAGES, CHUNK_MESSAGES + 1])
+def test_a_poll_with_a_backlog_over_one_chunk_starts_libreoffice_before_any_doc_is_met(tmp_path, waiting):
+    require_uno()
+    settings = _maildir_settings(tmp_path, workers=1)
+    box = mailbox.Maildir(settings.mailbox.maildir_path, create=True)
+    for n in range(waiting):  # .docx forms only: nothing in them asks for LibreOffice
+        box.add(to_bytes(application_email(complete_values(), message_id=f"<backlog-{n}@kommune.dk>")))
+    intake = Intake.from_settings(settings)
+    intake.db.migrate()
+    try:
+        pool = intake.form_parser
+        assert isinstance(pool, ParsePool) and pool._converter is not None and pool._converter._bridge is None
+        assert intake.poll_once().outcomes == {"application": waiting}
+        started = pool._converter._bridge is not None
+        assert started == (waiting > CHUNK_MESSAGES)  # one chunk's worth is no backlog: nothing is started
+        assert pool._converter.warm_conversions == 0
+    finally:
+        intake.close()
+    assert _our_office_processes(pool._converter) == 0
