@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import TYPE_CHECKING
@@ -23,6 +24,7 @@ from ingest.errors import MailboxError
 from ingest.form_sandbox import options_from
 from ingest.loop_guard import no_reply_reason_for
 from ingest.mailbox import Mailbox, MailboxEntry
+from ingest.message_files import MessageFiles
 from ingest.message_reading import MessageStructureError, content_digest, read_headers, read_message
 from ingest.mime import MimePart, address_of, attachments, clean, header, reply_address
 from ingest.parse_pool import ParsePool
@@ -104,6 +106,7 @@ class _Stored:
     row_id: int | None = None
     parsed: EmailMessage | None = None  # the whole message, parsed once (None: beyond the limits)
     parts: list[MimePart] | None = None
+    reading: Future[MessageFiles | None] | None = None  # the parse pool reading it
 
 
 def _known(intake: Intake, mailbox: Mailbox, uids: list[str]) -> dict[str, _Known]:
@@ -164,6 +167,7 @@ def handle_chunk(intake: Intake, mailbox: Mailbox, chunk: list[MailboxEntry], re
         _parse_ahead(intake, waiting)
         try:
             for item in waiting:
+                _await_reading(item)
                 target = _run_stored(intake, item, report)
                 item.raw, item.parsed, item.parts = b"", None, None  # done with: the memory goes back now
                 if target is not None:
@@ -213,21 +217,36 @@ def _store(intake: Intake, mailbox: Mailbox, waiting: list[_Stored]) -> None:
 
 
 def _parse_ahead(intake: Intake, waiting: list[_Stored]) -> None:
-    """Parse each message once (within its limits) and hand its files to the parse pool before the first
-    pipeline runs; a message beyond the limits is left for the structure stage to quarantine."""
+    """Have each message read before its pipeline runs: by the parse pool (its MIME, files and forms, in a
+    worker, while the pipelines before it run), else here, once."""
     pool = intake.form_parser if isinstance(intake.form_parser, ParsePool) else None
     options = options_from(intake.settings.parsing)
     for item in waiting:
         if item.headers_only:
             continue
+        if pool is not None:
+            item.reading = pool.submit_message(item.raw, options)
+            continue
         try:
             item.parsed = read_message(item.raw)
             item.parts = attachments(item.parsed)
         except MessageStructureError:
-            continue
-        if pool is not None:
-            for part in item.parts:
-                pool.submit_ahead(part.data, part.filename, options)
+            continue  # beyond its limits: the structure stage quarantines it
+
+
+def _await_reading(item: _Stored) -> None:
+    """The message as the parse pool read it. When the pool could not read it, the pipeline does (its
+    structure stage, which quarantines a message beyond its limits; its files then parsed on demand)."""
+    if item.reading is None:
+        return
+    reading, item.reading = item.reading, None
+    try:
+        files = reading.result()
+    except Exception:  # a fault of the pool, not of the message
+        log.exception("uid %s: the parse pool failed to read the message", item.entry.uid)
+        return
+    if files is not None:
+        item.parsed, item.parts = files.parsed, files.parts
 
 
 def _failed(intake: Intake, entry: MailboxEntry, row_id: int | None, exc: Exception, report: PollReport) -> bool:

@@ -1,5 +1,5 @@
-"""Parse each attachment in its own process, bounded in wall time and memory, so no file can stall or kill
-the worker.
+"""Parse each attachment (and, for the parse pool, each whole message) in its own process, bounded in wall
+time and memory, so no file can stall or kill the worker.
 
 The worker comes from a ``forkserver`` (safe beside the scheduler's and the SMTP client's threads, unlike a
 plain fork) and is reused from file to file. It lowers its own address-space limit (``RLIMIT_AS``) before
@@ -16,10 +16,11 @@ import multiprocessing
 import resource
 import threading
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from config import ParsingSettings
 from config.errors import UipIntakeError
@@ -33,6 +34,7 @@ from parsers.problem_codes import UnreadableCode as Code
 log = logging.getLogger(__name__)
 _CONTEXT = multiprocessing.get_context("forkserver")
 _CONTEXT.set_forkserver_preload(["parsers.form_file"])
+T = TypeVar("T")
 
 
 class ParserCrash(UipIntakeError):
@@ -44,8 +46,37 @@ def options_from(settings: ParsingSettings) -> ParseOptions:
                         max_pdf_pages=settings.max_pdf_pages)
 
 
+def outcome_of(function: Callable[..., Any], args: tuple[Any, ...], filename: str) -> tuple[Any, ...]:
+    """``function(*args)`` as data a pipe can carry: ("ok", result), ("unreadable", the refusal as a dict) or
+    ("crash", the error, its traceback); ``filename`` names the file a MemoryError is charged to."""
+    try:
+        return ("ok", function(*args))
+    except UnreadableFile as error:
+        return ("unreadable", error.as_dict())
+    except MemoryError:
+        return ("unreadable", UnreadableFile(Code.TOO_LARGE, Cause.MEMORY, filename).as_dict())
+    except Exception as exc:  # reported to the parent, which records it for staff
+        return ("crash", f"{type(exc).__name__}: {exc}", traceback.format_exc())
+
+
+def failure_of(outcome: tuple[Any, ...], filename: str) -> UnreadableFile | ParserCrash | None:
+    """The parent's side of :func:`outcome_of`: None when it succeeded, else the refusal or the crash (logged
+    for staff), built and not raised."""
+    if outcome[0] == "ok":
+        return None
+    if outcome[0] == "unreadable":
+        return UnreadableFile.from_dict(outcome[1])
+    log.error("parser failed on a %s file: %s", Path(filename).suffix or "(no suffix)", outcome[2])
+    return ParserCrash(outcome[1])
+
+
+def spent(outcome: tuple[Any, ...]) -> bool:
+    """True when the worker ran out of memory: it is not trusted with the next file."""
+    return outcome[0] == "unreadable" and outcome[1].get("code") == Code.TOO_LARGE
+
+
 def _serve(connection: Connection, memory_bytes: int) -> None:
-    """The worker: lower its own memory limit, then parse what the parent sends until told to stop."""
+    """The worker: lower its own memory limit, then run what the parent sends until told to stop."""
     _, hard = resource.getrlimit(resource.RLIMIT_AS)
     limit = memory_bytes if hard == resource.RLIM_INFINITY else min(memory_bytes, hard)
     resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
@@ -56,17 +87,9 @@ def _serve(connection: Connection, memory_bytes: int) -> None:
             return
         if request is None:
             return
-        parse, data, filename, options = request
-        result: tuple[Any, ...]
-        try:
-            result = ("ok", parse(data, filename, options))
-        except UnreadableFile as error:
-            result = ("unreadable", error.as_dict())
-        except MemoryError:
-            result = ("unreadable", UnreadableFile(Code.TOO_LARGE, Cause.MEMORY, filename).as_dict())
-        except Exception as exc:  # reported to the parent, which records it for staff
-            result = ("crash", f"{type(exc).__name__}: {exc}", traceback.format_exc())
-        del request, data
+        function, args, filename = request
+        result = outcome_of(function, args, filename)
+        del request, args
         connection.send(result)
 
 
@@ -128,17 +151,20 @@ class FormSandbox:
                 process.join()
 
     def __call__(self, data: bytes, filename: str, options: ParseOptions) -> tuple[FileKind, FormRecord | None]:
-        with self._lock:
-            return self._parse(data, filename, options)
+        return self.call(self.parse_function, (data, filename, options), filename)
 
     def run(self, function: Parse, data: bytes, filename: str, options: ParseOptions
             ) -> tuple[FileKind, FormRecord | None]:
         """``function`` (another module-level Parse) in the worker, with the same bounds."""
-        with self._lock:
-            return self._parse(data, filename, options, function)
+        return self.call(function, (data, filename, options), filename)
 
-    def _parse(self, data: bytes, filename: str, options: ParseOptions, function: Parse | None = None
-               ) -> tuple[FileKind, FormRecord | None]:
+    def call(self, function: Callable[..., T], args: tuple[Any, ...], filename: str) -> T:
+        """``function(*args)`` (module-level, its arguments picklable) in the worker, with the same bounds;
+        ``filename`` is what a timeout, a crash or running out of memory is charged to."""
+        with self._lock:
+            return self._call(function, args, filename)
+
+    def _call(self, function: Callable[..., T], args: tuple[Any, ...], filename: str) -> T:
         if not self._running() or self._tasks >= self.max_tasks:
             self.close()
             self._start()
@@ -146,7 +172,7 @@ class FormSandbox:
         assert connection is not None
         self._tasks += 1
         try:
-            connection.send((function or self.parse_function, data, filename, options))
+            connection.send((function, args, filename))
             if not connection.poll(self.timeout):
                 log.warning("parsing a %s file took over %.0f s; worker stopped",
                             Path(filename).suffix or "(no suffix)", self.timeout)
@@ -156,13 +182,10 @@ class FormSandbox:
         except (EOFError, OSError):  # the worker died: killed by the OS, out of memory, a crash
             self.close(kill=True)
             raise UnreadableFile(Code.TOO_LARGE, Cause.RESOURCES, filename) from None
-        if result[0] == "ok":
-            return result[1]
-        if result[0] == "unreadable":
-            if result[1].get("code") == Code.TOO_LARGE:
-                self.close()  # a worker that ran out of memory is not trusted with the next file
+        if spent(result):
+            self.close()  # a worker that ran out of memory is not trusted with the next file
+        if result[0] != "ok":
             # raised without a local name: an exception held by a local of the frame it is raised from is a
             # reference cycle (exception → traceback → frame → exception) keeping the caller's data alive
-            raise UnreadableFile.from_dict(result[1])
-        log.error("parser failed on a %s file: %s", Path(filename).suffix or "(no suffix)", result[2])
-        raise ParserCrash(result[1])
+            raise cast(Exception, failure_of(result, filename))
+        return cast(T, result[1])

@@ -1,15 +1,16 @@
 """Several bounded parse workers at once, fed ahead of the pipeline so parsing overlaps fetching and storing.
 
-The poller stores a chunk of messages, then hands their attachments to the pool (``submit_ahead``) before it
-runs the first message's pipeline; when the pipeline's form finder asks for a file, its result is usually
-ready. Each worker is a :class:`FormSandbox` with the same time and memory bounds as before; a file nobody
-submitted ahead is parsed on the spot. A result is handed out once and never kept: what was submitted and not
-asked for is forgotten when the chunk ends (``forget_ahead``).
+The poller stores a chunk of messages, then hands each one's bytes to the pool (``submit_message``) before it
+runs the first message's pipeline. A worker parses the message's MIME, takes out its files and reads each
+as a form; when the pipeline's form finder asks for a file, its reading is usually ready, and the poll's
+own thread never ran the email parser. A .doc goes to the LibreOffice kept running, then to a worker. Each
+worker is a :class:`FormSandbox` with the same time and memory bounds as before; a file nobody read ahead
+is parsed on the spot. A result is handed out once and never kept: what was read and not asked for is
+forgotten when the chunk ends (``forget_ahead``).
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import queue
@@ -17,7 +18,8 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from config import ParsingSettings
-from ingest.form_sandbox import FormSandbox
+from ingest.form_sandbox import FormSandbox, ParserCrash, failure_of, spent
+from ingest.message_files import ELSEWHERE, MessageFiles, read_message_files
 from parsers.doc_converter import WarmConverter
 from parsers.errors import UnreadableFile
 from parsers.file_safety import OLE_MAGIC, FileKind, inspect_file
@@ -42,7 +44,9 @@ class ParsePool:
         for sandbox in sandboxes:
             self._idle.put(sandbox)
         self._executor = ThreadPoolExecutor(len(sandboxes), thread_name_prefix="uip-parse")
-        self._ahead: dict[tuple[str, str], list[Future[Parsed]]] = {}  # the same file in several emails
+        # by the file's bytes object (and name); the same file in several emails is held once for each
+        self._ahead: dict[tuple[int, str], list[tuple[bytes, Future[Parsed]]]] = {}
+        self._messages: set[Future[MessageFiles | None]] = set()  # submitted, not yet read
         self._lock = threading.Lock()
         self._warmed = False
 
@@ -102,26 +106,78 @@ class ParsePool:
         finally:
             self._idle.put(sandbox)
 
-    @staticmethod
-    def _key(data: bytes, filename: str) -> tuple[str, str]:
-        return hashlib.sha256(data).hexdigest(), filename
+    def submit_message(self, raw: bytes, options: ParseOptions) -> Future[MessageFiles | None]:
+        """Read a whole message in a worker ahead of the pipeline: its MIME, its attached files, and each file
+        as a form. The files' readings are handed out when the form finder asks for those very files (the
+        ``MimePart.data`` objects of the result). None when the message is beyond its limits or the worker
+        failed on it: the pipeline then reads it itself, as without a pool."""
+        future = self._executor.submit(self._read_message, raw, options)
+        with self._lock:
+            self._messages.add(future)
+        future.add_done_callback(self._read)  # its result is the pipeline's to hold, and to let go of
+        return future
+
+    def _read(self, future: Future[MessageFiles | None]) -> None:
+        with self._lock:
+            self._messages.discard(future)
+
+    def _read_message(self, raw: bytes, options: ParseOptions) -> MessageFiles | None:
+        elsewhere = self._converter is not None and bool(options.libreoffice)
+        sandbox = self._idle.get()
+        try:
+            files = sandbox.call(read_message_files, (raw, options, elsewhere, sandbox.parse_function),
+                                 "message.eml")
+            if files is not None and any(spent(outcome) for outcome in files.outcomes):
+                sandbox.close()  # ran out of memory on a file: not trusted with the next one (started afresh)
+        except (UnreadableFile, ParserCrash) as error:
+            log.warning("reading a message in a parse worker failed (%s); the pipeline reads it", error)
+            return None
+        finally:
+            self._idle.put(sandbox)
+        if files is None:
+            return None
+        for part, outcome in zip(files.parts, files.outcomes, strict=True):
+            if outcome == ELSEWHERE:
+                self.submit_ahead(part.data, part.filename, options)
+                continue
+            future: Future[Parsed] = Future()
+            failure = failure_of(outcome, part.filename)
+            if failure is None:
+                future.set_result(outcome[1])
+            else:
+                future.set_exception(failure)
+            self._hold(part.data, part.filename, future)
+        return files
 
     def submit_ahead(self, data: bytes, filename: str, options: ParseOptions) -> None:
         """Start parsing a file the pipeline will soon ask for (a .doc: LibreOffice is started now if it
         is not running, not when a worker gets to the file)."""
         if self._converter is not None and self._maybe_doc(data, options):
             self._converter.warm_up()
-        future = self._executor.submit(self._on_a_worker, data, filename, options)
+        self._hold(data, filename, self._executor.submit(self._on_a_worker, data, filename, options))
+
+    def _hold(self, data: bytes, filename: str, future: Future[Parsed]) -> None:
         with self._lock:
-            self._ahead.setdefault(self._key(data, filename), []).append(future)
+            self._ahead.setdefault((id(data), filename), []).append((data, future))
+
+    def _take(self, data: bytes, filename: str) -> Future[Parsed] | None:
+        """The future held for this very file (the same bytes object: no hashing), else for equal bytes."""
+        with self._lock:
+            key = (id(data), filename)
+            held = self._ahead.get(key)
+            if not held or held[0][0] is not data:
+                key = next((k for k, entries in self._ahead.items()
+                            if k[1] == filename and len(entries[0][0]) == len(data) and entries[0][0] == data), key)
+                held = self._ahead.get(key)
+            if not held:
+                return None
+            _, future = held.pop(0)
+            if not held:
+                del self._ahead[key]
+            return future
 
     def __call__(self, data: bytes, filename: str, options: ParseOptions) -> Parsed:
-        key = self._key(data, filename)
-        with self._lock:
-            waiting = self._ahead.get(key)
-            future = waiting.pop(0) if waiting else None
-            if waiting == []:
-                del self._ahead[key]
+        future = self._take(data, filename)
         if future is None:
             return self._on_a_worker(data, filename, options)
         try:
@@ -135,8 +191,11 @@ class ParsePool:
         """Drop what was submitted and not asked for (the message failed or was a duplicate)."""
         with self._lock:
             ahead, self._ahead = self._ahead, {}
-        for futures in ahead.values():
-            for future in futures:
+            messages, self._messages = self._messages, set()
+        for message in messages:
+            message.cancel()
+        for held in ahead.values():
+            for _, future in held:
                 future.cancel()
 
     def close(self) -> None:

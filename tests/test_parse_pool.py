@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import mailbox
+import os
 import subprocess
 import time
 import weakref
@@ -12,6 +13,7 @@ import weakref
 import pytest
 from form_corpus import FIXTURES
 from servers import wait_for
+from sqlalchemy import select
 from test_form_corpus import require_libreoffice
 from test_warm_converter import require_uno
 
@@ -25,6 +27,7 @@ from parsers import UnreadableFile
 from parsers.blank_form import fill_form
 from parsers.doc_converter import WarmConverter
 from parsers.form_file import FormCandidate, ParseOptions, choose_form
+from storage import InboundMessage
 
 OPTIONS = ParseOptions()
 
@@ -215,3 +218,67 @@ def test_a_poll_with_a_backlog_over_one_chunk_starts_libreoffice_before_any_doc_
     finally:
         intake.close()
     assert _our_office_processes(pool._converter) == 0
+
+
+# --- whole messages read in a worker: MIME, files and forms, handed to the pipeline ------------------------
+
+def _tasks(pool: ParsePool) -> int:
+    return sum(sandbox._tasks for sandbox in pool._sandboxes)
+
+
+def test_a_message_read_in_a_worker_hands_its_form_to_the_finder_without_a_second_parse(pool):
+    raw = to_bytes(application_email(complete_values(municipality="Odense"), message_id="<whole@odense.dk>",
+                                     annexes={"budget.txt": b"budget"}))
+    files = pool.submit_message(raw, OPTIONS).result()
+    assert files is not None and files.parsed["Message-ID"] == "<whole@odense.dk>"
+    assert [part.filename for part in files.parts] == ["Ansøgningsskema Åben Dialog.docx", "budget.txt"]
+    asked = _tasks(pool)
+    choice = choose_form([FormCandidate(n, p.filename, p.data) for n, p in enumerate(files.parts)], OPTIONS, pool)
+    assert choice.form is not None and choice.form.record.get("municipality") == "Odense Kommune"
+    assert _tasks(pool) == asked  # both files' readings came with the message: no worker was asked again
+    assert pool._ahead == {}  # each handed out once, nothing kept
+
+
+def test_a_file_refused_in_the_message_worker_is_refused_when_the_finder_asks(pool):
+    raw = to_bytes(application_email(None, annexes={"skema.docx": b"PK\x03\x04 not really a zip"}))
+    files = pool.submit_message(raw, OPTIONS).result()
+    assert files is not None
+    with pytest.raises(UnreadableFile) as refused:
+        pool(files.parts[0].data, "skema.docx", OPTIONS)
+    assert refused.value.code == "corrupt" and refused.value.filename == "skema.docx"
+
+
+def test_a_message_beyond_its_limits_comes_back_unread_for_the_structure_stage_to_quarantine(pool):
+    deep = (b"From: a@aarhus.dk\r\nMessage-ID: <d@aarhus.dk>\r\nContent-Type: multipart/mixed; boundary=b0\r\n\r\n"
+            + b"".join(b"--b%d\r\nContent-Type: multipart/mixed; boundary=b%d\r\n\r\n" % (i, i + 1)
+                       for i in range(40)))
+    assert pool.submit_message(deep, OPTIONS).result() is None
+
+
+def test_the_same_bytes_in_another_object_still_find_their_reading(pool):
+    form = fill_form(complete_values())
+    pool.submit_ahead(form, "a.docx", OPTIONS)
+    _, record = pool(bytes(bytearray(form)), "a.docx", OPTIONS)  # equal, not identical
+    assert record is not None and pool._ahead == {}
+
+
+def _dies(data: bytes, filename: str, options: ParseOptions) -> tuple[str, None]:
+    os._exit(9)
+
+
+def test_a_message_whose_worker_dies_is_read_by_the_poll_itself_and_its_form_refused_not_lost(tmp_path):
+    settings = _maildir_settings(tmp_path, workers=1)
+    mailbox.Maildir(settings.mailbox.maildir_path, create=True).add(
+        to_bytes(application_email(complete_values(), message_id="<dies@kommune.dk>")))
+    intake = Intake.from_settings(settings)
+    intake.form_parser = ParsePool([FormSandbox(timeout=60, parse_function=_dies)])
+    intake.db.migrate()
+    try:
+        report = intake.poll_once()
+        with intake.db.session() as session:
+            row = session.scalars(select(InboundMessage)).one()
+            assert row.state == "processed" and row.reason is not None and row.reason.code == "form_unreadable"
+            assert [reply.kind for reply in row.replies] == ["rejection"]  # "we could not read your form"
+        assert report.processed == 1 and report.errors == 0
+    finally:
+        intake.close()
