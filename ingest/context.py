@@ -27,7 +27,7 @@ class MessageContext:
     parsed_ahead: EmailMessage | None = None  # ``raw`` already parsed within the limits (the poller's chunk)
     parts_ahead: list[MimePart] | None = None  # and its attached files
     attachments: list[Attachment] = field(default_factory=list)
-    attachment_data: dict[int, bytes] = field(default_factory=dict)  # Attachment.id → bytes
+    attachment_data: list[bytes] = field(default_factory=list)  # the bytes of attachments[n], in order
     form: ParsedForm | None = None
     form_attachment: Attachment | None = None
     problems: list[Problem] = field(default_factory=list)

@@ -197,6 +197,7 @@ class Submission(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     application: Mapped[Application] = relationship(back_populates="submissions", foreign_keys=[application_id])
+    attachment: Mapped[Attachment | None] = relationship(foreign_keys=[attachment_id])  # the form's file
     values: Mapped[list[FieldValueRow]] = relationship(back_populates="submission", order_by="FieldValueRow.id")
     problems: Mapped[list[ProblemRow]] = relationship(back_populates="submission", order_by="ProblemRow.id")
 

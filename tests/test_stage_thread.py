@@ -37,6 +37,7 @@ def test_in_reply_to_one_of_our_replies_finds_the_application(memory_db, tmp_pat
     application = _application(ctx.session, status=ApplicationStatus.COMPLETE)
     ctx.session.add(Reply(message_id_header="<r1@socialstyrelsen.dk>", kind="clarification", to_addr="a@aarhus.dk",
                           subject="s", body="b", application_id=application.id, inbound_message_id=ctx.row.id))
+    ctx.session.flush()  # sent before this message came: stored already
     through(ctx, structure.process, thread.process)
     assert (ctx.thread, ctx.thread_found_by) == (application, ThreadMatch.MESSAGE_ID)
 

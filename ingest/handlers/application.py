@@ -7,7 +7,7 @@ that arrives after the deadline keeps the application on time and is marked on i
 
 from __future__ import annotations
 
-from sqlalchemy import insert
+from sqlalchemy import insert, inspect
 from sqlalchemy.orm import Session
 
 from ingest.context import MessageContext
@@ -26,16 +26,17 @@ def process(ctx: MessageContext) -> None:
     if application is None:
         call = ctx.settings.call
         deadline = ctx.round.deadline if ctx.round is not None else call.deadline
+        with ctx.session.no_autoflush:  # the counter alone: the message's rows are written once, below
+            reference = next_reference(ctx.session, call.reference_prefix, deadline.year)
         application = Application(
-            reference=next_reference(ctx.session, call.reference_prefix, deadline.year),
-            status=ApplicationStatus.NEEDS_CLARIFICATION, late=ctx.late, received_at=ctx.row.received_at,
-            round=ctx.round.name if ctx.round is not None else None)
+            reference=reference, status=ApplicationStatus.NEEDS_CLARIFICATION, late=ctx.late,
+            received_at=ctx.row.received_at, round=ctx.round.name if ctx.round is not None else None)
         ctx.session.add(application)
-    submission = add_version(ctx.session, application, ctx.form.record, ctx.problems, ctx.row, ctx.form_attachment,
-                             after_deadline=ctx.thread is not None and ctx.late)
-    for attachment in ctx.attachments:
+    for attachment in ctx.attachments:  # before the version's flush: each row written once, complete
         attachment.application = application
     ctx.row.application = application
+    submission = add_version(ctx.session, application, ctx.form.record, ctx.problems, ctx.row, ctx.form_attachment,
+                             after_deadline=ctx.thread is not None and ctx.late)
     ctx.application = application
     ctx.submission = submission
 
@@ -48,13 +49,21 @@ def add_version(session: Session, application: Application, record: FormRecord, 
     found = find_municipality(municipality) if municipality else None
     complete = not problems
     current = application.current_submission
-    submission = Submission(application=application, message_id=message.id,
-                            attachment_id=attachment.id if attachment else None,
+    submission = Submission(application=application, message_id=message.id, attachment=attachment,
                             reader=record.reader[:32], complete=complete, version=len(application.submissions) + 1,
                             sender=message.sender, after_deadline=after_deadline, reprocessed=reprocessed,
                             search_text=form_search_text(record.as_fields()))
     session.add(submission)
-    session.flush()
+    if inspect(application).persistent:
+        # a correction staff began before this version arrived is now stale; in SQL, so no concurrent bump is
+        # lost (a new application has nothing to make stale)
+        application.edit_version = Application.edit_version + 1  # an SQL expression, evaluated at the flush
+    if complete or current is None or not current.complete:
+        application.current_submission = submission
+        application.status = ApplicationStatus.COMPLETE if complete else ApplicationStatus.NEEDS_CLARIFICATION
+        if found is not None:
+            application.municipality, application.municipality_code = found.official_name, found.code
+    session.flush()  # one flush: the application, the version and the message's rows, each written once
     # the fields and problems as two bulk INSERTs, not ~30 objects through the unit of work (the flush was the
     # largest cost of a message's pipeline); the collections load from the database when read
     if record.values:
@@ -66,11 +75,4 @@ def add_version(session: Session, application: Application, record: FormRecord, 
             {"submission_id": submission.id, "field": p.field, "code": str(p.code), "params": dict(p.params)}
             for p in problems])
     session.expire(submission, ["values", "problems"])  # never an empty collection cached before the INSERTs
-    # a correction staff began before this version arrived is now stale; in SQL, so no concurrent bump is lost
-    application.edit_version = Application.edit_version + 1  # an SQL expression, evaluated at the flush
-    if complete or current is None or not current.complete:
-        application.current_submission = submission
-        application.status = ApplicationStatus.COMPLETE if complete else ApplicationStatus.NEEDS_CLARIFICATION
-        if found is not None:
-            application.municipality, application.municipality_code = found.official_name, found.code
     return submission

@@ -14,11 +14,12 @@ from storage.reasons import Reason, ReasonCode
 
 
 def process(ctx: MessageContext) -> None:
-    candidates = [FormCandidate(a.id, a.filename, ctx.attachment_data[a.id]) for a in ctx.attachments]
+    candidates = [FormCandidate(n, a.filename, data)
+                  for n, (a, data) in enumerate(zip(ctx.attachments, ctx.attachment_data, strict=True))]
     choice = choose_form(candidates, ctx.parse_options, ctx.parse)
     if choice.form is not None:
         ctx.form = choice.form
-        ctx.form_attachment = next(a for a in ctx.attachments if a.id == choice.form.index)
+        ctx.form_attachment = ctx.attachments[choice.form.index]
         ctx.form_attachment.role = "form"
         return
     by_name = {a.filename: a for a in ctx.attachments}

@@ -73,9 +73,11 @@ def _by_sender(ctx: MessageContext) -> Application | None:
 
 
 def process(ctx: MessageContext) -> None:
-    for how, finder in ((ThreadMatch.REFERENCE, _by_reference), (ThreadMatch.MESSAGE_ID, _by_message_ids),
-                        (ThreadMatch.SENDER, _by_sender)):
-        application = finder(ctx)
-        if application is not None:
-            ctx.thread, ctx.thread_found_by = application, how
-            return
+    # what this message added so far (its annexes) is not what these lookups look for: not flushed for them
+    with ctx.session.no_autoflush:
+        for how, finder in ((ThreadMatch.REFERENCE, _by_reference), (ThreadMatch.MESSAGE_ID, _by_message_ids),
+                            (ThreadMatch.SENDER, _by_sender)):
+            application = finder(ctx)
+            if application is not None:
+                ctx.thread, ctx.thread_found_by = application, how
+                return
