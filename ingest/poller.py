@@ -103,11 +103,16 @@ class Intake:
         try:
             with self.mailbox_factory(self.settings.mailbox) as mailbox:
                 entries = mailbox.entries()
-                if len(entries) > CHUNK_MESSAGES and isinstance(self.form_parser, ParsePool):
-                    self.form_parser.warm_office()  # a backlog: a .doc in it finds LibreOffice started
+                backlog = (self.form_parser if isinstance(self.form_parser, ParsePool)
+                           and len(entries) > CHUNK_MESSAGES else None)
                 for chunk in chunks(entries, self.settings.call.max_message_bytes):
                     handle_chunk(self, mailbox, chunk, report)
                     sender.wake()  # the chunk's replies go out while the next chunk is fetched and parsed
+                    if backlog is not None:
+                        # a .doc further on finds LibreOffice started; not before the first chunk, whose
+                        # acknowledgements would wait for the CPU it takes to start
+                        backlog.warm_office()
+                        backlog = None
                     self._keep_copies(sender.take_copies(), mailbox)  # on this connection, in this thread
                 _retry_from_archive(self, report)
                 with self.db.session() as session:  # for /healthz: the mailbox was read to its end

@@ -200,7 +200,7 @@ def _maildir_settings(tmp_path, **parsing):
 
 
 @pytest.mark.parametrize("waiting", [CHUNK_MESSAGES, CHUNK_MESSAGES + 1])
-def test_a_poll_with_a_backlog_over_one_chunk_starts_libreoffice_before_any_doc_is_met(tmp_path, waiting):
+def test_a_poll_with_a_backlog_over_one_chunk_starts_libreoffice_after_its_first_chunk_without_a_doc(tmp_path, waiting):
     require_uno()
     settings = _maildir_settings(tmp_path, workers=1)
     box = mailbox.Maildir(settings.mailbox.maildir_path, create=True)
