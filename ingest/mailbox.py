@@ -108,7 +108,12 @@ class ImapMailbox:
         if folder in self._known_folders:
             return
         if not self.client.folder_exists(folder):
-            self.client.create_folder(folder)
+            try:
+                self.client.create_folder(folder)
+            except IMAPClientError:
+                # another worker on this mailbox made it between our LIST and our CREATE ([ALREADYEXISTS])
+                if not self.client.folder_exists(folder):
+                    raise
         self._known_folders.add(folder)
 
     @_outage

@@ -18,7 +18,7 @@ from config import Settings
 from ingest.demo import application_email, complete_values, sized_email, to_bytes
 from ingest.errors import MailboxError
 from ingest.idle import IdleWatcher
-from ingest.mailbox import open_mailbox
+from ingest.mailbox import ImapMailbox, open_mailbox
 from ingest.poller import Intake
 from notifications import send_pending
 from storage import InboundMessage, Reply
@@ -206,3 +206,19 @@ def test_smtp_down_for_hours_delays_replies_and_sends_each_once_when_it_is_back(
         assert len(sink.messages) == 3
     finally:
         intake.close()
+
+
+def test_a_target_folder_another_worker_creates_first_is_used_not_a_failed_poll(settings, smtp, imap):
+    """Two workers on a fresh mailbox both find no Processed folder; the second one's CREATE is refused with
+    [ALREADYEXISTS] by the real Dovecot. Its poll goes on and moves its messages there."""
+    deliver(settings, *emails(1, "race"))
+    with open_mailbox(settings.mailbox) as box:
+        assert isinstance(box, ImapMailbox)
+        looked = box.client.folder_exists
+        assert not looked("Processed")
+        imap.create_folder("Processed")  # the other worker, between this one's LIST and its CREATE
+        stale = [False]  # what this worker's LIST said, before the other worker's CREATE
+        box.client.folder_exists = lambda folder: stale.pop() if stale else looked(folder)
+        box.move_many([str(uid) for uid in box.client.search(["ALL"])], "Processed")
+    imap.select_folder("Processed", readonly=True)
+    assert len(imap.search("ALL")) == 1

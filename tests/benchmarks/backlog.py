@@ -34,6 +34,10 @@ LIMIT = 10 * 1024 * 1024
 HERE = Path(__file__).resolve().parent
 
 
+class PollFailed(RuntimeError):
+    """A service poll of the benchmark ended with an error (an outage, a bug): reported, not timed."""
+
+
 @dataclass
 class Servers:
     imap_port: int
@@ -154,7 +158,11 @@ def service_poll(servers: Servers, user: str, root: Path, workers: int = 1, data
     overrides = _overrides(servers, user, root, database_url, **sections)
     children = [subprocess.Popen([sys.executable, str(HERE / "poll_child.py"), json.dumps(overrides)],
                                  stdout=subprocess.PIPE, env=_child_env()) for _ in range(workers)]
-    results = [json.loads(child.communicate()[0]) for child in children]
+    outputs = [child.communicate()[0] for child in children]  # every one ended before any is judged
+    failed = [child.returncode for child in children if child.returncode != 0]
+    if failed:
+        raise PollFailed(f"{len(failed)} of {workers} polls failed (exit {failed}; their log is above)")
+    results = [json.loads(output) for output in outputs]
     return {"elapsed": max(r["elapsed"] for r in results), "began": min(r["began"] for r in results),
             "rss_mb": max(r["rss_mb"] for r in results),
             "rss_ready_mb": max(r["rss_ready_mb"] for r in results),
@@ -315,11 +323,17 @@ def two_workers(servers: Servers, postgres_url: str, n: int = 200, rounds: int =
     for r in range(rounds):
         rates: dict[int, float] = {}
         busy: float | None = None
-        for workers in ((1, 2) if r % 2 == 0 else (2, 1)):
-            rates[workers], cores = _workers_poll(servers, postgres_url, n, workers)
-            if workers == 1:
-                busy = cores
+        try:
+            for workers in ((1, 2) if r % 2 == 0 else (2, 1)):
+                rates[workers], cores = _workers_poll(servers, postgres_url, n, workers)
+                if workers == 1:
+                    busy = cores
+        except PollFailed as failure:
+            print(f"    round {r + 1}: {failure}; the round is left out", flush=True)
+            continue
         results.append((rates[1], rates[2], busy))
+    if not results:
+        raise PollFailed("every round failed")
     results.sort(key=lambda result: result[1] / result[0])
     one, two, _ = results[len(results) // 2]
     busy_values = sorted(busy for _, _, busy in results if busy is not None)
