@@ -18,7 +18,7 @@ from ingest.form_sandbox import outcome_of
 from ingest.message_reading import MessageStructureError, read_message
 from ingest.mime import MimePart, attachments
 from parsers.file_safety import OLE_MAGIC
-from parsers.form_file import Parse, ParseOptions, parse_form
+from parsers.form_file import Parse, ParseOptions
 
 ELSEWHERE = ("elsewhere",)  # a file the pool reads itself (a .doc for the LibreOffice it keeps running)
 
@@ -33,8 +33,7 @@ class MessageFiles:
     outcomes: list[tuple[Any, ...]]
 
 
-def read_message_files(raw: bytes, options: ParseOptions, ole_elsewhere: bool, parse: Parse = parse_form
-                       ) -> MessageFiles | None:
+def read_message_files(raw: bytes, options: ParseOptions, ole_elsewhere: bool, parse: Parse) -> MessageFiles | None:
     """Runs in a parse worker; each file is read by ``parse``. None when the message is beyond
     ``MessageLimits`` (the structure stage quarantines it, naming the limit); with ``ole_elsewhere``, OLE
     files (a .doc) are left to the pool."""

@@ -101,8 +101,7 @@ class ParsePool:
     def _on_a_sandbox(self, function: Parse | None, data: bytes, filename: str, options: ParseOptions) -> Parsed:
         sandbox = self._idle.get()
         try:
-            return sandbox(data, filename, options) if function is None else sandbox.run(function, data, filename,
-                                                                                           options)
+            return sandbox.call(function or sandbox.parse_function, (data, filename, options), filename)
         finally:
             self._idle.put(sandbox)
 
@@ -163,12 +162,11 @@ class ParsePool:
     def _take(self, data: bytes, filename: str) -> Future[Parsed] | None:
         """The future held for this very file (the same bytes object: no hashing), else for equal bytes."""
         with self._lock:
-            key = (id(data), filename)
-            held = self._ahead.get(key)
-            if not held or held[0][0] is not data:
+            key = (id(data), filename)  # held, the bytes object is alive: no other object has its id
+            if key not in self._ahead:
                 key = next((k for k, entries in self._ahead.items()
                             if k[1] == filename and len(entries[0][0]) == len(data) and entries[0][0] == data), key)
-                held = self._ahead.get(key)
+            held = self._ahead.get(key)
             if not held:
                 return None
             _, future = held.pop(0)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import gc
 import mailbox
-import os
 import subprocess
 import time
 import weakref
@@ -14,7 +13,7 @@ import pytest
 from form_corpus import FIXTURES
 from servers import wait_for
 from sqlalchemy import select
-from test_form_corpus import require_libreoffice
+from test_form_corpus import die, require_libreoffice
 from test_warm_converter import require_uno
 
 from config import ParsingSettings, load_settings
@@ -149,11 +148,15 @@ def test_a_doc_submitted_ahead_starts_libreoffice_at_once_not_when_a_worker_gets
     assert _our_office_processes(converter) == 0
 
 
+def _maildir_settings(tmp_path, **parsing):
+    return load_settings(None, mailbox={"maildir_path": str(tmp_path / "maildir")},
+                         database={"url": f"sqlite:///{tmp_path}/intake.db"},
+                         storage={"archive_dir": str(tmp_path / "archive")},
+                         smtp={"outbox_dir": str(tmp_path / "outbox")}, parsing=parsing)
+
+
 def test_a_poll_starts_the_parse_workers_before_it_reads_the_mailbox(tmp_path):
-    settings = load_settings(None, mailbox={"maildir_path": str(tmp_path / "maildir")},
-                             database={"url": f"sqlite:///{tmp_path}/intake.db"},
-                             storage={"archive_dir": str(tmp_path / "archive")},
-                             smtp={"outbox_dir": str(tmp_path / "outbox")})
+    settings = _maildir_settings(tmp_path)
     intake = Intake.from_settings(settings)
     intake.db.migrate()
     try:
@@ -169,11 +172,7 @@ def test_a_poll_starts_the_parse_workers_before_it_reads_the_mailbox(tmp_path):
 def test_a_poll_ends_the_libreoffice_no_doc_has_needed_for_office_idle_minutes(tmp_path):
     require_uno()
     doc = next(f for f in FIXTURES if f.filename == "skema.doc").build()
-    settings = load_settings(None, mailbox={"maildir_path": str(tmp_path / "maildir")},
-                             database={"url": f"sqlite:///{tmp_path}/intake.db"},
-                             storage={"archive_dir": str(tmp_path / "archive")},
-                             smtp={"outbox_dir": str(tmp_path / "outbox")},
-                             parsing={"workers": 1, "office_idle_minutes": 0.02})  # 1.2 s
+    settings = _maildir_settings(tmp_path, workers=1, office_idle_minutes=0.02)  # 1.2 s
     mailbox.Maildir(settings.mailbox.maildir_path, create=True).add(to_bytes(application_email(
         None, message_id="<doc@kommune.dk>", annexes={"skema.doc": doc})))
     intake = Intake.from_settings(settings)
@@ -190,13 +189,6 @@ def test_a_poll_ends_the_libreoffice_no_doc_has_needed_for_office_idle_minutes(t
         assert pool._converter._bridge is None
     finally:
         intake.close()
-
-
-def _maildir_settings(tmp_path, **parsing):
-    return load_settings(None, mailbox={"maildir_path": str(tmp_path / "maildir")},
-                         database={"url": f"sqlite:///{tmp_path}/intake.db"},
-                         storage={"archive_dir": str(tmp_path / "archive")},
-                         smtp={"outbox_dir": str(tmp_path / "outbox")}, parsing=parsing)
 
 
 @pytest.mark.parametrize("waiting", [CHUNK_MESSAGES, CHUNK_MESSAGES + 1])
@@ -262,16 +254,12 @@ def test_the_same_bytes_in_another_object_still_find_their_reading(pool):
     assert record is not None and pool._ahead == {}
 
 
-def _dies(data: bytes, filename: str, options: ParseOptions) -> tuple[str, None]:
-    os._exit(9)
-
-
 def test_a_message_whose_worker_dies_is_read_by_the_poll_itself_and_its_form_refused_not_lost(tmp_path):
     settings = _maildir_settings(tmp_path, workers=1)
     mailbox.Maildir(settings.mailbox.maildir_path, create=True).add(
         to_bytes(application_email(complete_values(), message_id="<dies@kommune.dk>")))
     intake = Intake.from_settings(settings)
-    intake.form_parser = ParsePool([FormSandbox(timeout=60, parse_function=_dies)])
+    intake.form_parser = ParsePool([FormSandbox(timeout=60, parse_function=die)])
     intake.db.migrate()
     try:
         report = intake.poll_once()
