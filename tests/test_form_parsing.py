@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import io
+import zipfile
 from datetime import date
 
 import docx
 import pytest
-from form_corpus import EXPECTED, RECEIVED
+from form_corpus import EXPECTED, FIXTURES, RECEIVED, hostile_zip
+from lxml import etree
 
 from ingest.demo import complete_values
 from notifications.locale import problem_text
 from parsers import parse_form, validate
 from parsers.blank_form import blank_form, fill_form
-from parsers.docx_reader import read_docx
+from parsers.docx_reader import open_body, read_docx
+from parsers.errors import UnreadableFile
 from parsers.form_fields import FIELDS, FORM_TITLE
+from parsers.problem_codes import RefusalCause, UnreadableCode
 
 
 def read(data: bytes):
@@ -118,3 +122,43 @@ def test_typed_yes_no_answers_in_the_cell_are_read():
     record = read(fill_form(complete_values(already_implemented="Ja, det har vi", startup_meeting="JA"),
                             mode="typed"))
     assert record.get("already_implemented") is True and record.get("startup_meeting") is True
+
+
+@pytest.mark.parametrize("fixture", [f for f in FIXTURES if f.filename.endswith(".docx") and not f.libreoffice],
+                         ids=lambda f: f.name)
+def test_the_body_is_the_one_python_docx_opens_element_for_element(fixture):
+    data = fixture.build()
+    ours, theirs = open_body(data), docx.Document(io.BytesIO(data)).element.body
+    assert type(ours) is type(theirs)
+    assert etree.tostring(ours) == etree.tostring(theirs)
+
+
+def test_a_damaged_part_the_reader_never_looks_at_does_not_make_the_form_unreadable():
+    # python-docx's Document() parses every part; the form lives in word/document.xml alone
+    data = hostile_zip(replace={"word/styles.xml": b"<w:styles not well formed"})
+    with pytest.raises(etree.XMLSyntaxError):
+        docx.Document(io.BytesIO(data))
+    assert read(data).as_fields() == EXPECTED
+
+
+@pytest.mark.parametrize("content_type", [
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.template.main+xml",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"])
+def test_a_main_part_that_is_not_a_word_document_is_refused_as_damaged_as_python_docx_refuses_it(content_type):
+    main = "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"
+    source = hostile_zip()
+    types = zipfile.ZipFile(io.BytesIO(source)).read("[Content_Types].xml").replace(main.encode(),
+                                                                                   content_type.encode())
+    data = hostile_zip(replace={"[Content_Types].xml": types})
+    with pytest.raises(ValueError, match="not a Word file"):
+        docx.Document(io.BytesIO(data))
+    with pytest.raises(UnreadableFile) as refused:
+        read_docx(data)
+    assert (refused.value.code, refused.value.cause) == (UnreadableCode.CORRUPT, RefusalCause.WORD_DAMAGED)
+
+
+def test_a_package_without_a_main_document_is_refused_as_damaged():
+    rels = zipfile.ZipFile(io.BytesIO(hostile_zip())).read("_rels/.rels").replace(b"/officeDocument\"", b"/other\"")
+    with pytest.raises(UnreadableFile) as refused:
+        read_docx(hostile_zip(replace={"_rels/.rels": rels}))
+    assert refused.value.code == UnreadableCode.CORRUPT
