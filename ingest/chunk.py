@@ -1,8 +1,9 @@
-"""One chunk of the mailbox at a time: claim its messages, fetch and archive each (the raw message before
-anything else happens to it), write their rows in one transaction, parse each one's MIME once and hand its
-files to the parse workers, run each message's pipeline (outcome and reply committed together), then move
-them out of the inbox. A message that fails is counted; after ``MAX_ATTEMPTS`` it is parked. An outage
-(``OUTAGES``) is raised to the poll, which stops without charging any message an attempt."""
+"""One chunk of the mailbox at a time: claim its messages, fetch them and archive them all at once (the raw
+message before anything else happens to it), hand each one archived to the parse workers (its MIME parsed
+once, its files read), write their rows in one transaction, run each message's pipeline (outcome and reply
+committed together), then move them out of the inbox. A message that fails is counted; after
+``MAX_ATTEMPTS`` it is parked. An outage (``OUTAGES``) is raised to the poll, which stops without charging
+any message an attempt."""
 
 from __future__ import annotations
 
@@ -103,7 +104,7 @@ class _Stored:
     headers: EmailMessage
     headers_only: bool
     digest: str
-    row_id: int | None = None
+    row_id: int | None
     parsed: EmailMessage | None = None  # the whole message, parsed once (None: beyond the limits)
     parts: list[MimePart] | None = None
     reading: Future[MessageFiles | None] | None = None  # the parse pool reading it
@@ -123,8 +124,8 @@ def _known(intake: Intake, mailbox: Mailbox, uids: list[str]) -> dict[str, _Know
 
 
 def handle_chunk(intake: Intake, mailbox: Mailbox, chunk: list[MailboxEntry], report: PollReport) -> None:
-    """Claim the chunk's messages, fetch and store the new ones (raw archived, rows in one transaction), parse
-    their attachments ahead, run each one's pipeline (one commit each), then move them."""
+    """Claim the chunk's messages, fetch and store the new ones (raw archived, rows in one transaction), read
+    them ahead, run each one's pipeline (one commit each), then move them."""
     settings = intake.settings
     account = f"{settings.mailbox.username}@{settings.mailbox.host}"
     moves: list[tuple[MailboxEntry, int, str]] = []
@@ -150,22 +151,22 @@ def handle_chunk(intake: Intake, mailbox: Mailbox, chunk: list[MailboxEntry], re
             to_run.append((entry, row.id if row else None))
         limit = settings.call.max_message_bytes
         bodies = mailbox.fetch_many([entry.uid for entry, _ in to_run if entry.size <= limit])
-        waiting: list[_Stored] = []
+        fetched: list[tuple[MailboxEntry, int | None, bytes]] = []
         for entry, row_id in to_run:
             try:
-                fetched = _fetch(intake, mailbox, entry, bodies.pop(entry.uid, None))
+                raw = _fetch(mailbox, entry, limit, bodies.pop(entry.uid, None))
             except OUTAGES:
                 raise
             except Exception as exc:
                 if row_id is not None and _failed(intake, entry, row_id, exc, report):
                     moves.append((entry, row_id, settings.mailbox.quarantine_folder))
                 continue
-            if fetched is not None:  # None: it vanished from the mailbox meanwhile
-                fetched.row_id = row_id
-                waiting.append(fetched)
-        _store(intake, mailbox, waiting)
-        _parse_ahead(intake, waiting)
+            if raw is not None:  # None: it vanished from the mailbox meanwhile
+                fetched.append((entry, row_id, raw))
         try:
+            waiting = _archive(intake, fetched, report, moves)
+            _store(intake, mailbox, waiting)
+            _parse_ahead(intake, waiting)
             for item in waiting:
                 _await_reading(item)
                 target = _run_stored(intake, item, report)
@@ -178,17 +179,39 @@ def handle_chunk(intake: Intake, mailbox: Mailbox, chunk: list[MailboxEntry], re
         _move(intake, mailbox, moves, report)
 
 
-def _fetch(intake: Intake, mailbox: Mailbox, entry: MailboxEntry, body: bytes | None) -> _Stored | None:
+def _fetch(mailbox: Mailbox, entry: MailboxEntry, limit: int, body: bytes | None) -> bytes | None:
     """The message's bytes (``body``, fetched with the chunk's others; only the headers when it is over the
-    size limit), archived before anything else."""
-    headers_only = entry.size > intake.settings.call.max_message_bytes
-    raw = mailbox.fetch_header(entry.uid) if headers_only else body
-    if raw is None:
-        return None
-    fault_point("kill-after-fetch")
-    digest = intake.archive.put("messages", raw)  # the raw message is stored before anything else happens to it
-    fault_point("kill-after-archive")
-    return _Stored(entry, raw, read_headers(raw), headers_only, digest)
+    size limit); None when it is no longer in the mailbox."""
+    raw = mailbox.fetch_header(entry.uid) if entry.size > limit else body
+    if raw is not None:
+        fault_point("kill-after-fetch")
+    return raw
+
+
+def _archive(intake: Intake, fetched: list[tuple[MailboxEntry, int | None, bytes]], report: PollReport,
+             moves: list[tuple[MailboxEntry, int, str]]) -> list[_Stored]:
+    """Archive the chunk's messages, all at once: the raw message is stored before anything else happens to it.
+    Each one stored goes to the parse pool (its MIME, files and forms read in a worker) while the rest are
+    stored and the rows written."""
+    limit = intake.settings.call.max_message_bytes
+    pool = intake.form_parser if isinstance(intake.form_parser, ParsePool) else None
+    options = options_from(intake.settings.parsing)
+    stored = intake.archive.put_many("messages", [raw for _, _, raw in fetched])
+    waiting: list[_Stored] = []
+    for (entry, row_id, raw), digest in zip(fetched, stored, strict=True):
+        try:
+            item = _Stored(entry, raw, read_headers(raw), entry.size > limit, digest.result(), row_id)
+        except OUTAGES:
+            raise
+        except Exception as exc:
+            if row_id is not None and _failed(intake, entry, row_id, exc, report):
+                moves.append((entry, row_id, intake.settings.mailbox.quarantine_folder))
+            continue
+        fault_point("kill-after-archive")
+        if pool is not None and not item.headers_only:
+            item.reading = pool.submit_message(raw, options)
+        waiting.append(item)
+    return waiting
 
 
 def _store(intake: Intake, mailbox: Mailbox, waiting: list[_Stored]) -> None:
@@ -217,15 +240,12 @@ def _store(intake: Intake, mailbox: Mailbox, waiting: list[_Stored]) -> None:
 
 
 def _parse_ahead(intake: Intake, waiting: list[_Stored]) -> None:
-    """Have each message read before its pipeline runs: by the parse pool (its MIME, files and forms, in a
-    worker, while the pipelines before it run), else here, once."""
-    pool = intake.form_parser if isinstance(intake.form_parser, ParsePool) else None
-    options = options_from(intake.settings.parsing)
+    """Without a parse pool, read each message here, once, before the pipelines run (with one, the pool has
+    each since it was archived)."""
+    if isinstance(intake.form_parser, ParsePool):
+        return
     for item in waiting:
         if item.headers_only:
-            continue
-        if pool is not None:
-            item.reading = pool.submit_message(item.raw, options)
             continue
         try:
             item.parsed = read_message(item.raw)

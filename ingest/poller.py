@@ -134,9 +134,11 @@ class Intake:
         return report
 
     def close(self) -> None:
-        """Stop the parsing worker, give up the lease and release database connections."""
+        """Stop the parsing worker and the archive's writers, give up the lease and release database
+        connections."""
         if isinstance(self.form_parser, ParsePool | FormSandbox):
             self.form_parser.close()
+        self.archive.close()
         try:
             release_lease(self.db)
         except DBAPIError as error:

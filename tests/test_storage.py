@@ -55,6 +55,40 @@ def test_an_archived_file_and_its_name_are_on_disk_before_put_returns(tmp_path, 
     assert archive.put("messages", b"raw message") == digest and synced == []  # there already: nothing written
 
 
+def test_put_many_stores_every_file_durably_on_several_threads_and_gives_each_digest_in_order(tmp_path, monkeypatch):
+    import os
+    import threading
+
+    synced: list[tuple[str, str]] = []
+    real_fsync = os.fsync
+
+    def recording_fsync(fd: int) -> None:
+        synced.append((threading.current_thread().name, os.readlink(f"/proc/self/fd/{fd}")))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", recording_fsync)
+    archive = Archive(tmp_path, writers=4)
+    datas = [f"message {n}".encode() * 100 for n in range(12)] + [b"message 0" * 100]  # the last one twice
+    digests = [future.result() for future in archive.put_many("messages", datas)]
+    archive.close()
+    assert digests == [Archive(tmp_path).put("messages", data) for data in datas]  # there already: same digest
+    assert [archive.get("messages", digest) for digest in digests] == datas
+    files = {path for _, path in synced if os.path.basename(path).startswith(".tmp-")}
+    assert len(files) >= 12  # each file's bytes fsynced (the twin may be written twice, the same bytes)
+    assert {name for name, _ in synced} - {"MainThread"}, "written on the archive's own threads"
+    assert all(path in {p for _, p in synced} for path in (str(tmp_path / "messages"), str(tmp_path)))
+
+
+def test_put_many_gives_each_file_its_own_failure_when_the_archive_cannot_be_written(tmp_path):
+    from storage import ArchiveUnavailable
+
+    (tmp_path / "archive").write_text("a file where the archive's directory should be")
+    futures = Archive(tmp_path / "archive").put_many("messages", [b"one", b"two", b"three"])
+    for future in futures:
+        with pytest.raises(ArchiveUnavailable):
+            future.result()
+
+
 def _old_application(conn: Any, versions: int) -> None:
     """Application 1, its message 1 and submissions 1…``versions``, as raw rows any schema since 0002 takes."""
     import sqlalchemy as sa
