@@ -190,9 +190,9 @@ def _fetch(mailbox: Mailbox, entry: MailboxEntry, limit: int, body: bytes | None
 
 def _archive(intake: Intake, fetched: list[tuple[MailboxEntry, int | None, bytes]], report: PollReport,
              moves: list[tuple[MailboxEntry, int, str]]) -> list[_Stored]:
-    """Archive the chunk's messages, all at once: the raw message is stored before anything else happens to it.
-    Each one stored goes to the parse pool (its MIME, files and forms read in a worker) while the rest are
-    stored and the rows written."""
+    """Archive the chunk's messages, all at once: the raw message is stored before anything else happens to it
+    (this returns once every write is done, so the rows written next refer only to durable files). Each one
+    stored goes to the parse pool (its MIME, files and forms read in a worker, nothing kept) meanwhile."""
     limit = intake.settings.call.max_message_bytes
     pool = intake.form_parser if isinstance(intake.form_parser, ParsePool) else None
     options = options_from(intake.settings.parsing)

@@ -64,8 +64,10 @@ class Archive:
 
     def put_many(self, kind: Kind, datas: list[bytes]) -> list[Future[str]]:
         """``put`` each of ``datas`` at once, on up to ``writers`` threads; each future is that one's digest or
-        its error. Every file is as durable as ``put`` makes it once its future is done; waiting on one fsync at
-        a time is most of what storing a chunk of mail costs, and concurrent fsyncs share one journal commit."""
+        its error. Once every future is done, every file stored is as durable as ``put`` makes it (not before:
+        two writers needing the same new directory share the fsync of its parent, made by the one that made it).
+        Waiting on one fsync at a time is most of what storing a chunk of mail costs; concurrent fsyncs share
+        the file system's journal commits."""
         if len(datas) <= 1:
             return [self._now(kind, data) for data in datas]
         with self._pool_lock:
