@@ -70,8 +70,9 @@ def open_body(data: bytes) -> etree._Element:
                      if rel.reltype == RT.OFFICE_DOCUMENT and not rel.is_external), None)
         if main is None:
             raise KeyError("no relationship of type 'officeDocument' in the package")
-        if content_types[main] != CT.WML_DOCUMENT_MAIN:
-            raise ValueError(f"not a Word document, content type is {content_types[main]!r}")
+        content_type = content_types[main]
+        if content_type != CT.WML_DOCUMENT_MAIN:
+            raise ValueError(f"not a Word document, content type is {content_type!r}")
         return parse_xml(reader.blob_for(main)).body
     finally:
         reader.close()

@@ -32,30 +32,9 @@ def test_archive_stores_by_digest_and_never_by_a_senders_name(tmp_path):
         archive.path("files", "../../etc/passwd")
 
 
-def test_an_archived_file_and_its_name_are_on_disk_before_put_returns(tmp_path, monkeypatch):
-    """The bytes are fsynced before the rename; after it, the file's directory and the parent of each
-    directory made for it (a power cut must not lose the name the database refers to)."""
-    import os
-
-    synced: list[str] = []
-    real_fsync = os.fsync
-
-    def recording_fsync(fd: int) -> None:
-        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
-        real_fsync(fd)
-
-    monkeypatch.setattr(os, "fsync", recording_fsync)
-    archive = Archive(tmp_path / "archive")
-    digest = archive.put("messages", b"raw message")
-    target = archive.path("messages", digest)
-    assert os.path.basename(synced[0]).startswith(".tmp-")  # the bytes, under their temporary name
-    assert synced[1:] == [str(target.parent), str(target.parent.parent), str(target.parent.parent.parent),
-                          str(tmp_path / "archive"), str(tmp_path)]
-    synced.clear()
-    assert archive.put("messages", b"raw message") == digest and synced == []  # there already: nothing written
-
-
-def test_put_many_stores_every_file_durably_on_several_threads_and_gives_each_digest_in_order(tmp_path, monkeypatch):
+@pytest.fixture()
+def fsyncs(monkeypatch) -> list[tuple[str, str]]:
+    """Every fsync from now on, as (the thread's name, the path of what was synced)."""
     import os
     import threading
 
@@ -67,16 +46,38 @@ def test_put_many_stores_every_file_durably_on_several_threads_and_gives_each_di
         real_fsync(fd)
 
     monkeypatch.setattr(os, "fsync", recording_fsync)
+    return synced
+
+
+def test_an_archived_file_and_its_name_are_on_disk_before_put_returns(tmp_path, fsyncs):
+    """The bytes are fsynced before the rename; after it, the file's directory and the parent of each
+    directory made for it (a power cut must not lose the name the database refers to)."""
+    import os
+
+    archive = Archive(tmp_path / "archive")
+    digest = archive.put("messages", b"raw message")
+    target = archive.path("messages", digest)
+    synced = [path for _, path in fsyncs]
+    assert os.path.basename(synced[0]).startswith(".tmp-")  # the bytes, under their temporary name
+    assert synced[1:] == [str(target.parent), str(target.parent.parent), str(target.parent.parent.parent),
+                          str(tmp_path / "archive"), str(tmp_path)]
+    fsyncs.clear()
+    assert archive.put("messages", b"raw message") == digest and fsyncs == []  # there already: nothing written
+
+
+def test_put_many_stores_every_file_durably_on_several_threads_and_gives_each_digest_in_order(tmp_path, fsyncs):
+    import os
+
     archive = Archive(tmp_path, writers=4)
     datas = [f"message {n}".encode() * 100 for n in range(12)] + [b"message 0" * 100]  # the last one twice
     digests = [future.result() for future in archive.put_many("messages", datas)]
     archive.close()
     assert digests == [Archive(tmp_path).put("messages", data) for data in datas]  # there already: same digest
     assert [archive.get("messages", digest) for digest in digests] == datas
-    files = {path for _, path in synced if os.path.basename(path).startswith(".tmp-")}
+    files = {path for _, path in fsyncs if os.path.basename(path).startswith(".tmp-")}
     assert len(files) >= 12  # each file's bytes fsynced (the twin may be written twice, the same bytes)
-    assert {name for name, _ in synced} - {"MainThread"}, "written on the archive's own threads"
-    assert all(path in {p for _, p in synced} for path in (str(tmp_path / "messages"), str(tmp_path)))
+    assert {name for name, _ in fsyncs} - {"MainThread"}, "written on the archive's own threads"
+    assert all(path in {p for _, p in fsyncs} for path in (str(tmp_path / "messages"), str(tmp_path)))
 
 
 def test_put_many_gives_each_file_its_own_failure_when_the_archive_cannot_be_written(tmp_path):
