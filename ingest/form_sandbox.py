@@ -20,9 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from config import ParsingSettings
 from config.errors import UipIntakeError
 from parsers import UnreadableFile
 from parsers.file_safety import FileKind
@@ -30,6 +29,9 @@ from parsers.form_file import Parse, ParseOptions, parse_form
 from parsers.form_record import FormRecord
 from parsers.problem_codes import RefusalCause as Cause
 from parsers.problem_codes import UnreadableCode as Code
+
+if TYPE_CHECKING:
+    from config import ParsingSettings
 
 log = logging.getLogger(__name__)
 _CONTEXT = multiprocessing.get_context("forkserver")
