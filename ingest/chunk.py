@@ -108,6 +108,7 @@ class _Stored:
     parsed: EmailMessage | None = None  # the whole message, parsed once (None: beyond the limits)
     parts: list[MimePart] | None = None
     reading: Future[MessageFiles | None] | None = None  # the parse pool reading it
+    row: InboundMessage | None = None  # its row as written by _store: the pipeline takes it up, not read again
 
 
 def _known(intake: Intake, mailbox: Mailbox, uids: list[str]) -> dict[str, _Known]:
@@ -235,7 +236,7 @@ def _store(intake: Intake, mailbox: Mailbox, waiting: list[_Stored]) -> None:
             rows.append(row)
         session.flush()
         for item, row in zip(new, rows, strict=True):
-            item.row_id = row.id
+            item.row_id, item.row = row.id, row
     fault_point("kill-after-row")
 
 
@@ -285,8 +286,9 @@ def _run_stored(intake: Intake, item: _Stored, report: PollReport) -> str | None
     assert item.row_id is not None
     started = time.monotonic()
     try:
+        row, item.row = item.row, None
         outcome = run_stored_message(intake, item.row_id, item.raw, OVERSIZED_PIPELINE if item.headers_only else None,
-                       item.headers, item.parsed, item.parts)
+                                     item.headers, item.parsed, item.parts, row)
     except OUTAGES:
         raise  # not the message's fault: the poll stops, the message stays in the inbox untouched
     except Exception as exc:  # one bad message must not stop the others
@@ -359,13 +361,17 @@ def park(intake: Intake, row_id: int | None) -> str:
 
 def run_stored_message(intake: Intake, row_id: int, raw: bytes, stages: tuple[Stage, ...] | None,
          headers: EmailMessage | None = None, parsed: EmailMessage | None = None,
-         parts: list[MimePart] | None = None) -> str | None:
+         parts: list[MimePart] | None = None, row: InboundMessage | None = None) -> str | None:
     """The pipeline over one stored message, committed once: outcome, application and reply together.
-    Returns the outcome."""
+    ``row``: the message's row as this poll just wrote it (taken into the session as it is, not read again);
+    without it, the row ``row_id`` is read. Returns the outcome."""
     settings = intake.settings
     with intake.db.session() as session:
-        row = session.get(InboundMessage, row_id)
-        assert row is not None
+        if row is not None:
+            session.add(row)
+        else:
+            row = session.get(InboundMessage, row_id)
+        assert row is not None and row.id == row_id
         ctx = MessageContext(settings=settings, session=session, archive=intake.archive, row=row,
                              message=headers if headers is not None else read_headers(raw),
                              raw=None if stages else raw, parsed_ahead=parsed, parts_ahead=parts,

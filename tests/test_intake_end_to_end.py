@@ -286,3 +286,28 @@ def test_a_chunks_replies_are_sent_while_the_next_chunk_is_being_processed(intak
     assert report.outbox is not None and report.outbox.sent == count  # the last chunk's replies too
     with intake.db.session() as session:
         assert {reply.status for reply in session.scalars(select(Reply))} == {"sent"}
+
+
+def test_a_message_stored_in_this_poll_goes_to_its_pipeline_without_its_row_being_read_back(intake, imap, smtp):
+    from sqlalchemy import event
+
+    for n in range(3):
+        imap.append("INBOX", to_bytes(application_email(complete_values(), message_id=f"<row-{n}@aarhus.dk>")),
+                    msg_time=ON_TIME)
+    read_back: list[str] = []
+
+    def by_id(conn: object, cursor: object, statement: str, *args: object) -> None:
+        if statement.startswith("SELECT inbound_message.id,") and "WHERE inbound_message.id = " in statement:
+            read_back.append(statement)
+
+    event.listen(intake.db.engine, "before_cursor_execute", by_id)
+    try:
+        report = intake.poll_once()
+    finally:
+        event.remove(intake.db.engine, "before_cursor_execute", by_id)
+    assert report.outcomes == {"application": 3}
+    assert read_back == []  # the row _store wrote is the one the pipeline updates
+    with intake.db.session() as session:
+        rows = session.scalars(select(InboundMessage)).all()
+        assert [(r.state, r.outcome) for r in rows] == [("processed", "application")] * 3
+        assert all(r.application_id is not None and r.processing_ms is not None for r in rows)
