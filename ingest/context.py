@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 
@@ -28,6 +29,7 @@ class MessageContext:
     parts_ahead: list[MimePart] | None = None  # and its attached files
     attachments: list[Attachment] = field(default_factory=list)
     attachment_data: list[bytes] = field(default_factory=list)  # the bytes of attachments[n], in order
+    files_writing: list[Future[str]] = field(default_factory=list)  # their archive writes, done before the commit
     form: ParsedForm | None = None
     form_attachment: Attachment | None = None
     problems: list[Problem] = field(default_factory=list)

@@ -70,11 +70,21 @@ class Archive:
         the file system's journal commits."""
         if len(datas) <= 1:
             return [self._now(kind, data) for data in datas]
+        pool = self._writer_pool()
+        return [pool.submit(self.put, kind, data) for data in datas]
+
+    def put_behind(self, kind: Kind, data: bytes) -> tuple[str, Future[str]]:
+        """``data``'s SHA-256 at once, and its ``put`` on a writer thread meanwhile: the file is as durable as
+        ``put`` makes it once the future is done (its result is the same digest, or the error). For a caller with
+        other work to do before it needs the file on disk: a message's pipeline stores its attachments so, and
+        waits for them before it commits."""
+        return hashlib.sha256(data).hexdigest(), self._writer_pool().submit(self.put, kind, data)
+
+    def _writer_pool(self) -> ThreadPoolExecutor:
         with self._pool_lock:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(self._writers, thread_name_prefix="uip-archive")
-            pool = self._pool
-        return [pool.submit(self.put, kind, data) for data in datas]
+            return self._pool
 
     def _now(self, kind: Kind, data: bytes) -> Future[str]:
         done: Future[str] = Future()

@@ -3,12 +3,20 @@ Each stage has its own file (tests/test_stage_<name>.py)."""
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
+import pytest
 from stage_support import context, email
 
 from config.errors import PipelineSignal
+from ingest.context import MessageContext
 from ingest.demo import complete_values
 from ingest.errors import DuplicateMessage
+from ingest.handlers import attachments, structure
 from ingest.pipeline import OVERSIZED_PIPELINE, run_pipeline
+from storage import Archive, ArchiveUnavailable
+from storage.archive import Kind
 from storage.reasons import Reason, ReasonCode
 
 
@@ -38,3 +46,44 @@ def test_the_whole_pipeline_counts_the_problems_to_clarify_in_the_reason(memory_
     run_pipeline(ctx)
     assert ctx.row.reason == Reason(ReasonCode.TO_CLARIFY, {"count": 2})
     assert [r.kind for r in ctx.row.replies] == ["clarification"]
+
+
+class _SlowArchive(Archive):
+    """An archive whose every write takes 0.3 s (a slow disk), or fails."""
+
+    def __init__(self, root: Path, fail: bool = False) -> None:
+        super().__init__(root)
+        self.fail = fail
+
+    def put(self, kind: Kind, data: bytes) -> str:
+        time.sleep(0.3)
+        if self.fail:
+            raise ArchiveUnavailable("archive: No space left on device")
+        return super().put(kind, data)
+
+
+def test_the_pipeline_returns_only_once_the_messages_attachments_are_on_disk(memory_db, tmp_path):
+    ctx = context(memory_db, tmp_path, email())
+    ctx.archive = _SlowArchive(tmp_path / "archive")
+    run_pipeline(ctx)
+    assert ctx.row.outcome == "application" and ctx.attachments
+    assert all(ctx.archive.path("files", a.sha256).is_file() for a in ctx.attachments)
+
+
+def test_an_attachment_the_archive_cannot_write_stops_the_message_before_anything_is_committed(memory_db, tmp_path):
+    ctx = context(memory_db, tmp_path, email())
+    ctx.archive = _SlowArchive(tmp_path / "archive", fail=True)
+    with pytest.raises(ArchiveUnavailable):
+        run_pipeline(ctx)
+    assert ctx.row.state == "received"  # not marked processed: the caller rolls back, the poll stops
+
+
+def test_a_stage_failing_after_the_attachments_leaves_none_of_their_writes_running(memory_db, tmp_path):
+    def broken(ctx: MessageContext) -> None:
+        raise RuntimeError("a bug in a stage")
+
+    ctx = context(memory_db, tmp_path, email())
+    ctx.archive = _SlowArchive(tmp_path / "archive")
+    with pytest.raises(RuntimeError, match="a bug"):
+        run_pipeline(ctx, (structure.process, attachments.process, broken))
+    assert ctx.files_writing and all(writing.done() for writing in ctx.files_writing)
