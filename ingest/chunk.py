@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -124,9 +124,10 @@ def _known(intake: Intake, mailbox: Mailbox, uids: list[str]) -> dict[str, _Know
                 for uid, row_id, state, attempts, outcome, moved_to in rows}
 
 
-def handle_chunk(intake: Intake, mailbox: Mailbox, chunk: list[MailboxEntry], report: PollReport) -> None:
+def handle_chunk(intake: Intake, mailbox: Mailbox, chunk: list[MailboxEntry], report: PollReport,
+                 committed: Callable[[], None] = lambda: None) -> None:
     """Claim the chunk's messages, fetch and store the new ones (raw archived, rows in one transaction), read
-    them ahead, run each one's pipeline (one commit each), then move them."""
+    them ahead, run each one's pipeline (one commit each; ``committed`` called after each), then move them."""
     settings = intake.settings
     account = f"{settings.mailbox.username}@{settings.mailbox.host}"
     moves: list[tuple[MailboxEntry, int, str]] = []
@@ -171,6 +172,7 @@ def handle_chunk(intake: Intake, mailbox: Mailbox, chunk: list[MailboxEntry], re
             for item in waiting:
                 _await_reading(item)
                 target = _run_stored(intake, item, report)
+                committed()  # its reply can go now
                 item.raw, item.parsed, item.parts = b"", None, None  # done with: the memory goes back now
                 if target is not None:
                     moves.append((item.entry, item.row_id or 0, target))

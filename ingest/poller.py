@@ -99,15 +99,15 @@ class Intake:
             self.form_parser.retire_idle()  # a LibreOffice no .doc has needed for a while is ended
             self.form_parser.warm_up()  # the parse workers start while the mailbox is opened and listed
         report = PollReport()
-        sender = ReplySender(self._send_run, keep_copies=bool(self.settings.smtp.sent_folder))
+        sender = ReplySender(lambda on_sent: self._send_run(on_sent, close=False),
+                             keep_copies=bool(self.settings.smtp.sent_folder), done=self.transport.close)
         try:
             with self.mailbox_factory(self.settings.mailbox) as mailbox:
                 entries = mailbox.entries()
                 backlog = (self.form_parser if isinstance(self.form_parser, ParsePool)
                            and len(entries) > CHUNK_MESSAGES else None)
                 for chunk in chunks(entries, self.settings.call.max_message_bytes):
-                    handle_chunk(self, mailbox, chunk, report)
-                    sender.wake()  # the chunk's replies go out while the next chunk is fetched and parsed
+                    handle_chunk(self, mailbox, chunk, report, committed=sender.wake)  # each reply goes at once
                     if backlog is not None:
                         # a .doc further on finds LibreOffice started; not before the first chunk, whose
                         # acknowledgements would wait for the CPU it takes to start
@@ -152,9 +152,9 @@ class Intake:
         self._keep_copies(sent, None)
         return report
 
-    def _send_run(self, on_sent: Callable[[bytes], None] | None) -> OutboxReport:
+    def _send_run(self, on_sent: Callable[[bytes], None] | None, close: bool = True) -> OutboxReport:
         smtp = self.settings.smtp
-        return send_pending(self.db, self.transport, smtp.sender, smtp.max_attempts, on_sent=on_sent)
+        return send_pending(self.db, self.transport, smtp.sender, smtp.max_attempts, on_sent=on_sent, close=close)
 
     def _keep_copies(self, messages: list[bytes], mailbox: Mailbox | None) -> None:
         """Append sent replies to the Sent folder (on ``mailbox``'s connection when the poll has one open); the

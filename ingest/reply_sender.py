@@ -1,9 +1,11 @@
-"""The poll's replies sent while the poll goes on: a thread of the poll sends what each chunk committed
-while the next chunk is fetched, stored and parsed, instead of every reply waiting for the last message.
+"""The poll's replies sent while the poll goes on: a thread of the poll sends each message's reply once
+the message is committed, while the next messages run, instead of every reply waiting for the last message
+(and, at the end of a poll, the last chunk's replies being sent one by one after its last commit).
 
 Nothing changes in what is sent or when a reply counts as sent: the thread runs the ordinary
 :func:`notifications.send_pending` (each reply claimed, sent and committed on its own) each time it is woken
-after a chunk's commits, and once more when the poll finishes, so what the last chunk committed goes too.
+after a message's commit (wakes during a run make one more run), and once more when the poll finishes, so
+what was committed last goes too. Its runs share one SMTP connection, closed when the thread ends.
 The Sent-folder copies are only collected here: the poll appends them on its own IMAP connection (one
 connection is never used by two threads). A failure of a run is kept and raised by :meth:`finish`, in the
 poll's thread, as it was raised before by the poll's own sending.
@@ -24,8 +26,9 @@ SendRun = Callable[[Callable[[bytes], None] | None], OutboxReport]
 class ReplySender:
     """Runs ``send_run`` on its own thread each time it is woken, and a last time on :meth:`finish`."""
 
-    def __init__(self, send_run: SendRun, keep_copies: bool) -> None:
+    def __init__(self, send_run: SendRun, keep_copies: bool, done: Callable[[], None] | None = None) -> None:
         self._send_run = send_run
+        self._done = done  # called on its thread once it sends no more (the transport's connection closed)
         self._keep_copies = keep_copies
         self._copies: list[bytes] = []
         self._copies_lock = threading.Lock()
@@ -51,6 +54,16 @@ class ReplySender:
             self._copies.append(raw)
 
     def _serve(self) -> None:
+        try:
+            self._runs()
+        finally:
+            if self._done is not None:
+                try:
+                    self._done()
+                except Exception:  # the replies are sent and committed: a failed QUIT is no failure of theirs
+                    log.warning("closing the poll's SMTP connection failed", exc_info=True)
+
+    def _runs(self) -> None:
         while True:
             self._wake.wait()
             self._wake.clear()

@@ -30,11 +30,13 @@ class OutboxReport:
 
 
 def send_pending(db: Database, transport: Transport, sender: str, max_attempts: int,
-                 now: datetime | None = None, on_sent: Callable[[bytes], None] | None = None) -> OutboxReport:
+                 now: datetime | None = None, on_sent: Callable[[bytes], None] | None = None,
+                 close: bool = True) -> OutboxReport:
     """Send every pending reply that is due. Each reply is claimed (a row lock that another worker skips,
     on PostgreSQL), sent, and committed on its own; ``on_sent`` gets each sent message's bytes (to keep a copy
     in a Sent folder). A crash between the server's 250 and the commit sends that one reply again: at most
-    one duplicate per crash, never a lost reply."""
+    one duplicate per crash, never a lost reply. The transport's connection is closed at the end unless
+    ``close`` is False (a caller sending again soon keeps it, and closes it itself)."""
     report = OutboxReport()
     now = now or utcnow()
     with db.session() as session:
@@ -45,7 +47,8 @@ def send_pending(db: Database, transport: Transport, sender: str, max_attempts: 
         for reply_id in due:
             _send_one(db, transport, sender, max_attempts, now, reply_id, report, on_sent)
     finally:
-        transport.close()  # one connection served every reply of this run
+        if close:
+            transport.close()  # one connection served every reply of this run
     return report
 
 

@@ -311,3 +311,49 @@ def test_a_message_stored_in_this_poll_goes_to_its_pipeline_without_its_row_bein
         rows = session.scalars(select(InboundMessage)).all()
         assert [(r.state, r.outcome) for r in rows] == [("processed", "application")] * 3
         assert all(r.application_id is not None and r.processing_ms is not None for r in rows)
+
+
+def test_a_polls_replies_go_out_as_each_message_commits_over_one_smtp_connection(intake, imap, smtp):
+    """Each reply is sent once its message is committed (not after its chunk), and every reply of the poll
+    goes over one connection (a login to the relay per poll, not per chunk)."""
+    from ingest.chunk import CHUNK_MESSAGES
+
+    sink, _ = smtp
+    count = CHUNK_MESSAGES + 5
+    for n in range(count):
+        imap.append("INBOX", to_bytes(application_email(complete_values(), sender=f"Sag {n} <sag{n}@kommune{n}.dk>",
+                                                        message_id=f"<one-{n}@kommune.dk>")), msg_time=ON_TIME)
+    report = intake.poll_once()
+    assert report.processed == count and report.outbox is not None and report.outbox.sent == count
+    assert len(sink.messages) == count and sink.greetings == 1
+
+
+def test_the_first_reply_reaches_the_relay_while_the_first_chunks_next_message_is_being_read(intake, imap, smtp):
+    import threading
+    import time
+
+    from parsers import parse_form
+
+    sink, _ = smtp
+    for n in range(3):
+        imap.append("INBOX", to_bytes(application_email(complete_values(), sender=f"Sag {n} <sag{n}@kommune{n}.dk>",
+                                                        message_id=f"<soon-{n}@kommune.dk>")), msg_time=ON_TIME)
+    seen_at_second: list[int] = []
+    calls: list[int] = []
+    lock = threading.Lock()
+
+    def parse_watching_the_relay(data, filename, options):  # type: ignore[no-untyped-def]
+        with lock:
+            calls.append(1)
+            second = len(calls) == 2
+        if second:  # the first message is committed by now; its reply goes without waiting for the chunk
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline and not sink.messages:
+                time.sleep(0.02)
+            seen_at_second.append(len(sink.messages))
+        return parse_form(data, filename, options)
+
+    watching = Intake(intake.settings, intake.db, intake.archive, intake.transport,
+                      form_parser=parse_watching_the_relay)
+    assert watching.poll_once().processed == 3
+    assert seen_at_second == [1]

@@ -84,3 +84,22 @@ def test_after_a_failed_poll_it_stops_without_another_run_and_raises_nothing():
     runs.release.set()
     report = sender.finish(send_the_rest=False)
     assert runs.count == 1 and report.sent == 0
+
+
+def test_done_is_called_once_on_the_senders_thread_when_it_ends_after_the_last_run():
+    runs, ended = Runs(), []
+    sender = ReplySender(runs, keep_copies=False, done=lambda: ended.append(threading.current_thread().name))
+    sender.wake()
+    assert runs.started.wait(10) and ended == []  # not between runs: the connection stays for the next one
+    sender.finish()
+    assert ended == ["uip-send"] and runs.count == 2
+
+
+def test_done_is_called_after_a_failed_run_too():
+    runs, ended = Runs(), []
+    runs.fail = RuntimeError("the relay went away")
+    sender = ReplySender(runs, keep_copies=False, done=lambda: ended.append(True))
+    sender.wake()
+    with pytest.raises(RuntimeError):
+        sender.finish()
+    assert ended == [True]
