@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from imapclient import IMAPClient
+from servers import SmtpSink
 from sqlalchemy import select
 from typer.testing import CliRunner
 
@@ -16,6 +17,9 @@ from ingest.demo import application_email, complete_values, sized_email, to_byte
 from ingest.errors import MailboxError
 from ingest.mailbox import open_mailbox
 from ingest.poller import Intake
+from parsers.file_safety import FileKind
+from parsers.form_file import Parse, ParseOptions, parse_form
+from parsers.form_record import FormRecord
 from storage import Application, InboundMessage, Reply
 
 pytestmark = pytest.mark.integration
@@ -249,35 +253,46 @@ def test_a_chunk_is_moved_in_one_command_and_a_message_already_gone_is_no_error(
     assert len(folder_uids(imap, "Andet")) == 1
 
 
-def test_a_chunks_replies_are_sent_while_the_next_chunk_is_being_processed(intake, imap, smtp):
-    """In a backlog the first acknowledgements go out after the first chunk, not after the last message: the
-    first form of the second chunk is parsed only once a reply has reached the relay (or after 20 s)."""
+def _deliver_from_different_senders(imap: IMAPClient, count: int, tag: str) -> None:
+    """``count`` applications, each from its own municipality's mail domain."""
+    for n in range(count):
+        imap.append("INBOX", to_bytes(application_email(complete_values(), sender=f"Sag {n} <sag{n}@kommune{n}.dk>",
+                                                        message_id=f"<{tag}-{n}@kommune.dk>")), msg_time=ON_TIME)
+
+
+def _parser_watching_the_relay(sink: SmtpSink, at_call: int) -> tuple[Parse, list[int]]:
+    """A form parser that, at its ``at_call``-th file, waits (up to 20 s) for a reply to reach the relay and
+    notes how many had; and that list of counts."""
     import threading
     import time
 
-    from ingest.chunk import CHUNK_MESSAGES
-    from parsers import parse_form
-
-    sink, _ = smtp
-    count = CHUNK_MESSAGES + 3
-    for n in range(count):
-        imap.append("INBOX", to_bytes(application_email(complete_values(), sender=f"Sag {n} <sag{n}@kommune{n}.dk>",
-                                                        message_id=f"<chunked-{n}@kommune.dk>")), msg_time=ON_TIME)
+    seen: list[int] = []
     calls: list[int] = []
-    sent_before_second_chunk: list[int] = []
     lock = threading.Lock()
 
-    def parse_watching_the_relay(data, filename, options):  # type: ignore[no-untyped-def]
+    def parse(data: bytes, filename: str, options: ParseOptions) -> tuple[FileKind, FormRecord | None]:
         with lock:
             calls.append(1)
-            first_of_second_chunk = len(calls) == CHUNK_MESSAGES + 1
-        if first_of_second_chunk:
+            watching = len(calls) == at_call
+        if watching:
             deadline = time.monotonic() + 20
             while time.monotonic() < deadline and not sink.messages:
                 time.sleep(0.02)
-            sent_before_second_chunk.append(len(sink.messages))
+            seen.append(len(sink.messages))
         return parse_form(data, filename, options)
 
+    return parse, seen
+
+
+def test_a_chunks_replies_are_sent_while_the_next_chunk_is_being_processed(intake, imap, smtp):
+    """In a backlog the first acknowledgements go out after the first chunk, not after the last message: the
+    first form of the second chunk is parsed only once a reply has reached the relay (or after 20 s)."""
+    from ingest.chunk import CHUNK_MESSAGES
+
+    sink, _ = smtp
+    count = CHUNK_MESSAGES + 3
+    _deliver_from_different_senders(imap, count, "chunked")
+    parse_watching_the_relay, sent_before_second_chunk = _parser_watching_the_relay(sink, CHUNK_MESSAGES + 1)
     watching = Intake(intake.settings, intake.db, intake.archive, intake.transport,
                       form_parser=parse_watching_the_relay)
     report = watching.poll_once()
@@ -314,45 +329,24 @@ def test_a_message_stored_in_this_poll_goes_to_its_pipeline_without_its_row_bein
 
 
 def test_a_polls_replies_go_out_as_each_message_commits_over_one_smtp_connection(intake, imap, smtp):
-    """Each reply is sent once its message is committed (not after its chunk), and every reply of the poll
-    goes over one connection (a login to the relay per poll, not per chunk)."""
+    """Every reply of a poll of more than one chunk goes over one connection: a login to the relay per poll,
+    not per chunk."""
     from ingest.chunk import CHUNK_MESSAGES
 
     sink, _ = smtp
     count = CHUNK_MESSAGES + 5
-    for n in range(count):
-        imap.append("INBOX", to_bytes(application_email(complete_values(), sender=f"Sag {n} <sag{n}@kommune{n}.dk>",
-                                                        message_id=f"<one-{n}@kommune.dk>")), msg_time=ON_TIME)
+    _deliver_from_different_senders(imap, count, "one")
     report = intake.poll_once()
     assert report.processed == count and report.outbox is not None and report.outbox.sent == count
     assert len(sink.messages) == count and sink.greetings == 1
 
 
 def test_the_first_reply_reaches_the_relay_while_the_first_chunks_next_message_is_being_read(intake, imap, smtp):
-    import threading
-    import time
-
-    from parsers import parse_form
-
+    """The first message is committed before the second one's form is read: its reply goes without waiting
+    for the rest of its chunk."""
     sink, _ = smtp
-    for n in range(3):
-        imap.append("INBOX", to_bytes(application_email(complete_values(), sender=f"Sag {n} <sag{n}@kommune{n}.dk>",
-                                                        message_id=f"<soon-{n}@kommune.dk>")), msg_time=ON_TIME)
-    seen_at_second: list[int] = []
-    calls: list[int] = []
-    lock = threading.Lock()
-
-    def parse_watching_the_relay(data, filename, options):  # type: ignore[no-untyped-def]
-        with lock:
-            calls.append(1)
-            second = len(calls) == 2
-        if second:  # the first message is committed by now; its reply goes without waiting for the chunk
-            deadline = time.monotonic() + 20
-            while time.monotonic() < deadline and not sink.messages:
-                time.sleep(0.02)
-            seen_at_second.append(len(sink.messages))
-        return parse_form(data, filename, options)
-
+    _deliver_from_different_senders(imap, 3, "soon")
+    parse_watching_the_relay, seen_at_second = _parser_watching_the_relay(sink, 2)
     watching = Intake(intake.settings, intake.db, intake.archive, intake.transport,
                       form_parser=parse_watching_the_relay)
     assert watching.poll_once().processed == 3
