@@ -1,9 +1,10 @@
-"""One chunk of the mailbox at a time: claim its messages, fetch them and archive them all at once (the raw
-message before anything else happens to it), hand each one archived to the parse workers (its MIME parsed
-once, its files read), write their rows in one transaction, run each message's pipeline (outcome and reply
-committed together), then move them out of the inbox. A message that fails is counted; after
-``MAX_ATTEMPTS`` it is parked. An outage (``OUTAGES``) is raised to the poll, which stops without charging
-any message an attempt."""
+"""One chunk of the mailbox, in three steps. ``prepare_chunk``: claim its messages, fetch them and archive
+them all at once (the raw message before anything else happens to it), and hand each one archived to the
+parse workers (its MIME parsed once, its files read). ``run_chunk``: write their rows in one transaction and
+run each message's pipeline (outcome and reply committed together). ``finish_chunk``: move them out of the
+inbox. ``ingest.read_ahead`` prepares the next chunk while one runs. A message that fails is counted; after
+``MAX_ATTEMPTS`` it is parked (``ingest.parking``). An outage (``OUTAGES``) is raised to the poll, which
+stops without charging any message an attempt."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
+from contextlib import ExitStack
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import TYPE_CHECKING
@@ -23,40 +25,39 @@ from config.faults import fault_point
 from ingest.context import MessageContext
 from ingest.errors import MailboxError
 from ingest.form_sandbox import options_from
-from ingest.loop_guard import no_reply_reason_for
 from ingest.mailbox import Mailbox, MailboxEntry
 from ingest.message_files import MessageFiles
 from ingest.message_reading import MessageStructureError, content_digest, read_headers, read_message
 from ingest.mime import MimePart, address_of, attachments, clean, header, reply_address
+from ingest.parking import MAX_ATTEMPTS, park, record_failure
 from ingest.parse_pool import ParsePool
 from ingest.pipeline import OVERSIZED_PIPELINE, PIPELINE, Stage, run_pipeline
-from notifications.reply_queue import queue_reply
+from ingest.poll_report import PollReport
 from parsers.form_file import parse_form
 from storage import ArchiveUnavailable, InboundMessage
 from storage.coordination import claim_many
-from storage.models import utcnow
-from storage.reasons import NoReply, NoReplyCode, QuarantineCode, Reason, ReasonCode
-from storage.states import MessageState, Outcome, ReplyKind
+from storage.states import MessageState, Outcome
 
 if TYPE_CHECKING:
-    from ingest.poller import Intake, PollReport
+    from ingest.poller import Intake
 
 log = logging.getLogger("ingest.poller")  # one logger for the poll and its chunks (operators filter on it)
-MAX_ATTEMPTS = 3
 CHUNK_MESSAGES = 20  # messages stored, parsed ahead and run together
-CHUNK_BYTES = 12 * 1024 * 1024  # at most this much of their bodies held at once (peak memory)
+# at most this much of a chunk's bodies downloaded at once (a larger message is a chunk of its own); with the
+# next chunk read ahead, twice this is held at most (peak memory)
+CHUNK_BYTES = 6 * 1024 * 1024
 # an outage, not a fault of the message: the poll stops and no message is charged an attempt
 OUTAGES = (MailboxError, ArchiveUnavailable, DBAPIError)
 
 
-def _new_row(mailbox: Mailbox, entry: MailboxEntry, raw: bytes, digest: str, headers_only: bool,
+def _new_row(place: tuple[str, str], entry: MailboxEntry, raw: bytes, digest: str, headers_only: bool,
              message: EmailMessage) -> InboundMessage:
     """The message's row, from headers read safely: never raises on what the message holds."""
     message_id = clean(header(message, "Message-ID"))
     name, address = address_of(message, "From")
     content = content_digest(raw, headers_only=headers_only)
     return InboundMessage(
-        folder=mailbox.folder, uidvalidity=mailbox.uidvalidity, uid=entry.uid,
+        folder=place[0], uidvalidity=place[1], uid=entry.uid,
         message_id=message_id or None, dedupe_key=message_id or "sha256:" + content, content_digest=content,
         sender=address, sender_name=name, reply_address=reply_address(message) or None,
         subject=header(message, "Subject"), received_at=entry.received_at, size=entry.size,
@@ -124,15 +125,39 @@ def _known(intake: Intake, mailbox: Mailbox, uids: list[str]) -> dict[str, _Know
                 for uid, row_id, state, attempts, outcome, moved_to in rows}
 
 
-def handle_chunk(intake: Intake, mailbox: Mailbox, chunk: list[MailboxEntry], report: PollReport,
-                 committed: Callable[[], None] = lambda: None) -> None:
-    """Claim the chunk's messages, fetch and store the new ones (raw archived, rows in one transaction), read
-    them ahead, run each one's pipeline (one commit each; ``committed`` called after each), then move them."""
+@dataclass
+class PreparedChunk:
+    """A chunk's messages claimed, fetched and archived, each one handed to the parse pool: what remains is to
+    write their rows, run their pipelines and move them (``run_chunk``, then ``finish_chunk``)."""
+
+    waiting: list[_Stored]
+    moves: list[tuple[MailboxEntry, int, str]]  # where each message goes, once its pipeline is done
+    report: PollReport  # what preparing it counted (on its own thread): added to the poll's by run_chunk
+    claims: ExitStack  # this worker's claims on the chunk's messages, held until finish_chunk (or release)
+    batch: int  # the parse pool's readings for this chunk (0: no pool)
+    place: tuple[str, str]  # the mailbox folder and its UIDVALIDITY
+
+    def release(self, intake: Intake) -> None:
+        """Let go of the chunk without running it (the poll stopped first): its claims and its readings."""
+        if isinstance(intake.form_parser, ParsePool):
+            intake.form_parser.forget_ahead(self.batch)
+        self.claims.close()
+
+
+def prepare_chunk(intake: Intake, mailbox: Mailbox, chunk: list[MailboxEntry]) -> PreparedChunk:
+    """Claim the chunk's messages, fetch the new ones and archive them (the raw message before anything else
+    happens to it), and hand each one archived to the parse pool. Touches no message's row but to count a
+    failed fetch; may run on a thread of its own while the previous chunk's pipelines run."""
     settings = intake.settings
     account = f"{settings.mailbox.username}@{settings.mailbox.host}"
+    report = PollReport()
     moves: list[tuple[MailboxEntry, int, str]] = []
+    pool = intake.form_parser if isinstance(intake.form_parser, ParsePool) else None
+    batch = pool.new_batch() if pool is not None else 0
     keys = [f"{account}\0{mailbox.folder}\0{mailbox.uidvalidity}\0{entry.uid}" for entry in chunk]
-    with claim_many(intake.db, keys) as claimed:
+    claims = ExitStack()
+    try:
+        claimed = claims.enter_context(claim_many(intake.db, keys))
         mine = [entry for entry, ours in zip(chunk, claimed, strict=True) if ours]
         report.seen += len(chunk)
         report.claimed_elsewhere += len(chunk) - len(mine)
@@ -165,21 +190,51 @@ def handle_chunk(intake: Intake, mailbox: Mailbox, chunk: list[MailboxEntry], re
                 continue
             if raw is not None:  # None: it vanished from the mailbox meanwhile
                 fetched.append((entry, row_id, raw))
-        try:
-            waiting = _archive(intake, fetched, report, moves)
-            _store(intake, mailbox, waiting)
-            _parse_ahead(intake, waiting)
-            for item in waiting:
-                _await_reading(item)
-                target = _run_stored(intake, item, report)
-                committed()  # its reply can go now
-                item.raw, item.parsed, item.parts = b"", None, None  # done with: the memory goes back now
-                if target is not None:
-                    moves.append((item.entry, item.row_id or 0, target))
-        finally:
-            if isinstance(intake.form_parser, ParsePool):
-                intake.form_parser.forget_ahead()
-        _move(intake, mailbox, moves, report)
+        waiting = _archive(intake, fetched, report, moves, batch)
+    except BaseException:
+        if pool is not None:
+            pool.forget_ahead(batch)
+        claims.close()
+        raise
+    return PreparedChunk(waiting, moves, report, claims, batch, (mailbox.folder, mailbox.uidvalidity))
+
+
+def run_chunk(intake: Intake, prepared: PreparedChunk, report: PollReport,
+              committed: Callable[[], None] = lambda: None) -> None:
+    """Write the rows of the chunk's new messages (one transaction), then run each message's pipeline (one
+    commit each; ``committed`` called after each). Uses no mailbox connection; on an outage the claims are let
+    go and nothing is moved."""
+    report.add(prepared.report)
+    prepared.report = PollReport()
+    try:
+        _store(intake, prepared.place, prepared.waiting)
+        _parse_ahead(intake, prepared.waiting)
+        for item in prepared.waiting:
+            _await_reading(item)
+            target = _run_stored(intake, item, report)
+            committed()  # its reply can go now
+            item.raw, item.parsed, item.parts = b"", None, None  # done with: the memory goes back now
+            if target is not None:
+                prepared.moves.append((item.entry, item.row_id or 0, target))
+    except BaseException:
+        prepared.release(intake)
+        raise
+    if isinstance(intake.form_parser, ParsePool):
+        intake.form_parser.forget_ahead(prepared.batch)
+
+
+def finish_chunk(intake: Intake, mailbox: Mailbox, prepared: PreparedChunk, report: PollReport) -> None:
+    """Move the chunk's messages out of the inbox (after their commits), then let go of their claims."""
+    with prepared.claims:
+        _move(intake, mailbox, prepared.moves, report)
+
+
+def handle_chunk(intake: Intake, mailbox: Mailbox, chunk: list[MailboxEntry], report: PollReport,
+                 committed: Callable[[], None] = lambda: None) -> None:
+    """One chunk from start to end, on this thread: prepared, run, finished."""
+    prepared = prepare_chunk(intake, mailbox, chunk)
+    run_chunk(intake, prepared, report, committed)
+    finish_chunk(intake, mailbox, prepared, report)
 
 
 def _fetch(mailbox: Mailbox, entry: MailboxEntry, limit: int, body: bytes | None) -> bytes | None:
@@ -192,7 +247,7 @@ def _fetch(mailbox: Mailbox, entry: MailboxEntry, limit: int, body: bytes | None
 
 
 def _archive(intake: Intake, fetched: list[tuple[MailboxEntry, int | None, bytes]], report: PollReport,
-             moves: list[tuple[MailboxEntry, int, str]]) -> list[_Stored]:
+             moves: list[tuple[MailboxEntry, int, str]], batch: int) -> list[_Stored]:
     """Archive the chunk's messages, all at once: the raw message is stored before anything else happens to it
     (this returns once every write is done, so the rows written next refer only to durable files). Each one
     stored goes to the parse pool (its MIME, files and forms read in a worker, nothing kept) meanwhile."""
@@ -212,12 +267,12 @@ def _archive(intake: Intake, fetched: list[tuple[MailboxEntry, int | None, bytes
             continue
         fault_point("kill-after-archive")
         if pool is not None and not item.headers_only:
-            item.reading = pool.submit_message(raw, options)
+            item.reading = pool.submit_message(raw, options, batch)
         waiting.append(item)
     return waiting
 
 
-def _store(intake: Intake, mailbox: Mailbox, waiting: list[_Stored]) -> None:
+def _store(intake: Intake, place: tuple[str, str], waiting: list[_Stored]) -> None:
     """The rows of the chunk's new messages, in one transaction."""
     new = [item for item in waiting if item.row_id is None]
     if not new:
@@ -226,10 +281,10 @@ def _store(intake: Intake, mailbox: Mailbox, waiting: list[_Stored]) -> None:
         rows = []
         for item in new:
             try:
-                row = _new_row(mailbox, item.entry, item.raw, item.digest, item.headers_only, item.headers)
+                row = _new_row(place, item.entry, item.raw, item.digest, item.headers_only, item.headers)
             except Exception as exc:  # defensive: a row is written whatever the headers hold
                 log.exception("uid %s: headers unreadable", item.entry.uid)
-                row = InboundMessage(folder=mailbox.folder, uidvalidity=mailbox.uidvalidity, uid=item.entry.uid,
+                row = InboundMessage(folder=place[0], uidvalidity=place[1], uid=item.entry.uid,
                                      dedupe_key="sha256:" + item.digest, subject="", received_at=item.entry.received_at,
                                      size=item.entry.size, raw_sha256=item.digest, headers_only=item.headers_only,
                                      state=MessageState.ERROR,
@@ -324,41 +379,6 @@ def _move(intake: Intake, mailbox: Mailbox, moves: list[tuple[MailboxEntry, int,
                 for target, ids in moved.items():
                     session.execute(update(InboundMessage).where(InboundMessage.id.in_(ids))
                                     .values(moved_to=target).execution_options(synchronize_session=False))
-
-
-def record_failure(intake: Intake, row_id: int, exc: Exception) -> int:
-    """Count a failed attempt on the message's row; returns the attempts so far."""
-    with intake.db.session() as session:
-        failed = session.get(InboundMessage, row_id)
-        if failed is None:
-            return 0
-        failed.state, failed.attempts = MessageState.ERROR, failed.attempts + 1
-        failed.error = f"{type(exc).__name__}: {exc}"[:2000]
-        return failed.attempts
-
-
-def park(intake: Intake, row_id: int | None) -> str:
-    """Give up on a message that failed every attempt: state parked, outcome quarantined, its error kept for
-    staff, its sender told (when the loop rules allow); the caller then moves it to the quarantine folder."""
-    settings = intake.settings
-    with intake.db.session() as session:
-        row = session.get(InboundMessage, row_id)
-        assert row is not None
-        row.state, row.outcome, row.processed_at = MessageState.PARKED, Outcome.QUARANTINED, utcnow()
-        reason = Reason(ReasonCode.QUARANTINED, {"limit": QuarantineCode.WORKER_GAVE_UP, "attempts": row.attempts})
-        try:
-            headers = read_headers(intake.archive.get("messages", row.raw_sha256)) if row.raw_sha256 else None
-        except OSError:
-            headers = None
-        no_reply = no_reply_reason_for(headers, settings) if headers is not None else NoReply(
-            NoReplyCode.RAW_UNAVAILABLE)
-        row.reason = reason if no_reply is None else reason.with_no_reply(no_reply)
-        if headers is not None and no_reply is None and not any(
-                reply.kind == ReplyKind.REJECTION for reply in row.replies):
-            queue_reply(row, settings, "quarantined", {"structure_limit": QuarantineCode.WORKER_GAVE_UP},
-                        prior_references=header(headers, "References"))
-        log.error("message #%s parked after %d attempts: %s", row.id, row.attempts, row.error)
-        return row.state
 
 
 def run_stored_message(intake: Intake, row_id: int, raw: bytes, stages: tuple[Stage, ...] | None,

@@ -5,8 +5,8 @@ runs the first message's pipeline. A worker parses the message's MIME, takes out
 as a form; when the pipeline's form finder asks for a file, its reading is usually ready, and the poll's
 own thread never ran the email parser. A .doc goes to the LibreOffice kept running, then to a worker. Each
 worker is a :class:`FormSandbox` with the same time and memory bounds as before; a file nobody read ahead
-is parsed on the spot. A result is handed out once and never kept: what was read and not asked for is
-forgotten when the chunk ends (``forget_ahead``).
+is parsed on the spot. A result is handed out once and never kept: what was read for a chunk and not asked
+for is forgotten when the chunk ends (``forget_ahead(batch)``; the next chunk, read meanwhile, keeps its own).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import os
 import queue
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
 
 from config import ParsingSettings
 from ingest.form_sandbox import FormSandbox, ParserCrash, failure_of, spent
@@ -28,6 +29,7 @@ from parsers.form_record import FormRecord
 
 log = logging.getLogger(__name__)
 Parsed = tuple[FileKind, FormRecord | None]
+Batch = int  # what was submitted for one chunk (``ParsePool.new_batch``); 0: no chunk (forgotten with any)
 
 
 def worker_count(settings: ParsingSettings) -> int:
@@ -45,10 +47,12 @@ class ParsePool:
             self._idle.put(sandbox)
         self._executor = ThreadPoolExecutor(len(sandboxes), thread_name_prefix="uip-parse")
         # by the file's bytes object (and name); the same file in several emails is held once for each
-        self._ahead: dict[tuple[int, str], list[tuple[bytes, Future[Parsed]]]] = {}
-        self._messages: set[Future[MessageFiles | None]] = set()  # submitted, not yet read
+        self._ahead: dict[tuple[int, str], list[tuple[bytes, Future[Parsed], Batch]]] = {}
+        self._messages: dict[Future[MessageFiles | None], Batch] = {}  # submitted, not yet read
         self._lock = threading.Lock()
         self._warmed = False
+        self._batches = 0  # the last batch handed out
+        self._forgotten = 0  # every batch up to this one is forgotten: what it still reads is dropped
 
     @classmethod
     def from_settings(cls, settings: ParsingSettings) -> ParsePool:
@@ -105,22 +109,28 @@ class ParsePool:
         finally:
             self._idle.put(sandbox)
 
-    def submit_message(self, raw: bytes, options: ParseOptions) -> Future[MessageFiles | None]:
+    def new_batch(self) -> Batch:
+        """A token for what is submitted for one chunk, to forget it (and only it) when the chunk ends."""
+        with self._lock:
+            self._batches += 1
+            return self._batches
+
+    def submit_message(self, raw: bytes, options: ParseOptions, batch: Batch = 0) -> Future[MessageFiles | None]:
         """Read a whole message in a worker ahead of the pipeline: its MIME, its attached files, and each file
         as a form. The files' readings are handed out when the form finder asks for those very files (the
         ``MimePart.data`` objects of the result). None when the message is beyond its limits or the worker
         failed on it: the pipeline then reads it itself, as without a pool."""
-        future = self._executor.submit(self._read_message, raw, options)
+        future = self._executor.submit(self._read_message, raw, options, batch)
         with self._lock:
-            self._messages.add(future)
+            self._messages[future] = batch
         future.add_done_callback(self._read)  # its result is the pipeline's to hold, and to let go of
         return future
 
     def _read(self, future: Future[MessageFiles | None]) -> None:
         with self._lock:
-            self._messages.discard(future)
+            self._messages.pop(future, None)
 
-    def _read_message(self, raw: bytes, options: ParseOptions) -> MessageFiles | None:
+    def _read_message(self, raw: bytes, options: ParseOptions, batch: Batch = 0) -> MessageFiles | None:
         elsewhere = self._converter is not None and bool(options.libreoffice)
         sandbox = self._idle.get()
         try:
@@ -137,7 +147,7 @@ class ParsePool:
             return None
         for part, outcome in zip(files.parts, files.outcomes, strict=True):
             if outcome == ELSEWHERE:
-                self.submit_ahead(part.data, part.filename, options)
+                self.submit_ahead(part.data, part.filename, options, batch)
                 continue
             future: Future[Parsed] = Future()
             failure = failure_of(outcome, part.filename)
@@ -145,19 +155,22 @@ class ParsePool:
                 future.set_result(outcome[1])
             else:
                 future.set_exception(failure)
-            self._hold(part.data, part.filename, future)
+            self._hold(part.data, part.filename, future, batch)
         return files
 
-    def submit_ahead(self, data: bytes, filename: str, options: ParseOptions) -> None:
+    def submit_ahead(self, data: bytes, filename: str, options: ParseOptions, batch: Batch = 0) -> None:
         """Start parsing a file the pipeline will soon ask for (a .doc: LibreOffice is started now if it
         is not running, not when a worker gets to the file)."""
         if self._converter is not None and self._maybe_doc(data, options):
             self._converter.warm_up()
-        self._hold(data, filename, self._executor.submit(self._on_a_worker, data, filename, options))
+        self._hold(data, filename, self._executor.submit(self._on_a_worker, data, filename, options), batch)
 
-    def _hold(self, data: bytes, filename: str, future: Future[Parsed]) -> None:
+    def _hold(self, data: bytes, filename: str, future: Future[Parsed], batch: Batch) -> None:
         with self._lock:
-            self._ahead.setdefault((id(data), filename), []).append((data, future))
+            if batch and batch <= self._forgotten:  # its chunk ended while it was being read: not kept
+                future.cancel()
+                return
+            self._ahead.setdefault((id(data), filename), []).append((data, future, batch))
 
     def _take(self, data: bytes, filename: str) -> Future[Parsed] | None:
         """The future held for this very file (the same bytes object: no hashing), else for equal bytes."""
@@ -169,7 +182,7 @@ class ParsePool:
             held = self._ahead.get(key)
             if not held:
                 return None
-            _, future = held.pop(0)
+            _, future, _ = held.pop(0)
             if not held:
                 del self._ahead[key]
             return future
@@ -185,16 +198,25 @@ class ParsePool:
             # keeps the message's bytes alive until a full garbage collection
             del future
 
-    def forget_ahead(self) -> None:
-        """Drop what was submitted and not asked for (the message failed or was a duplicate)."""
+    def forget_ahead(self, batch: Batch | None = None) -> None:
+        """Drop what was submitted and not asked for (the message failed or was a duplicate): for ``batch`` and
+        the batches before it (what they still read is dropped when it is done), or everything."""
         with self._lock:
-            ahead, self._ahead = self._ahead, {}
-            messages, self._messages = self._messages, set()
-        for message in messages:
-            message.cancel()
-        for held in ahead.values():
-            for _, future in held:
-                future.cancel()
+            if batch is None:
+                batch = self._batches
+            self._forgotten = max(self._forgotten, batch)
+            dropped: list[Future[Any]] = [future for future, of in self._messages.items() if of <= batch]
+            for future in dropped:
+                del self._messages[future]
+            for key, held in list(self._ahead.items()):
+                dropped += [future for _, future, of in held if of <= batch]
+                kept = [entry for entry in held if entry[2] > batch]
+                if kept:
+                    self._ahead[key] = kept
+                else:
+                    del self._ahead[key]
+        for future in dropped:
+            future.cancel()
 
     def close(self) -> None:
         self.forget_ahead()

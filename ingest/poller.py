@@ -16,28 +16,22 @@ import contextlib
 import logging
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 
 from config import MailboxSettings, Settings
-from ingest.chunk import (
-    CHUNK_MESSAGES,
-    MAX_ATTEMPTS,
-    OUTAGES,
-    chunks,
-    handle_chunk,
-    park,
-    record_failure,
-    run_stored_message,
-)
+from ingest.chunk import CHUNK_MESSAGES, OUTAGES, run_stored_message
 from ingest.errors import MailboxError, WorkerConflict
 from ingest.form_sandbox import FormSandbox
 from ingest.mailbox import Mailbox, open_mailbox
+from ingest.parking import MAX_ATTEMPTS, park, record_failure
 from ingest.parse_pool import ParsePool
 from ingest.pipeline import OVERSIZED_PIPELINE
+from ingest.poll_report import PollReport
+from ingest.read_ahead import handle_chunks
 from ingest.reply_sender import ReplySender
 from notifications import OutboxReport, Transport, make_transport, send_pending
 from parsers.form_file import Parse, parse_form
@@ -48,18 +42,6 @@ from storage.states import MessageState
 
 log = logging.getLogger(__name__)
 MailboxFactory = Callable[[MailboxSettings], AbstractContextManager[Mailbox]]
-
-
-@dataclass
-class PollReport:
-    seen: int = 0
-    processed: int = 0
-    moved: int = 0
-    errors: int = 0
-    parked: int = 0
-    claimed_elsewhere: int = 0  # another worker had the message (PostgreSQL, several workers)
-    outcomes: dict[str, int] = field(default_factory=dict)
-    outbox: OutboxReport | None = None
 
 
 @dataclass
@@ -106,14 +88,18 @@ class Intake:
                 entries = mailbox.entries()
                 backlog = (self.form_parser if isinstance(self.form_parser, ParsePool)
                            and len(entries) > CHUNK_MESSAGES else None)
-                for chunk in chunks(entries, self.settings.call.max_message_bytes):
-                    handle_chunk(self, mailbox, chunk, report, committed=sender.wake)  # each reply goes at once
+
+                def after_chunk() -> None:
+                    nonlocal backlog
                     if backlog is not None:
                         # a .doc further on finds LibreOffice started; not before the first chunk, whose
                         # acknowledgements would wait for the CPU it takes to start
                         backlog.warm_office()
                         backlog = None
                     self._keep_copies(sender.take_copies(), mailbox)  # on this connection, in this thread
+
+                # each reply goes as soon as its message is committed; the next chunk is read meanwhile
+                handle_chunks(self, mailbox, entries, report, committed=sender.wake, after_each=after_chunk)
                 _retry_from_archive(self, report)
                 with self.db.session() as session:  # for /healthz: the mailbox was read to its end
                     record_poll(session)

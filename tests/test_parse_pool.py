@@ -95,6 +95,24 @@ def test_what_was_parsed_ahead_and_never_asked_for_is_forgotten(pool):
     assert pool._ahead == {}
 
 
+def test_forgetting_a_chunks_readings_keeps_the_next_chunks_and_drops_what_it_still_reads(pool):
+    """The poll reads the next chunk while this one runs: when this chunk ends, only its own readings go,
+    and a message of this chunk still being read is not kept when it is done."""
+    this, following = pool.new_batch(), pool.new_batch()
+    ours, theirs = fill_form(complete_values()), fill_form(complete_values(municipality="Odense Kommune"))
+    pool.submit_ahead(ours, "a.docx", OPTIONS, this)
+    pool.submit_ahead(theirs, "b.docx", OPTIONS, following)
+    late = pool.submit_message(to_bytes(application_email(complete_values())), OPTIONS, this)
+    pool.forget_ahead(this)
+    late_files = late.result(timeout=60) if not late.cancelled() else None
+    assert [key[1] for key in pool._ahead] == ["b.docx"]  # the next chunk's reading is still there
+    assert list(pool._messages) == []
+    assert late_files is None or all((id(part.data), part.filename) not in pool._ahead for part in late_files.parts)
+    assert pool(theirs, "b.docx", OPTIONS)[1].get("municipality") == "Odense Kommune"  # handed out as read
+    pool.forget_ahead()
+    assert pool._ahead == {}
+
+
 def _our_office_processes(converter: WarmConverter) -> int:
     found = subprocess.run(["pgrep", "-f", str(converter._root)], capture_output=True, text=True).stdout.split()
     return len(found)
