@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from email.headerregistry import Address
+from email import policy
+from email.headerregistry import Address, BaseHeader, HeaderRegistry
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
 
@@ -11,6 +12,30 @@ from notifications.render import text_to_html
 from storage.models import Reply
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+class HeaderClasses(HeaderRegistry):
+    """The email package's header registry, making each header name's class once. The stock registry
+    makes a new class (``type()``) for every header of every message, which took a third of the time to
+    build a reply; the classes it makes for one name are all alike, and nothing changes them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._made: dict[str, type[BaseHeader]] = {}
+
+    def map_to_type(self, name: str, cls: type[BaseHeader]) -> None:
+        super().map_to_type(name, cls)
+        self._made.clear()
+
+    def __getitem__(self, name: str) -> type[BaseHeader]:
+        key = name.lower()
+        made = self._made.get(key)
+        if made is None:
+            made = self._made[key] = super().__getitem__(name)
+        return made
+
+
+REPLY_POLICY = policy.default.clone(header_factory=HeaderClasses())  # policy.default, its header classes kept
 
 
 def header_safe(value: str, limit: int = 900) -> str:
@@ -35,7 +60,7 @@ def new_message_id(sender: str) -> str:
 
 
 def build_email(reply: Reply, sender: str) -> EmailMessage:
-    message = EmailMessage()
+    message = EmailMessage(policy=REPLY_POLICY)
     name, address = parse_sender(sender)
     message["From"] = Address(display_name=name, addr_spec=address)
     message["To"] = reply.to_addr

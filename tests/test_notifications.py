@@ -47,6 +47,26 @@ def test_sender_with_a_comma_in_its_name_gives_one_from_address_and_our_message_
     assert [a.addr_spec for a in message["From"].addresses] == ["uip-imp2@socialstyrelsen.dk"]
 
 
+def test_replies_share_one_class_per_header_name_and_come_out_as_with_the_stock_policy(monkeypatch):
+    from notifications import compose
+
+    def reply(number: int) -> Reply:
+        return Reply(message_id_header=f"<r{number}@socialstyrelsen.dk>", kind="acknowledgement",
+                     to_addr=f"Åse Ø <a{number}@aarhus.dk>", subject=f"[AD-2019-000{number}] Kvittering – æøå",
+                     in_reply_to="<m1@aarhus.dk>", references="<m0@aarhus.dk> <m1@aarhus.dk>",
+                     body="Kære Åse\n\nTak for ansøgningen.\n", created_at=datetime(2019, 9, 2, 10, tzinfo=UTC))
+
+    sender = "Socialstyrelsen <uip-imp2@socialstyrelsen.dk>"
+    first, second = build_email(reply(1), sender), build_email(reply(2), sender)
+    assert type(first["Subject"]) is type(second["Subject"])  # made once, not once per message
+    assert type(first["To"]) is not type(first["Subject"])  # each name still has its own kind of header
+    ours = first.as_bytes(policy=policy.SMTP)
+    monkeypatch.setattr(compose, "REPLY_POLICY", policy.default)
+    stock = build_email(reply(1), sender)
+    stock.set_boundary(first.get_boundary())  # the same boundary, so the bytes can be compared whole
+    assert stock.as_bytes(policy=policy.SMTP) == ours
+
+
 CONTEXT = {
     "reference": "AD-2019-0001", "greeting": "Mette", "form_filename": "skema.docx", "municipality": "Aarhus Kommune",
     "partners": ["Odder Kommune"], "target_group_size": 1250, "population": 352751,
