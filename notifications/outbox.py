@@ -6,7 +6,6 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.policy import SMTP
 
 from sqlalchemy import select
 
@@ -62,7 +61,7 @@ def _send_one(db: Database, transport: Transport, sender: str, max_attempts: int
             return
         email_message = build_email(reply, sender)
         try:
-            transport.send(email_message)
+            sent = transport.send(email_message)
         except TransportError as error:
             reply.attempts += 1
             reply.last_error = str(error)[:2000]
@@ -82,4 +81,4 @@ def _send_one(db: Database, transport: Transport, sender: str, max_attempts: int
         reply.last_error = None
         report.sent += 1
         if on_sent is not None:
-            on_sent(email_message.as_bytes(policy=SMTP))
+            on_sent(sent)  # the bytes the relay took, for the Sent folder

@@ -6,15 +6,19 @@ import contextlib
 import os
 import smtplib
 import tempfile
+from collections.abc import Sequence
 from email.message import EmailMessage
 from email.policy import SMTP
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from config import SmtpSettings
 from config.errors import UipIntakeError
 from notifications.oauth2 import TokenRefused, oauthbearer, tokens_for, xoauth2
 from notifications.tls import client_context, describe
+
+if TYPE_CHECKING:
+    from _typeshed import SizedBuffer
 
 
 class TransportError(UipIntakeError):
@@ -26,7 +30,9 @@ class TransportError(UipIntakeError):
 
 
 class Transport(Protocol):
-    def send(self, message: EmailMessage) -> None: ...
+    def send(self, message: EmailMessage) -> bytes:
+        """Send ``message``; returns the bytes that were sent (the copy kept in the Sent folder)."""
+        ...
 
     def close(self) -> None: ...
 
@@ -37,18 +43,21 @@ class SmtpTransport:
 
     def __init__(self, settings: SmtpSettings) -> None:
         self.settings = settings
-        self._client: smtplib.SMTP | None = None
+        self._client: _Client | None = None
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: EmailMessage) -> bytes:
         s = self.settings
         try:
             try:
-                self._connection().send_message(message)
+                client = self._connection()
+                client.send_message(message)
             except smtplib.SMTPServerDisconnected:
                 if self._client is None:
                     raise
                 self._drop()  # the relay closed the idle connection: a fresh one, once
-                self._connection().send_message(message)
+                client = self._connection()
+                client.send_message(message)
+            return client.last_sent
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _ in exc.recipients.values()]
             raise TransportError(f"recipient refused: {exc.recipients}", permanent=all(c >= 500 for c in codes)) \
@@ -62,7 +71,7 @@ class SmtpTransport:
             self._drop()
             raise TransportError(f"SMTP {s.host}:{s.port}: {describe(exc, 'smtp')}") from exc
 
-    def _connection(self) -> smtplib.SMTP:
+    def _connection(self) -> _Client:
         if self._client is None:
             self._client = self.connect()
         return self._client
@@ -80,14 +89,14 @@ class SmtpTransport:
             with contextlib.suppress(OSError, smtplib.SMTPException):
                 client.quit()
 
-    def connect(self) -> smtplib.SMTP:
+    def connect(self) -> _Client:
         """A connection to the relay, TLS verified (STARTTLS required when chosen) and signed in."""
         s = self.settings
         context = client_context(s.ca_file)
         if s.security == "ssl":
-            client: smtplib.SMTP = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout_seconds, context=context)
+            client: _Client = _SslClient(s.host, s.port, timeout=s.timeout_seconds, context=context)
         else:
-            client = smtplib.SMTP(s.host, s.port, timeout=s.timeout_seconds)
+            client = _Client(s.host, s.port, timeout=s.timeout_seconds)
         try:
             if s.security == "starttls":
                 client.starttls(context=context)  # SMTPNotSupportedError when not offered: never plain text
@@ -120,6 +129,24 @@ class SmtpTransport:
                     raise
 
 
+class _Client(smtplib.SMTP):
+    """``smtplib.SMTP`` keeping the bytes of the last message it sent: ``send_message`` flattens a message once
+    (with SMTPUTF8 when an address needs it), and that copy, not a second rendering, goes to the Sent folder
+    (flattening a reply costs as much as building it)."""
+
+    last_sent: bytes = b""
+
+    def sendmail(self, from_addr: str, to_addrs: str | Sequence[str], msg: SizedBuffer | str,
+                 mail_options: Sequence[str] = (), rcpt_options: Sequence[str] = ()) -> dict[str, tuple[int, bytes]]:
+        refused = super().sendmail(from_addr, to_addrs, msg, mail_options, rcpt_options)
+        self.last_sent = msg.encode("utf-8") if isinstance(msg, str) else bytes(msg)
+        return refused
+
+
+class _SslClient(_Client, smtplib.SMTP_SSL):
+    """The same, over implicit TLS (port 465)."""
+
+
 class FileTransport:
     """Each reply becomes ``<outbox_dir>/<message-id>.eml``, written atomically."""
 
@@ -129,13 +156,15 @@ class FileTransport:
     def close(self) -> None:
         """Nothing to close: each reply is its own file."""
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: EmailMessage) -> bytes:
         self.directory.mkdir(parents=True, exist_ok=True)
         name = "".join(c if c.isalnum() or c in "-._" else "_" for c in message["Message-ID"].strip("<>"))
+        data = message.as_bytes(policy=SMTP)
         fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-")
         with os.fdopen(fd, "wb") as fh:
-            fh.write(message.as_bytes(policy=SMTP))
+            fh.write(data)
         os.replace(tmp, self.directory / f"{name}.eml")
+        return data
 
 
 def make_transport(settings: SmtpSettings) -> Transport:

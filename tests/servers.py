@@ -188,6 +188,7 @@ class SmtpSink:
     lock: threading.Lock = field(default_factory=threading.Lock)
     greetings: int = 0  # EHLO/HELO seen: how many connections the client opened
     times: list[float] = field(default_factory=list)  # time.monotonic() of each message's arrival
+    raw: list[bytes] = field(default_factory=list)  # each message's bytes as the relay took them
 
     async def handle_EHLO(self, server: object, session: object, envelope: object, hostname: str,
                           responses: list[str]) -> list[str]:
@@ -203,12 +204,14 @@ class SmtpSink:
         with self.lock:
             self.times.append(time.monotonic())
             self.messages.append(message)  # type: ignore[arg-type]
+            self.raw.append(envelope.content)  # type: ignore[attr-defined]
             self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))  # type: ignore[attr-defined]
         return "250 OK"
 
     def clear(self) -> None:
         with self.lock:
             self.messages.clear()
+            self.raw.clear()
             self.envelopes.clear()
             self.times.clear()
             self.greetings = 0

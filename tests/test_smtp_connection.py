@@ -46,3 +46,28 @@ def test_a_connection_dropped_between_replies_is_opened_again_and_nothing_is_los
     transport.send(_message(2))
     transport.close()
     assert [m["Subject"] for m in sink.messages] == ["svar 1", "svar 2"] and sink.greetings == 2
+
+
+def test_a_reply_is_rendered_once_and_the_bytes_sent_are_the_ones_returned_for_the_sent_folder(smtp, monkeypatch):
+    """Rendering a reply costs as much as building it: the Sent folder's copy is the very bytes the relay
+    took, not a second rendering; with an address that needs SMTPUTF8 too."""
+    from email.generator import BytesGenerator
+
+    sink, port = smtp
+    rendered: list[str] = []
+    flatten = BytesGenerator.flatten
+
+    def counting(self: BytesGenerator, msg: EmailMessage, *args: object, **kwargs: object) -> None:
+        if msg["Message-ID"] is not None:  # the message itself, not one of its parts
+            rendered.append(msg["Message-ID"])
+        flatten(self, msg, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(BytesGenerator, "flatten", counting)
+    transport = _transport(port)
+    plain, international = _message(1), _message(2)
+    international.replace_header("To", "søren@århus.dk")
+    sent = [transport.send(plain), transport.send(international)]
+    transport.close()
+    assert rendered == ["<svar-1@socialstyrelsen.dk>", "<svar-2@socialstyrelsen.dk>"]
+    assert sent == sink.raw
+    assert sink.envelopes[1][1] == ["søren@århus.dk"] and "søren@århus.dk".encode() in sent[1]
