@@ -44,8 +44,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("ingest.poller")  # one logger for the poll and its chunks (operators filter on it)
 CHUNK_MESSAGES = 20  # messages stored, parsed ahead and run together
 # at most this much of a chunk's bodies downloaded at once (a larger message is a chunk of its own); with the
-# next chunk read ahead, twice this is held at most (peak memory)
-CHUNK_BYTES = 6 * 1024 * 1024
+# next chunk read ahead, twice this is held at most (peak memory). Not smaller: a large message is then read
+# while the chunk before it runs, instead of alone in a chunk of its own with nothing to overlap it
+CHUNK_BYTES = 12 * 1024 * 1024
 # an outage, not a fault of the message: the poll stops and no message is charged an attempt
 OUTAGES = (MailboxError, ArchiveUnavailable, DBAPIError)
 
