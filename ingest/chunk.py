@@ -201,10 +201,10 @@ def prepare_chunk(intake: Intake, mailbox: Mailbox, chunk: list[MailboxEntry]) -
 
 
 def run_chunk(intake: Intake, prepared: PreparedChunk, report: PollReport,
-              committed: Callable[[], None] = lambda: None) -> None:
+              started: Callable[[], None] = lambda: None, committed: Callable[[], None] = lambda: None) -> None:
     """Write the rows of the chunk's new messages (one transaction), then run each message's pipeline (one
-    commit each; ``committed`` called after each). Uses no mailbox connection; on an outage the claims are let
-    go and nothing is moved."""
+    commit each; ``started`` called before it, ``committed`` after). Uses no mailbox connection; on an outage
+    the claims are let go and nothing is moved."""
     report.add(prepared.report)
     prepared.report = PollReport()
     try:
@@ -212,6 +212,7 @@ def run_chunk(intake: Intake, prepared: PreparedChunk, report: PollReport,
         _parse_ahead(intake, prepared.waiting)
         for item in prepared.waiting:
             _await_reading(item)
+            started()
             target = _run_stored(intake, item, report)
             committed()  # its reply can go now
             item.raw, item.parsed, item.parts = b"", None, None  # done with: the memory goes back now
@@ -228,14 +229,6 @@ def finish_chunk(intake: Intake, mailbox: Mailbox, prepared: PreparedChunk, repo
     """Move the chunk's messages out of the inbox (after their commits), then let go of their claims."""
     with prepared.claims:
         _move(intake, mailbox, prepared.moves, report)
-
-
-def handle_chunk(intake: Intake, mailbox: Mailbox, chunk: list[MailboxEntry], report: PollReport,
-                 committed: Callable[[], None] = lambda: None) -> None:
-    """One chunk from start to end, on this thread: prepared, run, finished."""
-    prepared = prepare_chunk(intake, mailbox, chunk)
-    run_chunk(intake, prepared, report, committed)
-    finish_chunk(intake, mailbox, prepared, report)
 
 
 def _fetch(mailbox: Mailbox, entry: MailboxEntry, limit: int, body: bytes | None) -> bytes | None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Callable
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -81,7 +81,9 @@ class Intake:
             self.form_parser.retire_idle()  # a LibreOffice no .doc has needed for a while is ended
             self.form_parser.warm_up()  # the parse workers start while the mailbox is opened and listed
         report = PollReport()
-        sender = ReplySender(lambda on_sent: self._send_run(on_sent, close=False),
+        one_writer = self.db.engine.dialect.name == "sqlite"  # the sender's commits take turns with the poll's
+        sender = ReplySender(lambda on_sent: self._send_run(
+                                 on_sent, close=False, commit_turn=sender.commit_turn if one_writer else nullcontext),
                              keep_copies=bool(self.settings.smtp.sent_folder), done=self.transport.close)
         try:
             with self.mailbox_factory(self.settings.mailbox) as mailbox:
@@ -99,7 +101,8 @@ class Intake:
                     self._keep_copies(sender.take_copies(), mailbox)  # on this connection, in this thread
 
                 # each reply goes as soon as its message is committed; the next chunk is read meanwhile
-                handle_chunks(self, mailbox, entries, report, committed=sender.wake, after_each=after_chunk)
+                handle_chunks(self, mailbox, entries, report, started=sender.message_started,
+                              committed=sender.wake, after_each=after_chunk)
                 _retry_from_archive(self, report)
                 with self.db.session() as session:  # for /healthz: the mailbox was read to its end
                     record_poll(session)
@@ -138,9 +141,11 @@ class Intake:
         self._keep_copies(sent, None)
         return report
 
-    def _send_run(self, on_sent: Callable[[bytes], None] | None, close: bool = True) -> OutboxReport:
+    def _send_run(self, on_sent: Callable[[bytes], None] | None, close: bool = True,
+                  commit_turn: Callable[[], AbstractContextManager[None]] = nullcontext) -> OutboxReport:
         smtp = self.settings.smtp
-        return send_pending(self.db, self.transport, smtp.sender, smtp.max_attempts, on_sent=on_sent, close=close)
+        return send_pending(self.db, self.transport, smtp.sender, smtp.max_attempts, on_sent=on_sent, close=close,
+                            commit_turn=commit_turn)
 
     def _keep_copies(self, messages: list[bytes], mailbox: Mailbox | None) -> None:
         """Append sent replies to the Sent folder (on ``mailbox``'s connection when the poll has one open); the

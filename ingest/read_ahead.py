@@ -27,10 +27,11 @@ if TYPE_CHECKING:
 
 
 def handle_chunks(intake: Intake, mailbox: Mailbox, entries: list[MailboxEntry], report: PollReport,
-                  committed: Callable[[], None] = lambda: None,
+                  started: Callable[[], None] = lambda: None, committed: Callable[[], None] = lambda: None,
                   after_each: Callable[[], None] = lambda: None) -> None:
-    """Every chunk of ``entries`` in turn, the next one prepared meanwhile; ``committed`` is called after each
-    message's commit, ``after_each`` after each chunk's MOVE (on this thread, the mailbox's connection free)."""
+    """Every chunk of ``entries`` in turn, the next one prepared meanwhile; ``started`` and ``committed`` are
+    called before and after each message's transaction, ``after_each`` after each chunk's MOVE (on this thread,
+    the mailbox's connection free)."""
     todo = deque(chunks(entries, intake.settings.call.max_message_bytes))
     if not todo:
         return
@@ -39,7 +40,7 @@ def handle_chunks(intake: Intake, mailbox: Mailbox, entries: list[MailboxEntry],
         while prepared is not None:
             following = reader.submit(prepare_chunk, intake, mailbox, todo.popleft()) if todo else None
             try:
-                run_chunk(intake, prepared, report, committed)
+                run_chunk(intake, prepared, report, started, committed)
             except BaseException:
                 _let_go(intake, following)  # the poll stops: the next chunk is left as it was found
                 raise

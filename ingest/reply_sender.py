@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from notifications import OutboxReport
 
 log = logging.getLogger(__name__)
 SendRun = Callable[[Callable[[bytes], None] | None], OutboxReport]
+GAP_WAIT = 0.05  # seconds the sender's commit and the poll's next message wait at most for each other (SQLite)
 
 
 class ReplySender:
@@ -33,15 +35,45 @@ class ReplySender:
         self._copies: list[bytes] = []
         self._copies_lock = threading.Lock()
         self._wake = threading.Event()
+        self._turns = threading.Condition()  # the poll's thread: inside a message's transaction, or between two
+        self._in_message = False
+        self._wants_to_commit = False
         self._finishing = False
         self._error: BaseException | None = None
         self.report = OutboxReport()
         self._thread = threading.Thread(target=self._serve, name="uip-send", daemon=True)
         self._thread.start()
 
+    def message_started(self) -> None:
+        """The poll's thread is about to begin a message's transaction: a sent reply waiting to be committed
+        goes first (at most ``GAP_WAIT``; see :meth:`commit_turn`)."""
+        with self._turns:
+            self._turns.wait_for(lambda: not self._wants_to_commit, GAP_WAIT)
+            self._in_message = True
+
     def wake(self) -> None:
         """Replies were committed: send them (at once, or after the run in progress)."""
+        with self._turns:
+            self._in_message = False
+            self._turns.notify_all()
         self._wake.set()
+
+    @contextmanager
+    def commit_turn(self) -> Iterator[None]:
+        """Around a sent reply's commit, on SQLite (one writer at a time): while the poll's thread is inside a
+        message's transaction, wait for its commit (at most ``GAP_WAIT``), and the poll's thread lets this
+        commit go before it begins the next message. Left to SQLite's busy handler, whose sleeps grow to 25 ms,
+        the commit slept through the poll's short gaps between messages, a cycle or more each time. No
+        database lock is held while waiting, and either wait is bounded: nothing can wait on the other."""
+        with self._turns:
+            self._wants_to_commit = True
+            self._turns.wait_for(lambda: not self._in_message or self._finishing, GAP_WAIT)
+        try:
+            yield
+        finally:
+            with self._turns:
+                self._wants_to_commit = False
+                self._turns.notify_all()
 
     def take_copies(self) -> list[bytes]:
         """The sent replies' bytes collected since the last call, for the Sent folder."""
@@ -85,7 +117,9 @@ class ReplySender:
         progress only: what is pending goes at the next poll. Once finished, does nothing more."""
         if self._finishing:  # finished already (a poll that failed after it): nothing more to wait for
             return self.report
-        self._finishing = True
+        with self._turns:
+            self._finishing = True  # no more commits of the poll's to wait for
+            self._turns.notify_all()
         if not send_the_rest:
             self._send_run = _nothing
         self._wake.set()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -30,12 +31,14 @@ class OutboxReport:
 
 def send_pending(db: Database, transport: Transport, sender: str, max_attempts: int,
                  now: datetime | None = None, on_sent: Callable[[bytes], None] | None = None,
-                 close: bool = True) -> OutboxReport:
+                 close: bool = True, commit_turn: Callable[[], AbstractContextManager[None]] = nullcontext
+                 ) -> OutboxReport:
     """Send every pending reply that is due. Each reply is claimed (a row lock that another worker skips,
     on PostgreSQL), sent, and committed on its own; ``on_sent`` gets each sent message's bytes (to keep a copy
     in a Sent folder). A crash between the server's 250 and the commit sends that one reply again: at most
     one duplicate per crash, never a lost reply. The transport's connection is closed at the end unless
-    ``close`` is False (a caller sending again soon keeps it, and closes it itself)."""
+    ``close`` is False (a caller sending again soon keeps it, and closes it itself). ``commit_turn`` is
+    entered around each sent reply's commit (holding no lock until then: on SQLite nothing is written yet)."""
     report = OutboxReport()
     now = now or utcnow()
     with db.session() as session:
@@ -44,7 +47,7 @@ def send_pending(db: Database, transport: Transport, sender: str, max_attempts: 
                                    .order_by(Reply.id)))
     try:
         for reply_id in due:
-            _send_one(db, transport, sender, max_attempts, now, reply_id, report, on_sent)
+            _send_one(db, transport, sender, max_attempts, now, reply_id, report, on_sent, commit_turn)
     finally:
         if close:
             transport.close()  # one connection served every reply of this run
@@ -52,7 +55,8 @@ def send_pending(db: Database, transport: Transport, sender: str, max_attempts: 
 
 
 def _send_one(db: Database, transport: Transport, sender: str, max_attempts: int, now: datetime, reply_id: int,
-              report: OutboxReport, on_sent: Callable[[bytes], None] | None) -> None:
+              report: OutboxReport, on_sent: Callable[[bytes], None] | None,
+              commit_turn: Callable[[], AbstractContextManager[None]] = nullcontext) -> None:
     """Claim, send and commit one reply."""
     with db.session() as session:
         reply = session.scalar(select(Reply).where(Reply.id == reply_id, Reply.status == ReplyStatus.PENDING)
@@ -82,3 +86,5 @@ def _send_one(db: Database, transport: Transport, sender: str, max_attempts: int
         report.sent += 1
         if on_sent is not None:
             on_sent(sent)  # the bytes the relay took, for the Sent folder
+        with commit_turn():
+            session.commit()

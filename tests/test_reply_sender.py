@@ -103,3 +103,55 @@ def test_done_is_called_after_a_failed_run_too():
     with pytest.raises(RuntimeError):
         sender.finish()
     assert ended == [True]
+
+
+def test_a_sent_replys_commit_and_the_polls_next_message_take_turns_each_wait_bounded(monkeypatch):
+    """On SQLite the sender commits between the poll's messages, not in SQLite's busy handler: between
+    messages it goes at once; inside one it waits for that message's commit, and the poll's next message waits
+    for the sender's commit to end; either wait is bounded by GAP_WAIT, and none once the poll is finishing."""
+    from ingest import reply_sender
+
+    sender = ReplySender(Runs(), keep_copies=False)
+    started = time.monotonic()
+    with sender.commit_turn():  # no message in its transaction
+        assert time.monotonic() - started < reply_sender.GAP_WAIT / 2
+
+    order: list[str] = []
+    sender.message_started()
+    committing = threading.Event()
+
+    def send_and_commit() -> None:
+        with sender.commit_turn():
+            committing.set()
+            order.append("reply committed")
+            time.sleep(0.01)
+
+    replying = threading.Thread(target=send_and_commit)
+    replying.start()
+    time.sleep(0.01)
+    assert not committing.is_set()  # the message's transaction is under way
+    order.append("message committed")
+    sender.wake()
+    sender.message_started()  # the next message: after the reply's commit
+    order.append("next message began")
+    replying.join(5)
+    assert order == ["message committed", "reply committed", "next message began"]
+
+    started = time.monotonic()
+    with sender.commit_turn():  # inside a message, no commit comes: bounded
+        assert reply_sender.GAP_WAIT * 0.9 <= time.monotonic() - started < 10
+
+    monkeypatch.setattr(reply_sender, "GAP_WAIT", 30.0)
+    entered: list[float] = []
+
+    def commit_while_finishing() -> None:
+        with sender.commit_turn():
+            entered.append(time.monotonic())
+
+    waiting = threading.Thread(target=commit_while_finishing)
+    waiting.start()
+    time.sleep(0.05)
+    finishing = time.monotonic()
+    sender.finish()
+    waiting.join(5)
+    assert entered and entered[0] - finishing < 5  # released by finish, not by the 30 s bound
