@@ -140,9 +140,14 @@ class PreparedChunk:
 
     def release(self, intake: Intake) -> None:
         """Let go of the chunk without running it (the poll stopped first): its claims and its readings."""
-        if isinstance(intake.form_parser, ParsePool):
-            intake.form_parser.forget_ahead(self.batch)
+        _forget_readings(intake, self.batch)
         self.claims.close()
+
+
+def _forget_readings(intake: Intake, batch: int) -> None:
+    """Drop what the parse pool read for the chunk ``batch`` and nobody asked for."""
+    if isinstance(intake.form_parser, ParsePool):
+        intake.form_parser.forget_ahead(batch)
 
 
 def prepare_chunk(intake: Intake, mailbox: Mailbox, chunk: list[MailboxEntry]) -> PreparedChunk:
@@ -193,8 +198,7 @@ def prepare_chunk(intake: Intake, mailbox: Mailbox, chunk: list[MailboxEntry]) -
                 fetched.append((entry, row_id, raw))
         waiting = _archive(intake, fetched, report, moves, batch)
     except BaseException:
-        if pool is not None:
-            pool.forget_ahead(batch)
+        _forget_readings(intake, batch)
         claims.close()
         raise
     return PreparedChunk(waiting, moves, report, claims, batch, (mailbox.folder, mailbox.uidvalidity))
@@ -206,7 +210,6 @@ def run_chunk(intake: Intake, prepared: PreparedChunk, report: PollReport,
     commit each; ``started`` called before it, ``committed`` after). Uses no mailbox connection; on an outage
     the claims are let go and nothing is moved."""
     report.add(prepared.report)
-    prepared.report = PollReport()
     try:
         _store(intake, prepared.place, prepared.waiting)
         _parse_ahead(intake, prepared.waiting)
@@ -221,8 +224,7 @@ def run_chunk(intake: Intake, prepared: PreparedChunk, report: PollReport,
     except BaseException:
         prepared.release(intake)
         raise
-    if isinstance(intake.form_parser, ParsePool):
-        intake.form_parser.forget_ahead(prepared.batch)
+    _forget_readings(intake, prepared.batch)
 
 
 def finish_chunk(intake: Intake, mailbox: Mailbox, prepared: PreparedChunk, report: PollReport) -> None:
