@@ -213,6 +213,7 @@ def connect_imap(settings: MailboxSettings, read_timeout: float | None = None) -
     client = IMAPClient(settings.host, port=settings.port, ssl=settings.security == "ssl", ssl_context=context,
                         timeout=timeout, use_uid=True)
     client.normalise_times = False
+    _quiet_protocol_trace(client)
     try:
         if settings.security == "starttls":
             client.starttls(context)  # raises when the server offers no STARTTLS
@@ -225,6 +226,17 @@ def connect_imap(settings: MailboxSettings, read_timeout: float | None = None) -
             client.shutdown()
         raise
     return client
+
+
+def _quiet_protocol_trace(client: IMAPClient) -> None:
+    """Turn imaplib's protocol trace off unless its logger ("imapclient.imaplib") is at DEBUG.
+
+    imapclient turns it on (``debug = 5``) for every client and lets the logger drop it, but imaplib formats each
+    trace line before the logger is asked: the ``repr`` of every FETCH literal, and of all of a FETCH's data
+    again when the command completes. For a chunk of bodies that is tens of MB of text made and thrown away,
+    under the GIL, on each FETCH. An operator who turns that logger to DEBUG still gets the trace."""
+    if not logging.getLogger("imapclient.imaplib").isEnabledFor(logging.DEBUG):
+        client._imap.debug = 0  # imapclient's own switch (set in IMAPClient.__init__); no public setter
 
 
 def _oauth2_login(client: IMAPClient, settings: MailboxSettings) -> None:
