@@ -70,13 +70,6 @@ class ParsePool:
         for sandbox in self._sandboxes:
             self._executor.submit(sandbox.start)  # before any file submitted after this
 
-    def warm_office(self) -> None:
-        """Start LibreOffice now (without waiting for it), when .doc files go through it and none is running:
-        the poll has a backlog, and a .doc in it would otherwise wait for LibreOffice to start (a second) while
-        the messages before it are already done. Unused, it is ended after ``parsing.office_idle_minutes``."""
-        if self._converter is not None:
-            self._converter.warm_up()
-
     def retire_idle(self) -> None:
         """End the LibreOffice kept running if it has been idle for ``parsing.office_idle_minutes``."""
         if self._converter is not None and self._converter.retire_if_idle():

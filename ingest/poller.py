@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 
 from config import MailboxSettings, Settings
-from ingest.chunk import CHUNK_MESSAGES, OUTAGES, run_stored_message
+from ingest.chunk import OUTAGES, run_stored_message
 from ingest.errors import MailboxError, WorkerConflict
 from ingest.form_sandbox import FormSandbox
 from ingest.mailbox import Mailbox, open_mailbox
@@ -88,16 +88,8 @@ class Intake:
         try:
             with self.mailbox_factory(self.settings.mailbox) as mailbox:
                 entries = mailbox.entries()
-                backlog = (self.form_parser if isinstance(self.form_parser, ParsePool)
-                           and len(entries) > CHUNK_MESSAGES else None)
 
                 def after_chunk() -> None:
-                    nonlocal backlog
-                    if backlog is not None:
-                        # a .doc further on finds LibreOffice started; not before the first chunk, whose
-                        # acknowledgements would wait for the CPU it takes to start
-                        backlog.warm_office()
-                        backlog = None
                     self._keep_copies(sender.take_copies(), mailbox)  # on this connection, in this thread
 
                 # each reply goes as soon as its message is committed; the next chunk is read meanwhile

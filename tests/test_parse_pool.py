@@ -223,22 +223,28 @@ def test_a_poll_ends_the_libreoffice_no_doc_has_needed_for_office_idle_minutes(t
         intake.close()
 
 
-@pytest.mark.parametrize("waiting", [CHUNK_MESSAGES, CHUNK_MESSAGES + 1])
-def test_a_poll_with_a_backlog_over_one_chunk_starts_libreoffice_after_its_first_chunk_without_a_doc(tmp_path, waiting):
+@pytest.mark.parametrize("with_doc", [False, True], ids=["docx-only", "a-doc-in-the-second-chunk"])
+def test_a_backlog_starts_libreoffice_only_for_a_doc_it_finds_and_reads_that_doc_on_it(tmp_path, with_doc):
     require_uno()
     settings = _maildir_settings(tmp_path, workers=1)
     box = mailbox.Maildir(settings.mailbox.maildir_path, create=True)
-    for n in range(waiting):  # .docx forms only: nothing in them asks for LibreOffice
-        box.add(to_bytes(application_email(complete_values(), message_id=f"<backlog-{n}@kommune.dk>")))
+    doc = next(f for f in FIXTURES if f.filename == "skema.doc").build()
+    count = CHUNK_MESSAGES + 2
+    for n in range(count):
+        values = complete_values(municipality=f"Kommune {n}")
+        message = application_email(None if with_doc and n == CHUNK_MESSAGES else values,
+                                    message_id=f"<backlog-{n}@kommune.dk>")
+        if with_doc and n == CHUNK_MESSAGES:
+            message.add_attachment(doc, maintype="application", subtype="msword", filename="skema.doc")
+        box.add(to_bytes(message))
     intake = Intake.from_settings(settings)
     intake.db.migrate()
     try:
         pool = intake.form_parser
         assert isinstance(pool, ParsePool) and pool._converter is not None and pool._converter._bridge is None
-        assert intake.poll_once().outcomes == {"application": waiting}
-        started = pool._converter._bridge is not None
-        assert started == (waiting > CHUNK_MESSAGES)  # one chunk's worth is no backlog: nothing is started
-        assert pool._converter.warm_conversions == 0
+        assert intake.poll_once().outcomes == {"application": count}
+        assert (pool._converter._bridge is not None) == with_doc  # no .doc: no LibreOffice's start to pay for
+        assert pool._converter.warm_conversions == (1 if with_doc else 0)  # the .doc read on the kept one
     finally:
         intake.close()
     assert _our_office_processes(pool._converter) == 0
