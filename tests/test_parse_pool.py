@@ -231,10 +231,10 @@ def test_a_backlog_starts_libreoffice_only_for_a_doc_it_finds_and_reads_that_doc
     doc = next(f for f in FIXTURES if f.filename == "skema.doc").build()
     count = CHUNK_MESSAGES + 2
     for n in range(count):
-        values = complete_values(municipality=f"Kommune {n}")
-        message = application_email(None if with_doc and n == CHUNK_MESSAGES else values,
+        as_doc = with_doc and n == CHUNK_MESSAGES  # the first message of the second chunk
+        message = application_email(None if as_doc else complete_values(municipality=f"Kommune {n}"),
                                     message_id=f"<backlog-{n}@kommune.dk>")
-        if with_doc and n == CHUNK_MESSAGES:
+        if as_doc:
             message.add_attachment(doc, maintype="application", subtype="msword", filename="skema.doc")
         box.add(to_bytes(message))
     intake = Intake.from_settings(settings)

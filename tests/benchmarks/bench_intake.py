@@ -237,7 +237,7 @@ def bench_backlog() -> None:
         p50, p95 = backlog.idle_latency(servers)
         print(f"  IDLE, 100 emails at 1/s: arrival -> acknowledgement p50 {p50:.2f} s, p95 {p95:.2f} s "
               "(target p95 < 2 s)")
-        doc = backlog.doc_form()
+        doc = backlog.bulky()[0]
         if doc is not None:
             cold, warm, not_warm = backlog.doc_conversion(doc)
             print(f"  .doc -> .docx: cold {cold:.2f} s, warm {warm:.2f} s ({cold / warm:.1f}x; target warm < 0.4 s)"
