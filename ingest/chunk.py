@@ -25,10 +25,11 @@ from config.faults import fault_point
 from ingest.context import MessageContext
 from ingest.errors import MailboxError
 from ingest.form_sandbox import options_from
+from ingest.inbound_row import row_for
 from ingest.mailbox import Mailbox, MailboxEntry
 from ingest.message_files import MessageFiles
-from ingest.message_reading import MessageStructureError, content_digest, read_headers, read_message
-from ingest.mime import MimePart, address_of, attachments, clean, header, reply_address
+from ingest.message_reading import MessageStructureError, read_headers, read_message
+from ingest.mime import MimePart, attachments
 from ingest.parking import MAX_ATTEMPTS, park, record_failure
 from ingest.parse_pool import ParsePool
 from ingest.pipeline import OVERSIZED_PIPELINE, PIPELINE, Stage, run_pipeline
@@ -49,21 +50,6 @@ CHUNK_MESSAGES = 20  # messages stored, parsed ahead and run together
 CHUNK_BYTES = 12 * 1024 * 1024
 # an outage, not a fault of the message: the poll stops and no message is charged an attempt
 OUTAGES = (MailboxError, ArchiveUnavailable, DBAPIError)
-
-
-def _new_row(place: tuple[str, str], entry: MailboxEntry, raw: bytes, digest: str, headers_only: bool,
-             message: EmailMessage) -> InboundMessage:
-    """The message's row, from headers read safely: never raises on what the message holds."""
-    message_id = clean(header(message, "Message-ID"))
-    name, address = address_of(message, "From")
-    content = content_digest(raw, headers_only=headers_only)
-    return InboundMessage(
-        folder=place[0], uidvalidity=place[1], uid=entry.uid,
-        message_id=message_id or None, dedupe_key=message_id or "sha256:" + content, content_digest=content,
-        sender=address, sender_name=name, reply_address=reply_address(message) or None,
-        subject=header(message, "Subject"), received_at=entry.received_at, size=entry.size,
-        raw_sha256=digest, headers_only=headers_only, state=MessageState.RECEIVED,
-    )
 
 
 def _target(settings: Settings, outcome: str | None) -> str:
@@ -110,7 +96,8 @@ class _Stored:
     parsed: EmailMessage | None = None  # the whole message, parsed once (None: beyond the limits)
     parts: list[MimePart] | None = None
     reading: Future[MessageFiles | None] | None = None  # the parse pool reading it
-    row: InboundMessage | None = None  # its row as written by _store: the pipeline takes it up, not read again
+    row: InboundMessage | None = None  # a new one's row, made by _archive, written by _store; the pipeline
+    # takes it up from there (not read again)
 
 
 def _known(intake: Intake, mailbox: Mailbox, uids: list[str]) -> dict[str, _Known]:
@@ -196,7 +183,7 @@ def prepare_chunk(intake: Intake, mailbox: Mailbox, chunk: list[MailboxEntry]) -
                 continue
             if raw is not None:  # None: it vanished from the mailbox meanwhile
                 fetched.append((entry, row_id, raw))
-        waiting = _archive(intake, fetched, report, moves, batch)
+        waiting = _archive(intake, fetched, report, moves, batch, (mailbox.folder, mailbox.uidvalidity))
     except BaseException:
         _forget_readings(intake, batch)
         claims.close()
@@ -243,10 +230,12 @@ def _fetch(mailbox: Mailbox, entry: MailboxEntry, limit: int, body: bytes | None
 
 
 def _archive(intake: Intake, fetched: list[tuple[MailboxEntry, int | None, bytes]], report: PollReport,
-             moves: list[tuple[MailboxEntry, int, str]], batch: int) -> list[_Stored]:
+             moves: list[tuple[MailboxEntry, int, str]], batch: int, place: tuple[str, str]) -> list[_Stored]:
     """Archive the chunk's messages, all at once: the raw message is stored before anything else happens to it
     (this returns once every write is done, so the rows written next refer only to durable files). Each one
-    stored goes to the parse pool (its MIME, files and forms read in a worker, nothing kept) meanwhile."""
+    stored goes to the parse pool (its MIME, files and forms read in a worker, nothing kept) meanwhile, and a
+    new one's row is made ready here (its digests and addresses worked out on this thread, which may be the
+    read-ahead's, not on the poll's), to be written by ``_store``."""
     limit = intake.settings.call.max_message_bytes
     pool = intake.form_parser if isinstance(intake.form_parser, ParsePool) else None
     options = options_from(intake.settings.parsing)
@@ -264,29 +253,22 @@ def _archive(intake: Intake, fetched: list[tuple[MailboxEntry, int | None, bytes
         fault_point("kill-after-archive")
         if pool is not None and not item.headers_only:
             item.reading = pool.submit_message(raw, options, batch)
+        if row_id is None:
+            item.row = row_for(place, item.entry, item.raw, item.digest, item.headers_only, item.headers)
         waiting.append(item)
     return waiting
 
 
 def _store(intake: Intake, place: tuple[str, str], waiting: list[_Stored]) -> None:
-    """The rows of the chunk's new messages, in one transaction."""
+    """The rows of the chunk's new messages (made ready by ``_archive``), in one transaction."""
     new = [item for item in waiting if item.row_id is None]
     if not new:
         return
     with intake.db.session() as session:
-        rows = []
-        for item in new:
-            try:
-                row = _new_row(place, item.entry, item.raw, item.digest, item.headers_only, item.headers)
-            except Exception as exc:  # defensive: a row is written whatever the headers hold
-                log.exception("uid %s: headers unreadable", item.entry.uid)
-                row = InboundMessage(folder=place[0], uidvalidity=place[1], uid=item.entry.uid,
-                                     dedupe_key="sha256:" + item.digest, subject="", received_at=item.entry.received_at,
-                                     size=item.entry.size, raw_sha256=item.digest, headers_only=item.headers_only,
-                                     state=MessageState.ERROR,
-                                     error=f"headers unreadable: {type(exc).__name__}: {exc}"[:2000])
-            session.add(row)
-            rows.append(row)
+        rows = [item.row if item.row is not None
+                else row_for(place, item.entry, item.raw, item.digest, item.headers_only, item.headers)
+                for item in new]
+        session.add_all(rows)
         session.flush()
         for item, row in zip(new, rows, strict=True):
             item.row_id, item.row = row.id, row
