@@ -123,7 +123,6 @@ class PreparedChunk:
     report: PollReport  # what preparing it counted (on its own thread): added to the poll's by run_chunk
     claims: ExitStack  # this worker's claims on the chunk's messages, held until finish_chunk (or release)
     batch: int  # the parse pool's readings for this chunk (0: no pool)
-    place: tuple[str, str]  # the mailbox folder and its UIDVALIDITY
 
     def release(self, intake: Intake) -> None:
         """Let go of the chunk without running it (the poll stopped first): its claims and its readings."""
@@ -188,7 +187,7 @@ def prepare_chunk(intake: Intake, mailbox: Mailbox, chunk: list[MailboxEntry]) -
         _forget_readings(intake, batch)
         claims.close()
         raise
-    return PreparedChunk(waiting, moves, report, claims, batch, (mailbox.folder, mailbox.uidvalidity))
+    return PreparedChunk(waiting, moves, report, claims, batch)
 
 
 def run_chunk(intake: Intake, prepared: PreparedChunk, report: PollReport,
@@ -198,7 +197,7 @@ def run_chunk(intake: Intake, prepared: PreparedChunk, report: PollReport,
     the claims are let go and nothing is moved."""
     report.add(prepared.report)
     try:
-        _store(intake, prepared.place, prepared.waiting)
+        _store(intake, prepared.waiting)
         _parse_ahead(intake, prepared.waiting)
         for item in prepared.waiting:
             _await_reading(item)
@@ -259,15 +258,16 @@ def _archive(intake: Intake, fetched: list[tuple[MailboxEntry, int | None, bytes
     return waiting
 
 
-def _store(intake: Intake, place: tuple[str, str], waiting: list[_Stored]) -> None:
+def _store(intake: Intake, waiting: list[_Stored]) -> None:
     """The rows of the chunk's new messages (made ready by ``_archive``), in one transaction."""
     new = [item for item in waiting if item.row_id is None]
     if not new:
         return
     with intake.db.session() as session:
-        rows = [item.row if item.row is not None
-                else row_for(place, item.entry, item.raw, item.digest, item.headers_only, item.headers)
-                for item in new]
+        rows = []
+        for item in new:
+            assert item.row is not None  # every new message's row is made by _archive
+            rows.append(item.row)
         session.add_all(rows)
         session.flush()
         for item, row in zip(new, rows, strict=True):

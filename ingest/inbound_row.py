@@ -20,7 +20,7 @@ def row_for(place: tuple[str, str], entry: MailboxEntry, raw: bytes, digest: str
             message: EmailMessage) -> InboundMessage:
     """The row of the message ``entry`` in the folder and UIDVALIDITY ``place``, not yet added to a session."""
     try:
-        return new_row(place, entry, raw, digest, headers_only, message)
+        return _new_row(place, entry, raw, digest, headers_only, message)
     except Exception as exc:  # defensive: a row is written whatever the headers hold
         log.exception("uid %s: headers unreadable", entry.uid)
         return InboundMessage(folder=place[0], uidvalidity=place[1], uid=entry.uid, dedupe_key="sha256:" + digest,
@@ -29,7 +29,7 @@ def row_for(place: tuple[str, str], entry: MailboxEntry, raw: bytes, digest: str
                               error=f"headers unreadable: {type(exc).__name__}: {exc}"[:2000])
 
 
-def new_row(place: tuple[str, str], entry: MailboxEntry, raw: bytes, digest: str, headers_only: bool,
+def _new_row(place: tuple[str, str], entry: MailboxEntry, raw: bytes, digest: str, headers_only: bool,
             message: EmailMessage) -> InboundMessage:
     """The message's row, from headers read safely (``row_for`` answers for what may still go wrong)."""
     message_id = clean(header(message, "Message-ID"))
