@@ -13,7 +13,7 @@ $(BIN)/uip-intake: pyproject.toml
 	touch $@
 
 demo: $(BIN)/uip-intake
-	$(BIN)/uip-intake demo
+	$(BIN)/uip-intake demo $(ARGS)
 
 run: $(BIN)/uip-intake
 	$(BIN)/uip-intake run

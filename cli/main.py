@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import shutil
+from collections.abc import Mapping
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -86,7 +88,7 @@ def poll(once: Annotated[bool, typer.Option("--once", help="one cycle, then exit
     elsewhere = f", {report.claimed_elsewhere} claimed by another worker" if report.claimed_elsewhere else ""
     typer.echo(f"{report.seen} seen, {report.processed} processed, {report.moved} moved, {report.errors} errors"
                f"{parked}{elsewhere}; "
-               f"outcomes {report.outcomes}; replies sent {report.outbox.sent if report.outbox else 0}, "
+               f"outcomes {_counted(report.outcomes)}; replies sent {report.outbox.sent if report.outbox else 0}, "
                f"deferred {report.outbox.deferred if report.outbox else 0}")
 
 
@@ -311,12 +313,26 @@ def migrate() -> None:
     typer.echo("database schema is up to date")
 
 
+def _counted(counts: Mapping[str, int]) -> str:
+    """{Outcome.APPLICATION: 7, …} as "application 7, …" (the codes, as the logs and --json give them)."""
+    return ", ".join(f"{key} {count}" for key, count in counts.items()) or "none"
+
+
+class DemoEnd(StrEnum):
+    RANKING = "ranking"  # stop with the ranking: the decision is yours to take in the web app
+    DECISION = "decision"  # take the round to its end: letters in the outbox
+
+
 @app.command()
-def demo(fresh: Annotated[bool, typer.Option("--fresh/--keep", help="start from an empty var/")] = True) -> None:
+def demo(fresh: Annotated[bool, typer.Option("--fresh/--keep", help="start from an empty var/")] = True,
+         until: Annotated[DemoEnd, typer.Option(help="how far the demo goes: 'ranking' leaves the decision to you "
+                                                     "in the web app")] = DemoEnd.DECISION) -> None:
     """Run the real pipeline on the embedded default: a seeded Maildir, SQLite and an .eml outbox."""
-    from ingest.demo import seed_maildir
+    from ingest.demo import DEMO_APPEAL_TEXT, sample_answers, seed_maildir
 
     settings = _settings()
+    if not settings.call.appeal_text.get(settings.call.language):
+        settings.call.appeal_text = dict(DEMO_APPEAL_TEXT)  # the demo's letters carry one; the Board sets its own
     if settings.mailbox.protocol != "maildir" or settings.smtp.transport != "file":
         typer.echo("error: the demo runs on the embedded default (mailbox.protocol = \"maildir\", "
                    "smtp.transport = \"file\"); unset the overrides or use another --config", err=True)
@@ -336,8 +352,9 @@ def demo(fresh: Annotated[bool, typer.Option("--fresh/--keep", help="start from 
     intake = _intake(settings)
     try:
         report = intake.poll_once()
-        typer.echo(f"\nOne poll: {report.seen} seen, {report.processed} processed, outcomes {report.outcomes}, "
-                   f"{report.outbox.sent if report.outbox else 0} replies written to {settings.smtp.outbox_dir}/\n")
+        typer.echo(f"\nOne poll: {report.seen} seen, {report.processed} processed, "
+                   f"outcomes {_counted(report.outcomes)}, {report.outbox.sent if report.outbox else 0} replies "
+                   f"written to {settings.smtp.outbox_dir}/\n")
         with intake.db.session() as session:
             apps = [application_view(a) for a in list_applications(session)]
             msgs = [message_view(m) for m in list_messages(session)]
@@ -346,13 +363,26 @@ def demo(fresh: Annotated[bool, typer.Option("--fresh/--keep", help="start from 
         for m in msgs:
             typer.echo(f"  {m['outcome']:<12} {m['reference'] or '-':<13} {m['subject'][:50]:<50} "
                        f"{', '.join(r['kind'] for r in m['replies']) or 'no reply'}")
+        answers = seed_maildir(settings.mailbox.maildir_path, sample_answers())
+        typer.echo(f"\nThe municipalities answer the two clarification requests: {'; '.join(answers)}")
+        again = intake.poll_once()
+        typer.echo(f"One more poll: {again.processed} processed, outcomes {_counted(again.outcomes)}, "
+                   f"{again.outbox.sent if again.outbox else 0} replies written")
+        if until == DemoEnd.RANKING:
+            typer.echo("\nThe round is ranked and waits for its decision. Take it by hand in the web app:\n"
+                       "  uip-intake staff add you@example.org                     # selects and proposes\n"
+                       "  uip-intake staff add boss@example.org --role approver    # approves (another person)\n"
+                       "  uip-intake serve                                         # http://127.0.0.1:8080/ranking\n"
+                       "Set call.appeal_text (or UIP_INTAKE_CALL__APPEAL_TEXT) for the letters' guidance on appeal.")
+            return
         from cli.demo_decision import decide_demo_round
 
         typer.echo("\nThe round's decision (as staff and an approver do it on /ranking and /decision):")
         for line in decide_demo_round(intake, settings):
             typer.echo(f"  {line}")
         typer.echo("\nTry: uip-intake queue --json | uip-intake show AD-2019-0001 | uip-intake messages\n"
-                   "Web app: uip-intake staff add you@example.org (--role approver to approve), then uip-intake serve")
+                   "Web app: uip-intake staff add you@example.org (--role approver to approve), then uip-intake serve\n"
+                   "To take the decision yourself: uip-intake demo --until ranking")
     finally:
         intake.close()  # its parse workers and LibreOffice too
 

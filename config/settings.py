@@ -155,6 +155,15 @@ class ParsingSettings(_Section):
         return self
 
 
+class ContactSettings(_Section):
+    """Whom a municipality may ask about the call and its decision (the call names one)."""
+
+    name: str = "Martin Sandø"
+    title: str = "specialkonsulent"
+    phone: str = "41 93 24 90"
+    address: str = "spm-uip2@socialstyrelsen.dk"
+
+
 class CallSettings(_Section):
     deadline: datetime = datetime.fromisoformat("2019-09-09T12:00:00+02:00")
     timezone: str = "Europe/Copenhagen"
@@ -164,6 +173,14 @@ class CallSettings(_Section):
     open: bool = True
     language: Literal["da", "en"] = "da"  # the language of the replies
     template_dir: str = ""  # an operator's folder of templates (<dir>/<language>/<name>.txt.j2), looked in first
+    # a late application: "exclude" (the call says "senest": not ranked unless staff admit it with a reason) or
+    # "admit" (ranked like the others, its lateness stated in its letter)
+    late_policy: Literal["exclude", "admit"] = "exclude"
+    # the guidance on appeal every decision letter carries, per language; "" for the call's language: a warning
+    appeal_text: dict[Literal["da", "en"], str] = {}
+    contact: ContactSettings = ContactSettings()
+    signing_unit: str = Field("Socialstyrelsen", min_length=1)  # who signs the decision letters
+    clarification_days: int = Field(7, ge=1, le=90)  # a clarification request asks for an answer within this
 
     @field_validator("timezone")
     @classmethod

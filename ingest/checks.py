@@ -31,6 +31,7 @@ from notifications.transport import SmtpTransport
 from parsers.doc_converter import has_uno, uno_python
 from storage import Database
 from storage.database import alembic_config
+from storage.decision_rule import drafted_rounds
 
 LOW_DISK_BYTES = 500 * 1024 * 1024  # below this the archive fills up within days of a busy call
 DISK_WARNING_BYTES = 5 * 1024**3
@@ -216,9 +217,33 @@ def check_archive(settings: Settings) -> list[CheckResult]:
     return [result, disk]
 
 
+def check_decision_letters(settings: Settings) -> CheckResult:
+    """A decision letter must carry the guidance on appeal (forvaltningsloven § 25): warned about once a
+    round's letters are drafted without ``call.appeal_text`` for the call's language."""
+    language = settings.call.language
+    key = f"call.appeal_text.{language}"
+    if settings.call.appeal_text.get(language, "").strip():
+        return CheckResult("decision letters", Status.OK, f"{key} is set: every letter gives the guidance on appeal")
+    db = Database(settings.database.url)
+    try:
+        with db.session() as session:
+            drafted = drafted_rounds(session)
+    except SQLAlchemyError:
+        drafted = []  # the database line says what is wrong with it
+    finally:
+        db.dispose()
+    if not drafted:
+        return CheckResult("decision letters", Status.OK, f"{key} is not set; no decision is drafted yet",
+                           f"set {key} before a decision is approved")
+    return CheckResult("decision letters", Status.WARNING, f"the letters of round {', '.join(drafted)} are "
+                       f"drafted without guidance on appeal: {key} is not set",
+                       f"set {key}; edit the drafted letters or send the proposal back to draft them anew")
+
+
 def run_checks(settings: Settings, create_folders: bool | FolderPrompt = False) -> list[CheckResult]:
     results = check_settings(settings)
     results.append(check_database(settings))
+    results.append(check_decision_letters(settings))
     oauth = check_oauth2(settings)
     if oauth is not None:
         results.append(oauth)

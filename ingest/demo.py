@@ -13,12 +13,16 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from parsers.blank_form import FillMode, FormValue, fill_form
 
 DOCX_TYPE = ("application", "vnd.openxmlformats-officedocument.wordprocessingml.document")
 INTAKE_ADDRESS = "uip-imp2@socialstyrelsen.dk"
+# the guidance on appeal the demo's letters carry (call.appeal_text); the Board sets its own in production
+DEMO_APPEAL_TEXT: dict[Literal["da", "en"], str] = {
+    "da": "Socialstyrelsens afgørelse kan ikke indbringes for anden administrativ myndighed.",
+    "en": "The Board's decision cannot be appealed to another administrative authority."}
 
 
 def complete_values(**overrides: FormValue) -> dict[str, FormValue]:
@@ -162,12 +166,37 @@ def sample_mail() -> list[tuple[str, bytes, datetime]]:
     ]
 
 
-def seed_maildir(path: Path) -> list[str]:
-    """Deliver the sample mail into the Maildir at ``path``; returns what each message shows."""
+def sample_answers() -> list[tuple[str, bytes, datetime]]:
+    """The municipalities' answers to the demo's two clarification requests, delivered after the first poll:
+    Odense cannot complete its form in time, Svendborg's director does not approve."""
+    def answer(sender: str, reference: str, text: str, message_id: str) -> bytes:
+        message = EmailMessage()
+        message["From"], message["To"] = sender, INTAKE_ADDRESS
+        message["Subject"] = f"SV: [{reference}] Manglende oplysninger i ansøgning om implementeringsstøtte"
+        message["Date"] = format_datetime(datetime(2019, 9, 10, 9, 0, tzinfo=UTC))
+        message["Message-ID"] = message_id
+        message.set_content(text)
+        return to_bytes(message)
+
+    dk = datetime.fromisoformat
+    return [
+        ("Odense answers: the form cannot be completed in time",
+         answer("Lone Friis <lone@odense.dk>", "AD-2019-0002", "Tak for jeres henvendelse. Vi kan desværre ikke nå "
+                "at få direktørens godkendelse og befolkningstallet på plads.\n\nVenlig hilsen\nLone Friis\n",
+                "<demo-odense-svar@odense.dk>"), dk("2019-09-10T07:00:00+00:00")),
+        ("Svendborg answers: the director does not approve",
+         answer("Ib Nør <ib@svendborg.dk>", "AD-2019-0006", "Direktøren har valgt ikke at godkende ansøgningen i år. "
+                "Vi søger gerne i en senere runde.\n\nVenlig hilsen\nIb Nør\n", "<demo-svendborg-svar@svendborg.dk>"),
+         dk("2019-09-10T08:30:00+00:00")),
+    ]
+
+
+def seed_maildir(path: Path, mail: list[tuple[str, bytes, datetime]] | None = None) -> list[str]:
+    """Deliver the sample mail (or ``mail``) into the Maildir at ``path``; returns what each message shows."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     box = stdlib_mailbox.Maildir(path, create=True)
     shown = []
-    for what, raw, delivered in sample_mail():
+    for what, raw, delivered in sample_mail() if mail is None else mail:
         key = box.add(raw)
         file = Path(path) / box._lookup(key)  # type: ignore[attr-defined]  # the file's path in the Maildir
         os.utime(file, (delivered.timestamp(), delivered.timestamp()))

@@ -26,6 +26,7 @@ from config.settings import Settings
 from notifications.compose import build_email
 from notifications.locale import (
     DANISH_TIME,
+    danish,
     problem_text,
     reason_text,
     short_time_text,
@@ -35,7 +36,7 @@ from parsers.display_text import safe_filename
 from parsers.form_fields import FIELDS, FIELDS_BY_KEY
 from storage import Application, Archive
 from storage.queries import message_threads
-from storage.states import ApplicationStatus, DecisionState, ReplyKind
+from storage.states import ApplicationStatus, DecisionState, LetterState, ReplyKind
 
 STATUS_NAMES: dict[str, str] = {ApplicationStatus.COMPLETE: "komplet",
                                  ApplicationStatus.NEEDS_CLARIFICATION: "afventer svar",
@@ -155,6 +156,16 @@ class _Summary(FPDF):
         self.multi_cell(0, 5, _latin(text or "–"), new_x="LMARGIN", new_y="NEXT")
 
 
+    def letter(self, body: str) -> None:
+        """A letter as it reads: each of its lines on a line of its own (paragraphs wrap), blank lines kept."""
+        self.set_x(self.l_margin)
+        for line in body.rstrip("\n").split("\n"):
+            if line.strip():
+                self.multi_cell(0, 5, _latin(line), new_x="LMARGIN", new_y="NEXT")
+            else:
+                self.ln(3)
+
+
 def _latin(text: str) -> str:
     """Helvetica speaks Latin-1 (æ, ø, å, », « included): other characters are written as the nearest."""
     replaced = text.replace("–", "-").replace("—", "-").replace("“", '"').replace("”", '"').replace("’", "'")
@@ -184,10 +195,10 @@ def summary_pdf(application: Application, zone: ZoneInfo, round_name: str) -> by
     letters = [x for x in application.decision_letters if x.decision.state in (DecisionState.APPROVED,
                                                                                DecisionState.SENT)]
     if letters:
-        pdf.heading("Afgørelsesbrevet" + ("" if letters[-1].reply_id else " (udkast, ikke sendt)"))
+        state = letters[-1].state
+        pdf.heading("Afgørelsesbrevet" + ("" if state == LetterState.SENT else f" ({danish.LETTER_STATES[state]})"))
         pdf.line_of(letters[-1].subject)
-        for paragraph in letters[-1].body.split("\n\n"):
-            pdf.line_of(paragraph.replace("\n", " "))
+        pdf.letter(letters[-1].body)
     current = application.current_submission
     pdf.heading("Oplysninger fra ansøgningsskemaet" + (f" (version {current.version})" if current else ""))
     values = {v.key: v.value for v in current.values} if current else {}

@@ -4,7 +4,7 @@ Replies read as written letters: within a paragraph the template's line breaks a
 into one, and mail programs wrap them to the reader's window); a line ending in a backslash keeps its break
 (the signature); indented lines and list items ("-", "*", "•") stay on their own lines. Values are
 worded in the reply's language by the ``notifications.locale`` filters: ``number``, ``yes_no``, ``date``,
-``size``, ``problem``, ``refusal``, ``quarantine_why``.
+``size``, ``problem``, ``refusal``, ``quarantine_why``, ``ground`` (a decision's ground).
 """
 
 from __future__ import annotations
@@ -12,15 +12,18 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from notifications.locale import (
+    DANISH_TIME,
     Language,
     date_text,
+    ground_text,
     number_text,
     problem_text,
     quarantine_why,
@@ -36,6 +39,7 @@ TEMPLATE_ROOT = Path(__file__).with_name("templates")
 TEMPLATE_KIND = {
     "acknowledgement": ReplyKind.ACKNOWLEDGEMENT,
     "clarification": ReplyKind.CLARIFICATION,
+    "clarification_reminder": ReplyKind.CLARIFICATION,
     "size_rejection": ReplyKind.SIZE_REJECTION,
     "no_form": ReplyKind.REJECTION,
     "unreadable": ReplyKind.REJECTION,
@@ -75,8 +79,13 @@ def _environment(language: str, override_dir: str = "") -> Environment:
         "problem": lambda problem: problem_text(problem, said),
         "refusal": lambda refusal: refusal_text(refusal, said, advice=False),
         "quarantine_why": lambda limit: quarantine_why(str(limit), said),
+        "ground": partial(_ground, language=said),
     })
     return environment
+
+
+def _ground(ground: dict[str, Any], zone: ZoneInfo = DANISH_TIME, *, language: Language = "da") -> str:
+    return ground_text(ground, language, zone)
 
 
 _KEPT_LINE = re.compile(r"^(\s|[-*•]\s)")  # not "1." : a line may begin with a date ("3. september")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import case, func, select
@@ -12,7 +12,8 @@ from sqlalchemy.orm import object_session
 from config import Settings
 from config.rounds import Round, round_at, stored_round
 from notifications import header_safe, new_message_id, render_reply
-from notifications.locale import time_text
+from notifications.locale import date_text, time_text
+from notifications.render import TEMPLATE_KIND
 from parsers.display_text import visible_text as clean
 from storage import Application, InboundMessage, Reply
 from storage.models import utcnow
@@ -47,6 +48,11 @@ def queue_reply(row: InboundMessage, settings: Settings, template: str, context:
     """A pending reply to ``row``'s sender, or None when it has no address to answer."""
     if not row.reply_address:
         return None
+    answer_by = None
+    if TEMPLATE_KIND[template] == ReplyKind.CLARIFICATION:  # asks for an answer within call.clarification_days
+        answer_by = answer_by_for(settings)
+        context = {**context, "answer_by_local": date_text(answer_by.astimezone(settings.call.zone).date(),
+                                                           settings.call.language)}
     rendered = render_reply(template, {**base_context(row, settings, application), **context}, settings.call.language,
                             settings.call.template_dir)
     chain = [*clean(prior_references).split()[-10:], clean(row.message_id or "")]
@@ -61,6 +67,7 @@ def queue_reply(row: InboundMessage, settings: Settings, template: str, context:
         body=rendered.body,
         language=rendered.language,
         status=ReplyStatus.PENDING,
+        answer_by=answer_by,
     )
     held = _rate_limited(row, settings, reply.to_addr)
     if held:
@@ -72,6 +79,13 @@ def queue_reply(row: InboundMessage, settings: Settings, template: str, context:
     if session is not None:
         session.add(reply)
     return reply
+
+
+def answer_by_for(settings: Settings) -> datetime:
+    """The end of the day, in the call's zone, ``call.clarification_days`` from today."""
+    zone = settings.call.zone
+    day = (utcnow().astimezone(zone) + timedelta(days=settings.call.clarification_days)).date()
+    return datetime.combine(day, time(23, 59, 59), zone).astimezone(UTC)
 
 
 def _rate_limited(row: InboundMessage, settings: Settings, to_addr: str) -> str | None:

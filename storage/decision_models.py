@@ -9,6 +9,7 @@ from sqlalchemy import JSON, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storage.models import Application, Base, Reply, UTCDateTime, utcnow
+from storage.states import DecisionState, LetterState, ReplyStatus
 
 
 class Decision(Base):
@@ -50,9 +51,31 @@ class DecisionLetter(Base):
     language: Mapped[str] = mapped_column(String(8), default="da")
     edited_by: Mapped[str | None] = mapped_column(String(320))
     edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # the words an approver approved (on approving the decision, or this letter after an edit): the letter may
+    # be sent only while its subject and body are these
+    approved_subject: Mapped[str | None] = mapped_column(Text)
+    approved_body: Mapped[str | None] = mapped_column(Text)
+    approved_by: Mapped[str | None] = mapped_column(String(320))
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     reply_id: Mapped[int | None] = mapped_column(ForeignKey("reply.id"))  # set when sent
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     decision: Mapped[Decision] = relationship(back_populates="letters")
     application: Mapped[Application] = relationship(back_populates="decision_letters")
     reply: Mapped[Reply | None] = relationship()
+
+    @property
+    def approved(self) -> bool:
+        """Approved in the words it has now."""
+        return (self.approved_by is not None and self.approved_subject == self.subject
+                and self.approved_body == self.body)
+
+    @property
+    def state(self) -> LetterState:
+        """Where the letter is, from its approval and its reply's real status."""
+        if self.reply is not None:
+            return {ReplyStatus.SENT: LetterState.SENT, ReplyStatus.FAILED: LetterState.FAILED}.get(
+                ReplyStatus(self.reply.status), LetterState.QUEUED)
+        if self.decision.state == DecisionState.SENT:
+            return LetterState.NO_ADDRESS
+        return LetterState.APPROVED if self.approved else LetterState.DRAFTED

@@ -144,7 +144,11 @@ class Application(Base):
     selected: Mapped[bool] = mapped_column(Boolean, default=False)
     selected_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     selected_by: Mapped[str | None] = mapped_column(String(320))
-    rejected_reason: Mapped[str | None] = mapped_column(Text)  # set: staff rejected the application
+    rejected_reason: Mapped[str | None] = mapped_column(Text)  # set: staff rejected it (their internal note)
+    rejected_ground: Mapped[str | None] = mapped_column(Text)  # the ground the municipality's letter gives
+    # a late application admitted to the ranking by staff (call.late_policy = "exclude"): why, who, when
+    late_admitted_reason: Mapped[str | None] = mapped_column(Text)
+    late_admitted_by: Mapped[str | None] = mapped_column(String(320))
     # bumped by every change to the application's values (a new version, a staff correction): a correction
     # made against an older edit_version is refused instead of silently overwriting the other one
     edit_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
@@ -281,6 +285,9 @@ class Reply(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    answer_by: Mapped[datetime | None] = mapped_column(UTCDateTime())  # a clarification: the answer is asked by
+    withdrawn_by: Mapped[str | None] = mapped_column(String(320))  # a clarification staff no longer wait for
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     message: Mapped[InboundMessage] = relationship(back_populates="replies")
     application: Mapped[Application | None] = relationship(back_populates="replies")

@@ -90,3 +90,29 @@ class Reason:
             return cls(ReasonCode(code), dict(params or {}))
         except ValueError:  # a code from a newer version: kept, shown as stored
             return cls(ReasonCode.LEGACY, {"text": f"{code} {params or ''}"})
+
+
+class GroundCode(StrEnum):
+    """A ground of a round's decision on one application: the letter words each one once, the ranking shows
+    each to staff (``notifications.locale``). Parameters as noted."""
+
+    SELECTED = "selected"  # rank, ranked, target_group_total, population_total, share, without_experience
+    RANKED_LOWER = "ranked_lower"  # the same, and lowest_selected_share
+    TIED = "tied"  # rank, with: the others on that rank ("Herning Kommune (AD-2019-0008)")
+    SELECTION_REASON = "selection_reason"  # the selection departs from the order (a tie split): reason
+    REJECTED = "rejected"  # ground: what staff gave the municipality (None: a rejection from before grounds)
+    INCOMPLETE = "incomplete"  # missing: the labels of what is missing or wrong
+    NOT_APPROVED = "not_approved"  # 8.1 answered "Nej" (or not "Ja" after a correction): the call's minimum
+    NUMBERS_MISSING = "numbers_missing"  # 4.1 or 4.2 cannot be counted
+    LATE = "late"  # received after the deadline and not admitted: received (ISO), deadline (ISO)
+    LATE_ADMITTED = "late_admitted"  # received after the deadline, assessed all the same: reason (None: the rule)
+    NOT_ASSESSED = "not_assessed"  # not part of the frozen ranking (arrived after the proposal)
+
+
+@dataclass(frozen=True)
+class Ground:
+    code: GroundCode
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"code": str(self.code), **self.params}

@@ -69,6 +69,18 @@ class DecisionState(StrEnum):
     RETURNED = "returned"  # sent back with a comment; staff propose again
     APPROVED = "approved"  # frozen; the letters are drafted
     SENT = "sent"  # every letter queued in the outbox
+    WITHDRAWN = "withdrawn"  # taken back by the one who proposed it, before an approver decided
+
+
+class LetterState(StrEnum):
+    """Where one decision letter is: the one vocabulary every page uses, from the reply's real status."""
+
+    DRAFTED = "drafted"  # not approved in its present words (new, or edited after approval)
+    APPROVED = "approved"  # approved as it reads now; not yet released
+    QUEUED = "queued"  # in the outbox (waiting, retried, or held by the rate limit)
+    SENT = "sent"  # the relay took it
+    FAILED = "failed"  # given up on, or bounced
+    NO_ADDRESS = "no_address"  # released, but no message of the application has an address to answer
 
 
 class LetterKind(StrEnum):

@@ -120,13 +120,15 @@ def test_in_chromium_staff_select_on_the_ranking_page_and_download_the_csv(page,
     log_in(page)
     page.get_by_role("link", name="Rangorden").click()
     page.wait_for_url("**/ranking")
-    assert page.locator("table.ranking tbody tr").count() == 5
+    assert page.locator("table.ranking tbody tr").count() == 4  # the late one is listed below, not ranked
+    assert "efter fristen" in page.locator("table.not-eligible").inner_text()
     shot(page, "06-ranking")
-    for reference in ("AD-2019-0003", "AD-2019-0001", "AD-2019-0007"):
+    for reference in ("AD-2019-0003", "AD-2019-0001", "AD-2019-0004", "AD-2019-0005"):
         page.locator(f"#r-{reference}").get_by_role("button", name="Udvælg").click()
         page.wait_for_url("**/ranking?flash=selected*")
-    assert page.locator("p.selection").get_attribute("data-selected") == "3"
+    assert page.locator("p.selection").get_attribute("data-selected") == "4"
     assert page.locator("#r-AD-2019-0003 .tag.sel").is_visible()
+    assert page.locator("#selection_reason").count() == 0  # the whole tie on rank 3 is selected: no departure
     shot(page, "07-ranking-selected")
     with page.expect_download() as download_info:
         page.get_by_role("link", name="CSV").click()
@@ -134,10 +136,10 @@ def test_in_chromium_staff_select_on_the_ranking_page_and_download_the_csv(page,
     assert download.suggested_filename == "rangorden.csv"
     rows = list(csv.reader(io.StringIO(Path(download.path()).read_text(encoding="utf-8-sig")), delimiter=";"))
     selected = {r[2] for r in rows[1:] if r[12] == "Ja"}
-    assert selected == {"AD-2019-0003", "AD-2019-0001", "AD-2019-0007"}
+    assert selected == {"AD-2019-0003", "AD-2019-0001", "AD-2019-0004", "AD-2019-0005"}
     with site[1].db.session() as session:
         actions = [e.action for e in session.scalars(select(AuditEntry).order_by(AuditEntry.id))]
-    assert actions == ["login", "select", "select", "select", "export"]
+    assert actions == ["login", "select", "select", "select", "select", "export"]
 
 
 def test_in_chromium_staff_note_preview_and_queue_a_clarification_see_it_logged_and_log_out(page, site):
@@ -169,49 +171,122 @@ def test_in_chromium_staff_note_preview_and_queue_a_clarification_see_it_logged_
     assert "/login" in page.url
 
 
-def test_in_chromium_staff_propose_an_approver_approves_previews_edits_and_sends_the_letters(page, site):
+def shots(page: object, name: str) -> None:
+    """The page at the widths staff use: a laptop (1366 px) and a phone (390 px)."""
+    for width, height in ((1366, 900), (390, 844)):
+        page.set_viewport_size({"width": width, "height": height})  # type: ignore[attr-defined]
+        shot(page, f"{name}-{width}")
+    page.set_viewport_size({"width": 1280, "height": 900})  # type: ignore[attr-defined]
+
+
+def log_out(page: object) -> None:
+    page.get_by_role("button", name="Log ud").click()  # type: ignore[attr-defined]
+    page.wait_for_url("**/login?flash=logged_out")  # type: ignore[attr-defined]
+
+
+def test_in_chromium_the_decision_from_proposal_to_sent_letters_with_four_eyes_on_every_word(page, site):
+    from axe_playwright_python.sync_playwright import Axe
+
+    from ingest.poller import Intake
+
+    axe, wcag = Axe(), {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
     bench = site[1]
+    boss = "direktoer@socialstyrelsen.dk"
     with bench.db.session() as session:
-        add_staff(session, "direktoer@socialstyrelsen.dk", hash_password(PASSWORD), StaffRole.APPROVER)
+        add_staff(session, boss, hash_password(PASSWORD), StaffRole.APPROVER)
+    # staff select the three best ranked: that splits the tie on rank 3, so the proposal needs its reason
     log_in(page)
     page.get_by_role("link", name="Rangorden").click()
-    for reference in ("AD-2019-0003", "AD-2019-0001", "AD-2019-0007"):
+    for reference in ("AD-2019-0003", "AD-2019-0001", "AD-2019-0004"):
         page.locator(f"#r-{reference}").get_by_role("button", name="Udvælg").click()
         page.wait_for_url("**/ranking?flash=selected*")
+    assert "Holbæk Kommune (AD-2019-0005, plads 3, lige med Herning Kommune" in page.locator("#departure").inner_text()
+    shots(page, "20-ranking-tie-split")
+    page.get_by_label("Begrundelse for valget").fill("Ved lige placering er den først modtagne ansøgning valgt.")
     page.get_by_label("Bemærkning til godkenderen (valgfri)").fill("De tre med størst målgruppe")
     page.get_by_role("button", name="Indstil udvælgelsen til godkendelse").click()
     page.wait_for_url("**/decision?*flash=proposed*")
     assert page.locator(".decision-state").get_attribute("data-state") == "proposed"
-    assert page.get_by_role("button", name="Godkend udvælgelsen").count() == 0  # staff may not approve
-    shot(page, "20-decision-proposed")
-    page.get_by_role("button", name="Log ud").click()
+    assert page.get_by_role("button", name="Godkend udvælgelsen").count() == 0  # the proposer may not approve
+    assert page.get_by_role("button", name="Træk indstillingen tilbage").is_visible()
+    assert "Ved lige placering er den først modtagne" in page.locator(".selection-reason").inner_text()
+    shots(page, "21-decision-proposed")
+    log_out(page)
 
-    log_in(page, "direktoer@socialstyrelsen.dk")
+    # the approver approves: a letter for every application, approved in the words drafted
+    log_in(page, boss)
     page.get_by_role("link", name="Afgørelse").click()
-    assert "De tre med størst målgruppe" in page.content()
     page.get_by_role("button", name="Godkend udvælgelsen").click()
     page.wait_for_url("**/decision?*flash=approved*")
-    assert page.locator(".decision-state").get_attribute("data-state") == "approved"
-    rows = page.locator("table.letters tbody tr")
-    assert rows.count() == 7  # every application of the round
-    shot(page, "21-decision-approved-letters")
-    page.locator("table.letters").get_by_role("link").first.click()
-    assert page.locator(".letter-preview").is_visible()
-    shot(page, "22-letter-preview")
+    states = page.locator("table.letters td.letter-state")
+    assert states.count() == 7 and {states.nth(i).get_attribute("data-state") for i in range(7)} == {"approved"}
+    shots(page, "22-decision-approved-letters")
+    log_out(page)
+
+    # staff edit Holbæk's letter: it waits for an approver again, and the batch send is refused
+    log_in(page)
+    page.goto("/decision")
+    page.locator("table.letters tr", has_text="AD-2019-0005").get_by_role("link").click()
     body = page.get_by_role("textbox", name="Tekst")
-    body.fill(body.input_value().replace("Kære", "Kære borgmester og", 1))
+    body.fill(body.input_value().replace("Kære Holbæk Kommune", "Kære Ole Ries, Holbæk Kommune", 1))
     page.get_by_role("button", name="Gem brevet").click()
-    page.wait_for_url("**/decision?*flash=letter_saved*")
-    page.get_by_role("button", name="Send alle 7 breve").click()
+    page.wait_for_url("**/decision?*flash=letter_awaits_approval*")
+    assert page.locator("table.letters tr", has_text="AD-2019-0005").locator(".letter-state").get_attribute(
+        "data-state") == "drafted"
+    page.get_by_role("link", name="Send de 7 breve").click()
+    page.wait_for_url("**/decision/*/send")
+    assert page.get_by_role("alert").is_visible() and page.get_by_role("button", name="Ja, send").count() == 0
+    log_out(page)
+
+    # the approver sees what changed and approves the new words
+    log_in(page, boss)
+    page.goto("/decision")
+    page.locator("table.letters tr", has_text="AD-2019-0005").get_by_role("link").click()
+    assert "- Kære Holbæk Kommune" in page.locator(".diff .del").first.inner_text()
+    assert "+ Kære Ole Ries, Holbæk Kommune" in page.locator(".diff .add").first.inner_text()
+    letter_report = axe.run(page, options=wcag)
+    shots(page, "23-letter-changed-after-approval")
+    page.get_by_role("button", name="Godkend brevet med den nye tekst").click()
+    page.wait_for_url("**/decision?*flash=letter_approved*")
+    log_out(page)
+
+    # the batch send waits for the two open clarification requests; staff withdraw them, confirm, send
+    log_in(page)
+    page.goto("/decision")
+    page.get_by_role("link", name="Send de 7 breve").click()
+    assert "venter stadig på svar" in page.get_by_role("alert").inner_text()
+    for reference in ("AD-2019-0002", "AD-2019-0006"):
+        page.goto(f"/applications/{reference}")
+        page.get_by_label("Hvorfor der ikke længere ventes på svar (valgfri)").fill("Afgøres, som den foreligger")
+        page.get_by_role("button", name="Træk anmodningen tilbage").click()
+        page.wait_for_url("**flash=clarification_withdrawn*")
+    page.goto("/decision")
+    page.get_by_role("link", name="Send de 7 breve").click()
+    recipients = page.locator("table.recipients").inner_text()
+    assert "lone@odense.dk" in recipients and "ib@svendborg.dk" in recipients and "bo@viborg.dk" in recipients
+    confirm_report = axe.run(page, options=wcag)
+    shots(page, "24-send-confirmation")
+    page.get_by_role("button", name="Ja, send 7 breve").click()
     page.wait_for_url("**/decision?*flash=letters_sent*")
     assert page.locator(".decision-state").get_attribute("data-state") == "sent"
-    shot(page, "23-letters-sent")
+    assert page.locator("table.letters .letter-state[data-state=queued]").count() == 7
+    intake = Intake.from_settings(bench.settings)  # the worker's next run sends them
+    try:
+        assert intake.send_replies().sent == 7
+    finally:
+        intake.close()
+    page.reload()
+    assert page.locator("table.letters .letter-state[data-state=sent]").count() == 7
+    assert "7 sendt" in page.locator(".letter-states").inner_text()
+    shots(page, "25-letters-sent")
     with bench.db.session() as session:
-        letters = list(session.scalars(select(DecisionLetter).order_by(DecisionLetter.id)))
-        assert all(letter.reply_id for letter in letters)
-        assert session.get(Reply, letters[0].reply_id).body.startswith("Kære borgmester og")
+        letters = {x.application.reference: x for x in session.scalars(select(DecisionLetter))}
+        assert session.get(Reply, letters["AD-2019-0005"].reply_id).body.startswith("Kære Ole Ries, Holbæk Kommune")
         actions = [e.action for e in session.scalars(select(AuditEntry).order_by(AuditEntry.id))]
-    assert {"propose_selection", "approve_selection", "edit_letter", "send_letters"} <= set(actions)
+    assert {"propose_selection", "approve_selection", "edit_letter", "approve_letter", "withdraw_clarification",
+            "send_letters"} <= set(actions)
+    reports = [r.generate_report() for r in (letter_report, confirm_report) if r.violations_count]
+    assert reports == [], "\n".join(reports)
 
 
 def test_in_chromium_staff_read_the_statistics_as_charts_and_numbers_and_download_them(page, site):

@@ -33,13 +33,19 @@ def approver_client(bench):
     return client, sign_in(client, APPROVER, PASSWORD)
 
 
-def proposed(bench):
-    """Staff select three eligible applications and propose them; returns (staff client, its token)."""
+TIE_REASON = "Ved lige placering er den først modtagne ansøgning valgt."
+
+
+def proposed(bench, count: int = 3):
+    """Staff select the ``count`` best ranked and propose them; returns (staff client, its token). The demo's
+    ranking is Vejle, Aarhus, then Herning and Holbæk tied on rank 3: three split that tie, so the proposal
+    gives the reason."""
     client = client_for(bench)
     token = sign_in(client)
-    for reference in eligible(client)[:3]:
+    for reference in eligible(client)[:count]:
         assert client.post("/ranking/select", data={"csrf_token": token, "reference": reference}).status_code == 303
-    response = client.post("/ranking/propose", data={"csrf_token": token, "round": "AD-2019", "note": "Top tre"})
+    response = client.post("/ranking/propose", data={"csrf_token": token, "round": "AD-2019", "note": "Top tre",
+                                                      "selection_reason": TIE_REASON if count == 3 else ""})
     assert response.status_code == 303 and "flash=proposed" in response.headers["location"]
     return client, token
 
@@ -91,50 +97,232 @@ def test_an_approved_selection_is_frozen_and_drafts_a_letter_for_every_applicati
         assert session.scalar(select(Application).where(Application.reference == first)).selected
 
 
-def test_decline_letters_give_the_grounds_and_awards_what_happens_next(bench):
-    proposed(bench)
+def approved(bench, count: int = 3):
+    """Proposed by staff, approved by an approver; returns (staff client, token, approver client, token, id)."""
+    client, token = proposed(bench, count)
+    boss, boss_token = approver_client(bench)
+    with bench.db.session() as session:
+        decision_id = session.scalar(select(Decision.id))
+    assert "flash=approved" in boss.post(f"/decision/{decision_id}/approve",
+                                         data={"csrf_token": boss_token}).headers["location"]
+    return client, token, boss, boss_token, decision_id
+
+
+def letters_by_reference(bench) -> dict[str, DecisionLetter]:
+    with bench.db.session() as session:
+        return {letter.application.reference: letter for letter in session.scalars(select(DecisionLetter))}
+
+
+def codes(letter: DecisionLetter) -> list[str]:
+    return [g["code"] for g in letter.grounds["grounds"]]
+
+
+def withdraw_open_clarifications(client, token: str) -> None:
+    """The demo's incomplete application (Odense) and the one its director said no to (Svendborg) have their
+    automatic clarification requests still open."""
+    for reference in ("AD-2019-0002", "AD-2019-0006"):
+        assert "flash=clarification_withdrawn" in client.post(
+            f"/applications/{reference}/clarification/withdraw",
+            data={"csrf_token": token, "reason": "Afgøres, som ansøgningen foreligger"}).headers["location"]
+
+
+def test_every_letter_states_its_true_grounds_each_once(bench):
+    approved(bench)
+    letters = letters_by_reference(bench)
+    assert {ref: (letter.kind, codes(letter)) for ref, letter in letters.items()} == {
+        "AD-2019-0001": ("award", ["selected"]),  # Aarhus
+        "AD-2019-0002": ("decline", ["incomplete"]),  # Odense: 4.2 and 8.1 missing
+        "AD-2019-0003": ("award", ["selected"]),  # Vejle and Fredericia
+        "AD-2019-0004": ("award", ["selected", "tied", "selection_reason"]),  # Herning, first of the tie
+        "AD-2019-0005": ("decline", ["ranked_lower", "tied", "selection_reason"]),  # Holbæk, tied with Herning
+        "AD-2019-0006": ("decline", ["not_approved"]),  # Svendborg: the director said "Nej"
+        "AD-2019-0007": ("decline", ["late"]),  # Viborg, 12.30 on the deadline day
+    }
+    svendborg = letters["AD-2019-0006"].body
+    assert "»kommunens ansøgning om implementeringsstøtte skal være direktørgodkendt«" in svendborg
+    assert "ikke komplet" not in svendborg.lower()
+    holbaek = letters["AD-2019-0005"].body
+    assert "deler 3. pladsen med Herning Kommune (AD-2019-0004)" in holbaek
+    assert TIE_REASON in holbaek and "nr. 3 af 4 vurderede" in holbaek
+    assert "deler 3. pladsen med Holbæk Kommune (AD-2019-0005)" in letters["AD-2019-0004"].body
+    viborg = letters["AD-2019-0007"].body
+    assert "modtaget 9. september 2019 kl. 12.30, efter ansøgningsfristen 9. september 2019 kl. 12.00" in viborg
+    assert viborg.count("efter ansøgningsfristen") == 1
+    assert "4.2 Antal indbyggere" in letters["AD-2019-0002"].body
+    award = letters["AD-2019-0001"].body
+    assert "opstartsmøde i Odense" in award and "blandt de 3 udvalgte" in award
+
+
+def test_every_letter_carries_the_rules_the_appeal_the_contact_the_date_and_the_signing_unit(bench):
+    approved(bench)
+    for letter in letters_by_reference(bench).values():
+        body = letter.body
+        assert "Regler og kriterier" in body and "mindst 3 og højest 5" in body
+        assert "Klagevejledning\n\nSocialstyrelsens afgørelse kan ikke indbringes" in body
+        assert "specialkonsulent Martin Sandø på telefon 41 93 24 90" in body and "spm-uip2@socialstyrelsen.dk" in body
+        assert re.search(r"Dato for afgørelsen: \d+\. \w+ 20\d\d", body)
+        assert body.rstrip().endswith(
+            "Med venlig hilsen\nSocialstyrelsen\nImplementeringsstøtte til Åben Dialog i bostøtten")
+        assert "sendt automatisk" not in body  # a decision, not an automatic answer
+        assert letter.approved and letter.approved_by == APPROVER  # approved in the words it has
+
+
+def test_a_selection_that_splits_a_tie_cannot_be_proposed_without_a_reason(bench):
+    client = client_for(bench)
+    token = sign_in(client)
+    for reference in eligible(client)[:3]:
+        client.post("/ranking/select", data={"csrf_token": token, "reference": reference})
+    page = client.get("/ranking").text
+    assert "Udvælgelsen følger ikke rangordenen" in page and 'name="selection_reason"' in page
+    refused = client.post("/ranking/propose", data={"csrf_token": token, "round": "AD-2019"})
+    assert "flash=selection_reason_needed" in refused.headers["location"]
+    with bench.db.session() as session:
+        assert session.scalar(select(func.count(Decision.id))) == 0
+    # the whole tie selected needs no reason, and no letter gives one
+    client.post("/ranking/select", data={"csrf_token": token, "reference": "AD-2019-0005"})
+    assert "flash=proposed" in client.post("/ranking/propose", data={"csrf_token": token, "round": "AD-2019"}
+                                           ).headers["location"]
+    with bench.db.session() as session:
+        assert "selection_reason" not in session.scalar(select(Decision)).snapshot
+
+
+def test_a_late_application_admitted_by_staff_is_ranked_and_its_letter_says_why(bench):
+    client = client_for(bench)
+    token = sign_in(client)
+    assert client.post("/applications/AD-2019-0007/admit-late", data={"csrf_token": token, "reason": ""}
+                       ).status_code == 422
+    reason = "Mailen lå i Socialstyrelsens spamfilter fra kl. 11.55, før fristen."
+    client.post("/applications/AD-2019-0007/admit-late", data={"csrf_token": token, "reason": reason})
+    assert "AD-2019-0007" in eligible(client)
+    assert "admit_late" in actions(bench)
+    for reference in ("AD-2019-0003", "AD-2019-0001", "AD-2019-0007"):  # Vejle, then Aarhus and Viborg tied
+        client.post("/ranking/select", data={"csrf_token": token, "reference": reference})
+    client.post("/ranking/propose", data={"csrf_token": token, "round": "AD-2019"})
     boss, boss_token = approver_client(bench)
     with bench.db.session() as session:
         decision = session.scalar(select(Decision))
+        assert decision.snapshot["late_policy"] == "exclude"
     boss.post(f"/decision/{decision.id}/approve", data={"csrf_token": boss_token})
-    with bench.db.session() as session:
-        letters = {(letter.kind, tuple(g["code"] for g in letter.grounds["grounds"])): letter
-                   for letter in session.scalars(select(DecisionLetter))}
-    award = next(v for (kind, _), v in letters.items() if kind == "award")
-    assert "opstartsmøde i Odense" in award.body and "blandt de 3 udvalgte i runden AD-2019" in award.body
-    codes = {code for (kind, grounds) in letters if kind == "decline" for code in grounds}
-    assert "incomplete" in codes  # the demo's applications awaiting an answer
-    incomplete = next(v for (kind, grounds), v in letters.items() if "incomplete" in grounds)
-    assert "ikke komplet" in incomplete.body
+    viborg = letters_by_reference(bench)["AD-2019-0007"]
+    assert viborg.kind == "award" and codes(viborg) == ["selected", "tied", "late_admitted"]
+    assert f"Socialstyrelsen har alligevel vurderet den: {reason}" in viborg.body
 
 
-def test_letters_are_previewed_edited_and_sent_in_one_batch_threaded_to_each_conversation(bench):
+def test_under_the_admit_rule_a_late_application_is_ranked_and_its_letter_states_the_rule(tmp_path, db_url,
+                                                                                          demo_maildir):
+    import shutil
+
+    from web_support import Bench, demo_settings, populate
+
+    settings = demo_settings(tmp_path, db_url)
+    settings.call.late_policy = "admit"
+    shutil.copytree(demo_maildir, settings.mailbox.maildir_path)
+    bench = Bench(settings, populate(settings))
+    try:
+        client = client_for(bench)
+        token = sign_in(client)
+        assert "AD-2019-0007" in eligible(client)
+        for reference in ("AD-2019-0003", "AD-2019-0001", "AD-2019-0007"):
+            client.post("/ranking/select", data={"csrf_token": token, "reference": reference})
+        client.post("/ranking/propose", data={"csrf_token": token, "round": "AD-2019"})
+        boss, boss_token = approver_client(bench)
+        with bench.db.session() as session:
+            decision_id = session.scalar(select(Decision.id))
+        boss.post(f"/decision/{decision_id}/approve", data={"csrf_token": boss_token})
+        viborg = letters_by_reference(bench)["AD-2019-0007"]
+        assert codes(viborg) == ["selected", "tied", "late_admitted"]
+        assert "I denne runde vurderes ansøgninger modtaget efter fristen på lige fod med de øvrige." in viborg.body
+    finally:
+        bench.db.dispose()
+
+
+def test_a_staff_rejection_gives_the_municipality_its_ground_never_the_internal_note(bench):
+    client = client_for(bench)
+    token = sign_in(client)
+    client.post("/applications/AD-2019-0002/reject", data={
+        "csrf_token": token, "action": "reject", "reason": "Intern: Lone sagde i telefonen, at de opgiver",
+        "ground": "Kommunen har meddelt, at den trækker ansøgningen tilbage."})
+    approved(bench, count=4)
+    odense = letters_by_reference(bench)["AD-2019-0002"]
+    assert codes(odense) == ["rejected", "incomplete"]
+    assert "Socialstyrelsen har afvist ansøgningen: Kommunen har meddelt, at den trækker" in odense.body
+    assert "Intern" not in odense.body and "telefonen" not in odense.body
+
+
+def test_the_proposer_may_withdraw_but_never_approve_or_send_back_their_own_proposal(bench):
     client, token = proposed(bench)
+    with bench.db.session() as session:
+        decision_id = session.scalar(select(Decision.id))
+        session.scalar(select(StaffUser)).role = StaffRole.APPROVER
+    back = client.post(f"/decision/{decision_id}/return", data={"csrf_token": token, "comment": "Mig selv"})
+    assert "flash=own_proposal" in back.headers["location"]
     boss, boss_token = approver_client(bench)
+    assert "flash=not_own_proposal" in boss.post(f"/decision/{decision_id}/withdraw",
+                                                 data={"csrf_token": boss_token}).headers["location"]
+    assert "flash=withdrawn" in client.post(f"/decision/{decision_id}/withdraw",
+                                            data={"csrf_token": token}).headers["location"]
     with bench.db.session() as session:
-        decision = session.scalar(select(Decision))
-    boss.post(f"/decision/{decision.id}/approve", data={"csrf_token": boss_token})
+        decision = session.get(Decision, decision_id)
+        assert decision.state == "withdrawn" and decision.reviewed_by is None
+    assert "withdraw_selection" in actions(bench) and "return_selection" not in actions(bench)
+    # withdrawn, the selection can change again
+    assert "flash=deselected" in client.post("/ranking/select", data={
+        "csrf_token": token, "reference": "AD-2019-0004", "selected": "no"}).headers["location"]
+
+
+def test_a_letter_edited_after_approval_waits_for_an_approver_who_sees_the_change(bench):
+    client, token, boss, boss_token, decision_id = approved(bench)
+    letter = letters_by_reference(bench)["AD-2019-0005"]
+    new_body = letter.body.replace("Kære Holbæk Kommune", "Kære Ole Ries, Holbæk Kommune")
+    saved = client.post(f"/decision/{decision_id}/letters/{letter.id}",
+                        data={"csrf_token": token, "subject": letter.subject, "body": new_body})
+    assert "flash=letter_awaits_approval" in saved.headers["location"]
+    assert "letters_unapproved" in client.get(f"/decision/{decision_id}/send").text or \
+        "venter på en godkender" in client.get(f"/decision/{decision_id}/send").text
+    refused = client.post(f"/decision/{decision_id}/send", data={"csrf_token": token, "confirm": "yes"})
+    assert "flash=letters_unapproved" in refused.headers["location"]
+    page = boss.get(f"/decision/{decision_id}/letters/{letter.id}").text
+    assert "Ændret efter godkendelsen" in page
+    assert '<div class="del">- Kære Holbæk Kommune</div>' in page
+    assert '<div class="add">+ Kære Ole Ries, Holbæk Kommune</div>' in page
+    with bench.db.session() as session:  # the one who edited it may not approve the edit, approver or not
+        session.scalar(select(StaffUser).where(StaffUser.email == "anna@socialstyrelsen.dk")).role = "approver"
+    own = client.post(f"/decision/{decision_id}/letters/{letter.id}/approve", data={"csrf_token": token})
+    assert "flash=own_edit" in own.headers["location"]
+    ok = boss.post(f"/decision/{decision_id}/letters/{letter.id}/approve", data={"csrf_token": boss_token})
+    assert "flash=letter_approved" in ok.headers["location"]
     with bench.db.session() as session:
-        letter = session.scalars(select(DecisionLetter).order_by(DecisionLetter.id)).first()
-        reference = letter.application.reference
-    preview = client.get(f"/decision/{decision.id}/letters/{letter.id}").text
-    assert letter.subject in preview and "Ret brevet" in preview
-    edited = client.post(f"/decision/{decision.id}/letters/{letter.id}",
-                         data={"csrf_token": token, "subject": letter.subject, "body": "Kære kommune\n\nRettet tekst."})
-    assert edited.status_code == 303
-    assert client.post(f"/decision/{decision.id}/send", data={"csrf_token": token}).status_code == 303
-    again = client.post(f"/decision/{decision.id}/send", data={"csrf_token": token})  # a double click
-    assert "flash=decision_locked" in again.headers["location"]
+        stored = session.get(DecisionLetter, letter.id)
+        assert stored.approved and stored.approved_by == APPROVER and stored.approved_body == new_body.strip() + "\n"
+    assert "approve_letter" in actions(bench)
+
+
+def test_the_batch_send_is_confirmed_naming_every_recipient_and_waits_for_open_clarifications(bench):
+    client, token, _boss, _boss_token, decision_id = approved(bench)
+    unconfirmed = client.post(f"/decision/{decision_id}/send", data={"csrf_token": token})
+    assert unconfirmed.headers["location"] == f"/decision/{decision_id}/send"  # to the confirmation page
+    confirm = client.get(f"/decision/{decision_id}/send").text
+    assert "lone@odense.dk" in confirm and "ib@svendborg.dk" in confirm and "7 breve" in confirm
+    assert "venter stadig på svar" in confirm and "Ja, send" not in confirm  # Odense's request is open
+    refused = client.post(f"/decision/{decision_id}/send", data={"csrf_token": token, "confirm": "yes"})
+    assert "flash=clarification_open" in refused.headers["location"]
+    withdraw_open_clarifications(client, token)
+    assert "Ja, send 7 breve" in client.get(f"/decision/{decision_id}/send").text
+    sent = client.post(f"/decision/{decision_id}/send", data={"csrf_token": token, "confirm": "yes"})
+    assert "flash=letters_sent" in sent.headers["location"]
+    again = client.post(f"/decision/{decision_id}/send", data={"csrf_token": token, "confirm": "yes"})
+    assert "flash=decision_locked" in again.headers["location"]  # a double click queues nothing twice
     with bench.db.session() as session:
-        letters = list(session.scalars(select(DecisionLetter)))
         replies = list(session.scalars(select(Reply).where(Reply.kind == "decision")))
-        assert len(replies) == len([x for x in letters if x.reply_id]) and len(replies) >= len(letters) - 1
-        sent = session.get(Reply, session.get(DecisionLetter, letter.id).reply_id)
-        assert sent.body.startswith("Kære kommune") and sent.in_reply_to and sent.application_id
-        assert all(r.status == "pending" and r.application_id for r in replies)
-        assert session.get(Decision, decision.id).state == "sent"
-    assert {"propose_selection", "approve_selection", "edit_letter", "send_letters"} <= set(actions(bench))
-    assert "Afgørelse" in client.get(f"/applications/{reference}").text
+        assert len(replies) == 7 and all(r.status == "pending" and r.in_reply_to for r in replies)
+        assert session.get(Decision, decision_id).state == "sent"
+    page = client.get("/decision").text  # the letters' state is their reply's: queued, until the relay took it
+    assert page.count('class="letter-state" data-state="queued"') == 7 and "7 i udbakken" in page
+    with bench.db.session() as session:
+        for reply in session.scalars(select(Reply).where(Reply.kind == "decision")):
+            reply.status = "sent"
+    assert client.get("/decision").text.count('class="letter-state" data-state="sent"') == 7
+    assert {"propose_selection", "approve_selection", "withdraw_clarification", "send_letters"} <= set(actions(bench))
 
 
 def test_an_approver_can_send_a_proposal_back_with_a_comment_and_staff_propose_again(bench):
@@ -144,9 +332,10 @@ def test_an_approver_can_send_a_proposal_back_with_a_comment_and_staff_propose_a
         decision = session.scalar(select(Decision))
     assert boss.post(f"/decision/{decision.id}/return", data={"csrf_token": boss_token, "comment": ""}
                      ).status_code == 400
-    boss.post(f"/decision/{decision.id}/return", data={"csrf_token": boss_token, "comment": "Tag Viborg med"})
-    assert "Tag Viborg med" in client.get("/decision").text
-    again = client.post("/ranking/propose", data={"csrf_token": token, "round": "AD-2019"})
+    boss.post(f"/decision/{decision.id}/return", data={"csrf_token": boss_token, "comment": "Tag Holbæk med"})
+    assert "Tag Holbæk med" in client.get("/decision").text
+    again = client.post("/ranking/propose", data={"csrf_token": token, "round": "AD-2019",
+                                                  "selection_reason": TIE_REASON})
     assert "flash=proposed" in again.headers["location"]
     with bench.db.session() as session:
         assert [d.state for d in session.scalars(select(Decision).order_by(Decision.id))] == ["returned", "proposed"]
@@ -158,14 +347,10 @@ def test_the_case_file_holds_the_sent_letter_as_the_decision_and_names_the_outco
     import json
     import zipfile
 
-    client, token = proposed(bench)
-    boss, boss_token = approver_client(bench)
-    with bench.db.session() as session:
-        decision = session.scalar(select(Decision))
-        award = session.scalar(select(Application).where(Application.selected)).reference
-    boss.post(f"/decision/{decision.id}/approve", data={"csrf_token": boss_token})
-    client.post(f"/decision/{decision.id}/send", data={"csrf_token": token})
-    bundle = zipfile.ZipFile(io.BytesIO(client.get(f"/applications/{award}/sagsmappe.zip").content))
+    client, token, _boss, _boss_token, decision_id = approved(bench)
+    withdraw_open_clarifications(client, token)
+    client.post(f"/decision/{decision_id}/send", data={"csrf_token": token, "confirm": "yes"})
+    bundle = zipfile.ZipFile(io.BytesIO(client.get("/applications/AD-2019-0001/sagsmappe.zip").content))
     metadata = json.loads(bundle.read("metadata.json"))
     assert metadata["decision"]["outcome"] == "award" and metadata["decision"]["approved_by"] == APPROVER
     assert metadata["decision"]["letter_sent"] is True and metadata["round"] == "AD-2019"
@@ -173,43 +358,90 @@ def test_the_case_file_holds_the_sent_letter_as_the_decision_and_names_the_outco
     assert letter["direction"] == "out" and "Afg" in bundle.read(letter["path"]).decode("utf-8", "replace")
 
 
-LETTER = {"reference": "AD-2019-0004", "municipality": "Herning Kommune", "partners": ["Ikast-Brande Kommune"],
-          "received_local": "6. september 2019 kl. 16.00", "deadline_local": "9. september 2019 kl. 12.00",
-          "approved_local": "1. oktober 2019 kl. 10.00", "round": "AD-2019", "selected": 3, "ranked": 5, "rank": 4,
-          "target_group_total": 300, "population_total": 90000, "share": "0,333", "without_experience": "100",
-          "questions_address": "spm-uip2@socialstyrelsen.dk",
-          "grounds": [{"code": "ranked_lower", "rank": 4, "ranked": 5, "target_group_total": 300,
-                       "population_total": 90000, "share": "0,333", "without_experience": "100",
-                       "lowest_selected_share": "0,354"},
-                      {"code": "rejected", "reason": "samme projekt som AD-2019-0002"},
-                      {"code": "incomplete", "missing": ["4.2 Antal indbyggere"]}, {"code": "not_approved"},
-                      {"code": "numbers_missing"}, {"code": "not_assessed"}, {"code": "late"}]}
+def test_the_case_files_pdf_sets_the_letter_out_line_by_line(bench):
+    import io
+    import zipfile
+
+    import pdfplumber
+
+    approved(bench)
+    bundle = zipfile.ZipFile(io.BytesIO(client_for_signed(bench).get("/applications/AD-2019-0006/sagsmappe.zip")
+                                        .content))
+    with pdfplumber.open(io.BytesIO(bundle.read("summary.pdf"))) as pdf:
+        lines = [line for page in pdf.pages for line in (page.extract_text() or "").splitlines()]
+    assert "Med venlig hilsen" in lines and "Socialstyrelsen" in lines  # the signature, not run together
+    assert "Klagevejledning" in lines and "Spørgsmål" in lines
+
+
+def client_for_signed(bench):
+    client = client_for(bench)
+    sign_in(client)
+    return client
+
+
+def context_of(grounds: list[dict], language: str = "da") -> dict:
+    from config import load_settings
+
+    settings = load_settings(None, call={"appeal_text": {"da": "Kan ikke påklages.", "en": "Cannot be appealed."}})
+    return {"reference": "AD-2019-0004", "municipality": "Herning Kommune", "partners": ["Ikast-Brande Kommune"],
+            "received_local": "6. september 2019 kl. 16.00", "deadline_local": "9. september 2019 kl. 12.00",
+            "decided_on": "1. oktober 2019", "round": "AD-2019", "selected": 3, "ranked": 5, "min_selected": 3,
+            "max_selected": 5, "zone": settings.call.zone, "contact": settings.call.contact,
+            "signing_unit": "Socialstyrelsen", "questions_address": "spm-uip2@socialstyrelsen.dk",
+            "appeal_text": settings.call.appeal_text[language], "grounds": grounds}
+
+
+FIGURES = {"rank": 4, "ranked": 5, "selected": 3, "target_group_total": 300, "population_total": 90000,
+           "share": "300/90000", "without_experience": "1/1"}
+EVERY_GROUND = [
+    {"code": "ranked_lower", **FIGURES, "lowest_selected_share": "1250/352751"},
+    {"code": "tied", "rank": 4, "with": ["Holbæk Kommune (AD-2019-0005)", "Ringsted Kommune (AD-2019-0010)"]},
+    {"code": "selection_reason", "reason": "Den først modtagne er valgt."},
+    {"code": "rejected", "ground": "Kommunen har trukket ansøgningen tilbage."}, {"code": "rejected"},
+    {"code": "incomplete", "missing": ["4.2 Antal indbyggere"]}, {"code": "not_approved"},
+    {"code": "numbers_missing"}, {"code": "not_assessed"},
+    {"code": "late", "received": "2019-09-09T10:30:00+00:00", "deadline": "2019-09-09T12:00:00+02:00"},
+    {"code": "late_admitted", "reason": "Spamfilteret", "received": "2019-09-09T10:30:00+00:00",
+     "deadline": "2019-09-09T12:00:00+02:00"}]
 
 
 @pytest.mark.parametrize("language", ["da", "en"])
-def test_each_ground_of_a_decline_letter_is_worded_in_the_calls_language(language):
+def test_each_ground_of_a_decline_letter_is_worded_once_in_the_calls_language(language):
     from notifications import render_reply
 
-    body = render_reply("decision_decline", LETTER, language).body
-    bullets = [line for line in body.splitlines() if line.startswith("- ")]
-    assert len(bullets) == len(LETTER["grounds"])  # one line each, none left out
+    body = render_reply("decision_decline", context_of(EVERY_GROUND, language), language).body
+    paragraphs = body.split("\n\n")
+    grounds = paragraphs[paragraphs.index("Grounds" if language == "en" else "Begrundelse") + 1:][:len(EVERY_GROUND)]
+    assert len(set(grounds)) == len(EVERY_GROUND)  # one paragraph each, none left out, none twice
+    assert not any("?" in g for g in grounds)  # every parameter filled
     if language == "en":
-        assert "number 4 of 5" in body and "0,354 %" in body and "after the deadline" in body
-        assert not any(word in body for word in ("Kære", "Begrundelse", "afslag", "kommune "))
+        assert "number 4 of 5" in body and "0.354 %" in body and "0.333 %" in body and "after the deadline" in body
+        assert "with Holbæk Kommune (AD-2019-0005) and Ringsted Kommune (AD-2019-0010)" in body
+        assert "Appeal\n\nCannot be appealed." in body
+        assert not any(word in body for word in ("Kære", "Begrundelse", "afslag"))
     else:
-        assert "nr. 4 af 5" in body and "efter ansøgningsfristen" in body
-        assert "ikke godkendt af kommunens direktør" in body
-    award = render_reply("decision_award", LETTER, language)
+        assert "nr. 4 af 5" in body and "0,354 %" in body
+        assert "9. september 2019 kl. 12.30, efter ansøgningsfristen" in body
+        assert "med Holbæk Kommune (AD-2019-0005) og Ringsted Kommune (AD-2019-0010)" in body
+        assert "Socialstyrelsen har afvist ansøgningen.\n" in body  # a rejection from before grounds were given
+        assert "Klagevejledning\n\nKan ikke påklages." in body
+    award = render_reply("decision_award", context_of([{"code": "selected", **FIGURES}], language), language)
     assert award.kind == "decision" and "Odense" in award.body and "Ikast-Brande Kommune" in award.body
-    all_experienced = render_reply("decision_award", {**LETTER, "without_experience": "0"}, language).body
-    none_experienced = render_reply("decision_award", {**LETTER, "without_experience": "100"}, language).body
+    experienced = render_reply("decision_award", context_of([{"code": "selected", **FIGURES,
+                                                              "without_experience": "0/2"}], language), language).body
     if language == "da":
         assert "og ingen af kommunerne i ansøgningen har implementeret Åben Dialog før" in award.body
-        assert "og alle kommunerne i ansøgningen har implementeret Åben Dialog før" in all_experienced
-        assert "0 %" not in all_experienced.replace("0,333 %", "")
+        assert "og alle kommunerne i ansøgningen har implementeret Åben Dialog før" in experienced
     else:
-        assert "none of its municipalities has implemented Open Dialogue before" in none_experienced
-        assert "all its municipalities have implemented Open Dialogue before" in all_experienced
+        assert "none of its municipalities has implemented Open Dialogue before" in award.body
+        assert "all its municipalities have implemented Open Dialogue before" in experienced
+
+
+def test_a_letter_without_an_appeal_text_has_no_empty_appeal_heading():
+    from notifications import render_reply
+
+    body = render_reply("decision_decline", {**context_of([{"code": "not_approved"}]), "appeal_text": ""}).body
+    assert "Klagevejledning" not in body and "Spørgsmål" in body
 
 
 def test_the_rankings_light_rows_read_every_application_as_its_full_record_does(bench):
@@ -238,3 +470,14 @@ def test_the_rankings_light_rows_read_every_application_as_its_full_record_does(
             expected.complete, expected.problem_labels, expected.problem_fields, expected.late, expected.selected)
         assert ({k: v for k, v in got.fields.items() if k in RANKING_FIELDS}
                 == {k: v for k, v in expected.fields.items() if k in RANKING_FIELDS}), reference
+
+
+def test_check_warns_when_letters_are_drafted_without_guidance_on_appeal(bench):
+    from ingest.checks import Status, check_decision_letters
+
+    without = bench.settings.model_copy(update={"call": bench.settings.call.model_copy(update={"appeal_text": {}})})
+    assert check_decision_letters(without).status == Status.OK  # nothing drafted yet: a hint, not a warning
+    approved(bench)
+    warned = check_decision_letters(without)
+    assert warned.status == Status.WARNING and "call.appeal_text.da" in warned.detail and "AD-2019" in warned.detail
+    assert check_decision_letters(bench.settings).status == Status.OK

@@ -40,7 +40,7 @@ def test_demo_processes_every_sample_into_one_outcome_each(tmp_path, demo):
     messages = json.loads(CliRunner().invoke(app, ["messages", "--json"]).output)
     assert [m["outcome"] for m in messages] == ["application", "application", "application", "rejected",
                                                 "ignored", "rejected", "duplicate", "application", "application",
-                                                "application", "application"]
+                                                "application", "application", "follow_up", "follow_up"]
     queue = json.loads(CliRunner().invoke(app, ["queue", "--json"]).output)
     assert [(a["reference"], a["municipality"], a["status"], a["late"]) for a in queue] == [
         ("AD-2019-0001", "Aarhus Kommune", "complete", False),
@@ -53,11 +53,40 @@ def test_demo_processes_every_sample_into_one_outcome_each(tmp_path, demo):
     written = [BytesParser(policy=policy.default).parse(path.open("rb"))
                for path in (tmp_path / "var/outbox").glob("*.eml")]
     letters = [m for m in written if str(m["Subject"]).startswith("Afgørelse")]
-    assert len(written) == 9 + 7 and len(letters) == 7  # the replies to the mail, then a letter per application
+    # the replies to the mail and to the two answers, then a letter per application
+    assert len(written) == 9 + 2 + 7 and len(letters) == 7
     assert all(m["In-Reply-To"] for m in letters)  # each in its application's conversation
-    assert "proposed AD-2019-0003, AD-2019-0001, AD-2019-0007" in result.output
+    # the late one is not ranked (call.late_policy = "exclude"); the three best split the tie on rank 3
+    assert "proposed AD-2019-0003, AD-2019-0001, AD-2019-0004 (splitting the tie" in result.output
+    bodies = {str(m["Subject"]).split("[")[-1].rstrip("]"): m.get_body(("plain",)).get_content() for m in letters}
+    assert "deler 3. pladsen med Herning Kommune (AD-2019-0004)" in bodies["AD-2019-0005"]
+    assert "efter ansøgningsfristen" in bodies["AD-2019-0007"] and "er ikke vurderet" in bodies["AD-2019-0007"]
+    assert "minimumskriterium" in bodies["AD-2019-0006"] and "ikke komplet" not in bodies["AD-2019-0006"]
+    assert all("Klagevejledning" in body and "Martin Sandø" in body for body in bodies.values())
     assert "3 award and 4 decline letters drafted" in result.output and "7 written to" in result.output
     assert not any((tmp_path / "var/maildir/new").iterdir()) and not any((tmp_path / "var/maildir/cur").iterdir())
+
+
+def test_demo_until_ranking_leaves_the_round_undecided_for_staff_to_decide_by_hand(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for name in list(os.environ):
+        if name.startswith("UIP_INTAKE_"):
+            monkeypatch.delenv(name)
+    result = CliRunner().invoke(app, ["demo", "--until", "ranking"])
+    assert result.exit_code == 0, result.output
+    assert "waits for its decision" in result.output and "--role approver" in result.output
+    written = [BytesParser(policy=policy.default).parse(path.open("rb"))
+               for path in (tmp_path / "var/outbox").glob("*.eml")]
+    assert len(written) == 9 + 2 and not any(str(m["Subject"]).startswith("Afgørelse") for m in written)
+    from storage import Database
+    from storage.decision_models import Decision
+
+    db = Database("sqlite:///var/uip-intake.db")
+    try:
+        with db.session() as session:
+            assert session.query(Decision).count() == 0
+    finally:
+        db.dispose()
 
 
 def test_reprocess_reads_the_stored_forms_with_the_services_parse_pool_and_closes_it(demo, monkeypatch):
@@ -163,7 +192,7 @@ def test_a_new_user_runs_demo_adds_an_account_serves_and_reads_the_queue_in_the_
             assert signed_in.url.path == "/queue" and signed_in.text.count('href="/applications/AD-2019-') == 7
             assert "Fredericia Kommune" in client.get("/applications/AD-2019-0003").text
             assert "Korrespondance" in client.get("/applications/AD-2019-0002").text
-            assert client.get("/ranking").text.count('<tr id="r-') == 5
+            assert client.get("/ranking").text.count('<tr id="r-') == 4  # the late one is listed, not ranked
     finally:
         server.terminate()
         server.wait(timeout=20)

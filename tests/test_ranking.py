@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from typing import Any
@@ -9,6 +10,8 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
+from parsers import Problem
+from parsers.problem_codes import ProblemCode
 from web.ranking import Candidate, rank
 
 T0 = datetime(2019, 9, 2, 8, 0, tzinfo=UTC)
@@ -119,26 +122,79 @@ def test_the_order_ranks_and_ties_are_exactly_those_of_the_fractions(inputs):
     assert order(ranking) == expected
 
 
-def test_not_eligible_applications_are_listed_with_each_reason_and_never_ranked():
+def grounds_of(ranking) -> dict[str, list[tuple[str, dict[str, Any]]]]:
+    return {n.candidate.reference: [(str(g.code), g.params) for g in n.grounds] for n in ranking.not_eligible}
+
+
+def test_not_eligible_applications_are_listed_with_each_ground_as_a_code_and_never_ranked():
+    missing_population = Problem("population", ProblemCode.MISSING)
     ranking = rank([
         candidate("OK", 300, 90_000),
-        candidate("INCOMPLETE", 300, None, complete=False, problem_labels=("4.2 Antal indbyggere",),
-                  problem_fields=frozenset({"population"})),
-        candidate("NOT-APPROVED", 300, 90_000, fields={"director_approved": False}),
+        candidate("INCOMPLETE", 300, None, complete=False, problems=(missing_population,)),
+        candidate("NOT-APPROVED", 300, 90_000, complete=False, fields={"director_approved": False},
+                  problems=(Problem("director_approved", ProblemCode.NOT_APPROVED),)),
         candidate("UNANSWERED", 300, 90_000, fields={"director_approved": None}),
-        candidate("REJECTED", 300, 90_000, rejected_reason="trukket tilbage"),
+        candidate("REJECTED", 300, 90_000, rejected_reason="intern: samme projekt to gange",
+                  rejected_ground="Ansøgningen er trukket tilbage af kommunen."),
     ])
     assert order(ranking) == [("OK", 1, False)]
-    reasons = {n.candidate.reference: n.reasons for n in ranking.not_eligible}
-    assert reasons["INCOMPLETE"] == ("Ikke komplet: 4.2 Antal indbyggere",)
-    assert reasons["NOT-APPROVED"] == ("Ikke godkendt af direktøren (8.1 er ikke »Ja«)",)
-    assert reasons["UNANSWERED"] == ("Ikke godkendt af direktøren (8.1 er ikke »Ja«)",)
-    assert reasons["REJECTED"] == ("Afvist af Socialstyrelsen: trukket tilbage",)
+    grounds = grounds_of(ranking)
+    assert grounds["INCOMPLETE"] == [("incomplete", {"missing": [missing_population.label]})]
+    assert grounds["NOT-APPROVED"] == [("not_approved", {})]  # the call's requirement, never "incomplete"
+    assert grounds["UNANSWERED"] == [("not_approved", {})]
+    # the municipality is given the ground staff wrote for it, never the internal note
+    assert grounds["REJECTED"] == [("rejected", {"ground": "Ansøgningen er trukket tilbage af kommunen."})]
 
 
-def test_late_applications_stay_in_the_ranking_marked_late_for_staff_to_decide():
-    ranking = rank([candidate("LATE", 300, 90_000, late=True)])
-    assert ranking.ranked[0].candidate.late and not ranking.not_eligible
+def test_a_director_saying_no_on_an_incomplete_form_gives_both_grounds_each_once():
+    ranking = rank([candidate("BOTH", 300, None, complete=False, fields={"director_approved": False}, problems=(
+        Problem("director_approved", ProblemCode.NOT_APPROVED), Problem("population", ProblemCode.MISSING)))])
+    (grounds,) = grounds_of(ranking).values()
+    assert [code for code, _ in grounds] == ["not_approved", "incomplete"]
+    assert grounds[1][1]["missing"] == [Problem("population", ProblemCode.MISSING).label]
+
+
+def test_a_late_application_is_not_ranked_under_the_exclude_rule_unless_staff_admit_it():
+    late = candidate("LATE", 300, 90_000, late=True)
+    excluded = rank([late])
+    assert not excluded.ranked and grounds_of(excluded)["LATE"][0][0] == "late"
+    admitted = rank([replace(late, late_admitted="Mailen lå i karantæne hos Socialstyrelsen før fristen")])
+    assert admitted.ranked[0].late_admitted == "Mailen lå i karantæne hos Socialstyrelsen før fristen"
+
+
+def test_a_late_application_is_ranked_under_the_admit_rule_and_marked_as_admitted_by_it():
+    ranking = rank([candidate("LATE", 300, 90_000, late=True)], late_policy="admit")
+    assert ranking.ranked[0].candidate.late and ranking.ranked[0].late_admitted == "" and not ranking.not_eligible
+
+
+def test_a_late_application_that_is_also_not_approved_carries_both_grounds():
+    ranking = rank([candidate("X", 300, 90_000, late=True, fields={"director_approved": False}, complete=False,
+                              problems=(Problem("director_approved", ProblemCode.NOT_APPROVED),))])
+    assert [code for code, _ in grounds_of(ranking)["X"]] == ["not_approved", "late"]
+
+
+def test_tied_applications_name_each_other():
+    ranking = rank([candidate("A", 300, 90_000, municipality="Herning Kommune"),
+                    candidate("B", 240, 72_000, municipality="Holbæk Kommune", minutes=5),
+                    candidate("C", 100, 90_000)])
+    tied = {r.candidate.reference: r.tied_with for r in ranking.ranked}
+    assert tied == {"A": ("Holbæk Kommune (B)",), "B": ("Herning Kommune (A)",), "C": ()}
+
+
+def test_a_selection_that_splits_a_tie_or_skips_a_higher_rank_is_a_departure_and_the_top_n_is_not():
+    def ranking_of(*chosen: str):
+        return rank([candidate(ref, target, 90_000, selected=ref in chosen, minutes=n)
+                     for n, (ref, target) in enumerate([("A", 500), ("B", 400), ("C", 300), ("D", 300),
+                                                        ("E", 100)])])
+
+    assert not ranking_of("A", "B", "C", "D").passed_over()  # the whole tie taken
+    assert not ranking_of("A", "B").departing()
+    split = ranking_of("A", "B", "C")
+    assert [r.candidate.reference for r in split.passed_over()] == ["D"]
+    assert split.departing() == {"C", "D"}
+    skipped = ranking_of("A", "E", "C")
+    assert {r.candidate.reference for r in skipped.passed_over()} == {"B", "D"}
+    assert skipped.departing() == {"B", "C", "D", "E"}
 
 
 def test_selected_lists_the_applications_staff_marked():

@@ -66,7 +66,8 @@ def test_each_change_by_staff_or_the_worker_is_in_the_next_ranking_served(bench)
     assert client.post("/ranking/select", data={"csrf_token": token, "reference": top}).status_code == 303
     changed()
     assert client.post(f"/applications/{second}/reject",
-                       data={"csrf_token": token, "reason": "Trukket tilbage"}).status_code == 303
+                       data={"csrf_token": token, "reason": "Trukket tilbage", "action": "reject",
+                             "ground": "Kommunen har trukket ansøgningen tilbage."}).status_code == 303
     changed()
     assert client.post(f"/applications/{third}/corrections",
                        data={"csrf_token": token, "key": "target_group_size", "value": "1"}).status_code == 303

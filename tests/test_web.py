@@ -284,10 +284,22 @@ def test_notes_review_reject_and_reopen_are_stored_and_audited(bench):
     client.post(f"{base}/notes", data={"csrf_token": token, "text": "Ringet til Mette <b>fredag</b>."})
     client.post(f"{base}/review", data={"csrf_token": token, "reviewed": "yes"})
     assert client.post(f"{base}/reject", data={"csrf_token": token, "reason": ""}).status_code == 422
-    client.post(f"{base}/reject", data={"csrf_token": token, "reason": "Trukket tilbage af kommunen"})
+    # both texts are required: the internal note, and the ground the municipality's letter gives
+    only_note = client.post(f"{base}/reject", data={"csrf_token": token, "reason": "Mette ringede", "action": "reject"})
+    assert only_note.status_code == 422 and "begrundelsen til kommunen" in only_note.text
+    texts = {"csrf_token": token, "reason": "Mette ringede fredag og trak den", "ground": "Kommunen har trukket "
+             "ansøgningen tilbage."}
+    preview = client.post(f"{base}/reject", data={**texts, "action": "preview"})
+    assert "Socialstyrelsen har afvist ansøgningen: Kommunen har trukket ansøgningen tilbage." in preview.text
+    with bench.db.session() as session:  # a preview changes nothing
+        row = session.scalar(select(Application).where(Application.reference == "AD-2019-0001"))
+        assert row.rejected_reason is None
+    client.post(f"{base}/reject", data={**texts, "action": "reject"})
     page = client.get(base).text
     assert "Ringet til Mette &lt;b&gt;fredag&lt;/b&gt;." in page  # escaped, never markup
-    assert "Gennemgået af anna@socialstyrelsen.dk" in page and "Afvist: Trukket tilbage" in page
+    assert "Gennemgået af anna@socialstyrelsen.dk" in page
+    assert "Intern note: Mette ringede fredag og trak den" in page
+    assert "Til kommunen: Kommunen har trukket ansøgningen tilbage." in page
     assert "AD-2019-0001" in client.get("/queue?status=rejected").text
     client.post(f"{base}/reject", data={"csrf_token": token, "undo": "1"})
     assert "AD-2019-0001" not in client.get("/queue?status=rejected").text
@@ -332,16 +344,28 @@ def test_ranking_shows_both_criteria_and_the_reasons_for_the_rest(bench):
     sign_in(client)
     page = client.get("/ranking").text
     ranked, rest = page.split("Ikke med i rangordenen")
-    positions = [ranked.index(f'id="r-AD-2019-000{n}"') for n in (3, 1, 7, 4, 5)]
+    positions = [ranked.index(f'id="r-AD-2019-000{n}"') for n in (3, 1, 4, 5)]
     assert positions == sorted(positions)
-    assert "0,500 %" in ranked and "0,354 %" in ranked and "0,333 %" in ranked and ranked.count(">lige<") == 4
+    assert "0,500 %" in ranked and "0,354 %" in ranked and "0,333 %" in ranked and ranked.count(">lige<") == 2
     assert "Vejle Kommune: 400 / 59.000, erfaring Ja" in ranked and "Fredericia Kommune: 150 / 51.000" in ranked
-    assert "AD-2019-0002" in rest and "AD-2019-0006" in rest and "Ikke komplet" in rest
+    assert 'title="Lige med Holbæk Kommune (AD-2019-0005)"' in ranked
+    assert "AD-2019-0002" in rest and "Ikke komplet" in rest
+    assert "AD-2019-0006" in rest and "Ikke direktørgodkendt (8.1): opslagets minimumskriterium" in rest
+    # the late one (call.late_policy = "exclude") is listed with why, and how staff may admit it
+    assert "AD-2019-0007" not in ranked and "Modtaget 9. september 2019 kl. 12.30, efter fristen" in rest
+
+
+def admit_late_viborg(client, token: str) -> None:
+    """The demo's late application (AD-2019-0007, 12.30 on the deadline day) admitted to the ranking by staff."""
+    response = client.post("/applications/AD-2019-0007/admit-late", data={
+        "csrf_token": token, "reason": "Mailen lå i Socialstyrelsens spamfilter fra kl. 11.55"})
+    assert "flash=late_admitted" in response.headers["location"]
 
 
 def test_staff_select_up_to_five_eligible_applications(bench):
     client = client_for(bench)
     token = sign_in(client)
+    admit_late_viborg(client, token)
     for reference in ("AD-2019-0001", "AD-2019-0003", "AD-2019-0004", "AD-2019-0005", "AD-2019-0007"):
         client.post("/ranking/select", data={"csrf_token": token, "reference": reference})
     page = client.get("/ranking").text
@@ -356,6 +380,7 @@ def test_the_ranking_and_the_others_come_a_page_at_a_time_each_keeping_its_place
     monkeypatch.setattr("web.pages.PAGE_SIZE", 1)
     client = client_for(bench)
     token = sign_in(client)
+    admit_late_viborg(client, token)
     first = client.get("/ranking").text
     assert first.count('<tr id="r-') == 1 and 'id="r-AD-2019-0003"' in first  # the first of 3, 1, 7, 4, 5
     assert "5 ansøgninger opfylder kriterierne (side 1 af 5)" in first and "(side 1 af 2)" in first
@@ -374,6 +399,7 @@ def test_the_ranking_and_the_others_come_a_page_at_a_time_each_keeping_its_place
 def test_a_sixth_selection_is_refused(bench):
     client = client_for(bench)
     token = sign_in(client)
+    admit_late_viborg(client, token)
     with bench.db.session() as session:
         for app in session.scalars(select(Application)):
             app.selected = app.status == "complete"
@@ -390,7 +416,7 @@ def test_a_sixth_selection_is_refused(bench):
 
 def test_exports_are_csv_for_danish_excel_and_real_xlsx(bench):
     client = client_for(bench)
-    sign_in(client)
+    admit_late_viborg(client, sign_in(client))
     response = client.get("/ranking.csv")
     assert response.headers["content-disposition"] == 'attachment; filename="rangorden.csv"'
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig")), delimiter=";"))

@@ -62,9 +62,11 @@ def test_thirty_parallel_wrong_sign_ins_reach_the_password_check_only_five_times
 def test_six_parallel_selections_never_select_more_than_five(bench):
     client = client_for(bench)
     token = sign_in(client)
-    # six eligible applications: the demo's five, and AD-2019-0006 once its director's approval is corrected
+    # six eligible applications: the demo's four on time, the late one admitted by staff, and AD-2019-0006 once
+    # its director's approval is corrected
     client.post("/applications/AD-2019-0006/corrections", data={"csrf_token": token, "key": "director_approved",
                                                                 "value": "Ja"})
+    client.post("/applications/AD-2019-0007/admit-late", data={"csrf_token": token, "reason": "Spamfilteret"})
     with bench.db.session() as session:
         eligible = [a.reference for a in session.scalars(select(Application)) if a.status == "complete"
                     and not a.rejected_reason]

@@ -16,6 +16,7 @@ import uvicorn
 from fastapi.testclient import TestClient
 
 from config import Settings, load_settings
+from ingest.demo import DEMO_APPEAL_TEXT
 from ingest.poller import Intake
 from storage import Database
 from storage.passwords import hash_password
@@ -39,6 +40,7 @@ def demo_settings(tmp_path: Path, db_url: str, **web: object) -> Settings:
         "database": {"url": db_url},
         "storage": {"archive_dir": str(tmp_path / "archive")},
         "parsing": {"isolate": False},
+        "call": {"appeal_text": DEMO_APPEAL_TEXT},
         "web": web,
     })
 
@@ -94,3 +96,17 @@ def serving(bench: Bench, root_path: str = "") -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def deliver(bench: Bench, *raw: bytes) -> None:
+    """Mail into the bench's Maildir, processed by one more real poll."""
+    import mailbox
+
+    box = mailbox.Maildir(bench.settings.mailbox.maildir_path)
+    for message in raw:
+        box.add(message)
+    intake = Intake.from_settings(bench.settings)
+    try:
+        intake.poll_once()
+    finally:
+        intake.close()

@@ -12,16 +12,16 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from notifications import render_reply
-from notifications.form_reply import form_reply_context
-from notifications.locale import value_problem_text
-from notifications.reply_queue import base_context, queue_reply
+from notifications.locale import ground_text, value_problem_text
 from parsers.form_fields import FIELDS_BY_KEY
 from parsers.municipalities import find_municipality
 from parsers.values import ValueProblem
-from storage import Application, InboundMessage
+from storage import Application
+from storage.clarifications import open_clarification, overdue
+from storage.decision_rule import RoundChange, Ruling, rule
 from storage.models import FieldCorrection, Reply, StaffNote, utcnow
 from storage.queries import claim_edit, conversation, get_application
+from storage.reasons import GroundCode
 from storage.staff import audit, audit_log
 from storage.states import ApplicationStatus, ReplyStatus
 from web.application_record import (
@@ -39,27 +39,35 @@ router = APIRouter()
 Checked = Annotated[Staff, Depends(checked_staff)]
 
 
-def _application(session: Session, reference: str) -> Application:
+def find_application(session: Session, reference: str) -> Application:
     application = get_application(session, reference)
     if application is None:
         raise HTTPException(404, f"Der er ingen ansøgning med referencen {reference}.")
     return application
 
 
-def _page(request: Request, staff: Staff, session: Session, application: Application, status_code: int = 200,
-          **extra: Any) -> Response:
-    record = application_record(application, settings_of(request).call.zone)
+def ruling(request: Request, session: Session, application: Application, change: RoundChange) -> Ruling:
+    """What the round's open decision, if any, allows of ``change`` (``storage.decision_rule``)."""
+    return rule(session, application.round or settings_of(request).call_rounds[0].name, change)
+
+
+def page(request: Request, staff: Staff, session: Session, application: Application, status_code: int = 200,
+         **extra: Any) -> Response:
+    settings = settings_of(request)
+    record = application_record(application, settings.call.zone)
     events = conversation(application)
+    asked = open_clarification(application)
     return render(request, "application.html", staff, status_code=status_code, a=application, record=record,
                   events=events, messages={m.id: m for m in application.messages},
                   replies={r.id: r for r in application.replies}, editable=editable_text,
-                  audit=audit_log(session, application.reference, limit=100), **extra)
+                  audit=audit_log(session, application.reference, limit=100), open_clarification=asked,
+                  clarification_overdue=overdue(asked), late_policy=settings.call.late_policy, **extra)
 
 
 @router.get("/applications/{reference}")
 def application_page(request: Request, reference: str, staff: Annotated[Staff, Depends(current_staff)]) -> Response:
     with db_of(request).session() as session:
-        return _page(request, staff, session, _application(session, reference))
+        return page(request, staff, session, find_application(session, reference))
 
 
 def _refresh_status(application: Application, record: ApplicationRecord) -> str | None:
@@ -82,11 +90,14 @@ def correct_field(request: Request, reference: str, staff: Checked, key: Annotat
     if spec is None:
         raise HTTPException(400, f"Ukendt felt: {key}")
     with db_of(request).session() as session:
-        application = _application(session, reference)
+        application = find_application(session, reference)
+        if ruling(request, session, application, RoundChange.CORRECT).refused:
+            return redirect(request, f"/applications/{application.reference}", flash="decision_locked",
+                            anchor=f"f-{key}")
         try:
             new_value = parse_correction(spec, value)
         except ValueProblem as problem:
-            return _page(request, staff, session, application, status_code=422,
+            return page(request, staff, session, application, status_code=422,
                          correction_error=(key, value_problem_text(problem.as_dict())),
                          correction_text=(key, value))
         zone = settings_of(request).call.zone
@@ -94,7 +105,7 @@ def correct_field(request: Request, reference: str, staff: Checked, key: Annotat
             current = application_record(application, zone)
             row = next((r for r in current.rows if r.spec.key == key), None)
             who = f" (rettet af {row.correction.author})" if row and row.correction else ""
-            return _page(request, staff, session, application, status_code=409, correction_text=(key, value),
+            return page(request, staff, session, application, status_code=409, correction_text=(key, value),
                          correction_error=(key, "En anden har ændret ansøgningen, mens du rettede. "
                                                 f"Feltet er nu: {display_value(current.fields.get(key)) or '(tomt)'}"
                                                 f"{who}. Din rettelse er ikke gemt; ret igen ud fra den nye værdi."))
@@ -116,12 +127,13 @@ def correct_field(request: Request, reference: str, staff: Checked, key: Annotat
 @router.post("/applications/{reference}/notes")
 def add_note(request: Request, reference: str, staff: Checked, text: Annotated[str, Form()] = "") -> Response:
     with db_of(request).session() as session:
-        application = _application(session, reference)
+        application = find_application(session, reference)
         if not text.strip():
-            return _page(request, staff, session, application, status_code=422, note_error="Noten er tom.")
+            return page(request, staff, session, application, status_code=422, note_error="Noten er tom.")
+        ruled = ruling(request, session, application, RoundChange.NOTE)
         application.notes.append(StaffNote(author=staff.email, text=text.strip()[:10000]))
         audit(session, staff.email, "add_note", reference=application.reference,
-              detail={"text": text.strip()[:500]}, client=client_address(request))
+              detail={"text": text.strip()[:500], **ruled.audit_detail}, client=client_address(request))
         return redirect(request, f"/applications/{application.reference}", flash="note", anchor="notes")
 
 
@@ -129,79 +141,67 @@ def add_note(request: Request, reference: str, staff: Checked, text: Annotated[s
 def mark_reviewed(request: Request, reference: str, staff: Checked,
                   reviewed: Annotated[str, Form()] = "yes") -> Response:
     with db_of(request).session() as session:
-        application = _application(session, reference)
+        application = find_application(session, reference)
         done = reviewed == "yes"
+        ruled = ruling(request, session, application, RoundChange.REVIEW)
         application.reviewed_at = utcnow() if done else None
         application.reviewed_by = staff.email if done else None
         audit(session, staff.email, "mark_reviewed" if done else "unmark_reviewed", reference=application.reference,
-              client=client_address(request))
+              detail=ruled.audit_detail or None, client=client_address(request))
         return redirect(request, f"/applications/{application.reference}", flash="reviewed" if done else "unreviewed")
 
 
 @router.post("/applications/{reference}/reject")
 def reject(request: Request, reference: str, staff: Checked, reason: Annotated[str, Form()] = "",
+           ground: Annotated[str, Form()] = "", action: Annotated[str, Form()] = "preview",
            undo: Annotated[str, Form()] = "") -> Response:
+    """Staff reject an application with two texts: ``reason``, the internal note (colleagues, the log), and
+    ``ground``, what the municipality's decision letter gives as the ground, previewed as the letter says it."""
     with db_of(request).session() as session:
-        application = _application(session, reference)
+        application = find_application(session, reference)
+        if ruling(request, session, application, RoundChange.REOPEN if undo else RoundChange.REJECT).refused:
+            return redirect(request, f"/applications/{application.reference}", flash="decision_locked")
         if undo:
-            application.rejected_reason = None
+            application.rejected_reason = application.rejected_ground = None
             audit(session, staff.email, "reopen", reference=application.reference, client=client_address(request))
             return redirect(request, f"/applications/{application.reference}", flash="reopened")
-        if not reason.strip():
-            return _page(request, staff, session, application, status_code=422,
-                         reject_error="Skriv en begrundelse for afvisningen.")
-        application.rejected_reason = reason.strip()[:2000]
+        if not reason.strip() or not ground.strip():
+            return page(request, staff, session, application, status_code=422, reject_note=reason, reject_ground=ground,
+                        reject_error="Skriv både den interne note og begrundelsen til kommunen.")
+        language = settings_of(request).call.language
+        if action != "reject":
+            return page(request, staff, session, application, reject_note=reason, reject_ground=ground,
+                        reject_preview=ground_text({"code": GroundCode.REJECTED, "ground": ground.strip()}, language))
+        application.rejected_reason, application.rejected_ground = reason.strip()[:2000], ground.strip()[:2000]
         application.selected, application.selected_at, application.selected_by = False, None, None
-        audit(session, staff.email, "reject", reference=application.reference, detail={"reason": reason.strip()},
-              client=client_address(request))
+        audit(session, staff.email, "reject", reference=application.reference,
+              detail={"reason": reason.strip(), "ground": ground.strip()}, client=client_address(request))
         return redirect(request, f"/applications/{application.reference}", flash="rejected")
 
 
-def _answerable_message(application: Application) -> InboundMessage | None:
-    """The newest message of the application that we can answer (it has a reply address)."""
-    for message in sorted(application.messages, key=lambda m: (m.received_at, m.id), reverse=True):
-        if message.reply_address:
-            return message
-    return None
-
-
-def _clarification_context(request: Request, application: Application, row: InboundMessage, text: str
-                           ) -> dict[str, Any]:
-    record = application_record(application, settings_of(request).call.zone)
-    submission = application.current_submission
-    form_name = next((a.filename for a in application.attachments
-                      if submission is not None and a.id == submission.attachment_id), "")
-    files = [a for a in application.attachments if submission is not None and a.message_id == submission.message_id]
-    context = form_reply_context(application, record.fields, record.problems, form_name, files, submission,
-                                 greeting=row.sender_name or application.municipality or "")
-    return {**context, "staff_text": text.strip()}
-
-
-@router.post("/applications/{reference}/clarification")
-def send_clarification(request: Request, reference: str, staff: Checked, text: Annotated[str, Form()] = "",
-                       action: Annotated[str, Form()] = "preview") -> Response:
-    settings = settings_of(request)
+@router.post("/applications/{reference}/admit-late")
+def admit_late(request: Request, reference: str, staff: Checked, reason: Annotated[str, Form()] = "",
+               undo: Annotated[str, Form()] = "") -> Response:
+    """Under ``call.late_policy = "exclude"``, a late application is ranked only when staff admit it, with a
+    reason the ranking, the snapshot and its letter give."""
     with db_of(request).session() as session:
-        application = _application(session, reference)
-        row = _answerable_message(application)
-        if row is None:
-            return _page(request, staff, session, application, status_code=422,
-                         clarification_error="Ingen af ansøgningens e-mails har en adresse, vi kan svare til.")
-        context = _clarification_context(request, application, row, text)
-        if action != "send":
-            preview = render_reply("clarification", {**base_context(row, settings), **context},
-                                   settings.call.language, settings.call.template_dir)
-            return _page(request, staff, session, application, preview=preview, preview_to=row.reply_address,
-                         clarification_text=text)
-        reply = queue_reply(row, settings, "clarification", context, application,
-                            prior_references=" ".join(r.message_id_header for r in application.replies))
-        assert reply is not None
-        session.flush()
-        audit(session, staff.email, "send_clarification", reference=application.reference,
-              detail={"to": reply.to_addr, "text": text.strip()[:2000], "reply": reply.message_id_header,
-                      "status": reply.status}, client=client_address(request))
-        return redirect(request, f"/applications/{application.reference}", flash="clarification",
-                        anchor="conversation")
+        application = find_application(session, reference)
+        if ruling(request, session, application, RoundChange.ADMIT_LATE).refused:
+            return redirect(request, f"/applications/{application.reference}", flash="decision_locked")
+        if not application.late:
+            return redirect(request, f"/applications/{application.reference}", flash="not_late")
+        if undo:
+            application.late_admitted_reason = application.late_admitted_by = None
+            audit(session, staff.email, "unadmit_late", reference=application.reference,
+                  client=client_address(request))
+            return redirect(request, f"/applications/{application.reference}", flash="late_unadmitted")
+        if not reason.strip():
+            return page(request, staff, session, application, status_code=422,
+                        admit_error="Skriv begrundelsen; den står i kommunens afgørelsesbrev.")
+        application.late_admitted_reason, application.late_admitted_by = reason.strip()[:2000], staff.email
+        audit(session, staff.email, "admit_late", reference=application.reference, detail={"reason": reason.strip()},
+              client=client_address(request))
+        return redirect(request, f"/applications/{application.reference}", flash="late_admitted")
 
 
 @router.post("/replies/{reply_id}/release")

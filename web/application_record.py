@@ -160,6 +160,6 @@ def candidate(application: Application, record: ApplicationRecord) -> Candidate:
     return Candidate(
         reference=application.reference, municipality=application.municipality,
         received_at=application.received_at, complete=record.complete, fields=record.fields,
-        problem_labels=tuple(p.label for p in record.problems),
-        problem_fields=frozenset(p.field for p in record.problems),
-        late=application.late, selected=application.selected, rejected_reason=application.rejected_reason)
+        problems=tuple(record.problems), late=application.late, selected=application.selected,
+        rejected_reason=application.rejected_reason, rejected_ground=application.rejected_ground,
+        late_admitted=application.late_admitted_reason)

@@ -1,10 +1,13 @@
-"""A round's decision: staff propose the selection, an approver (another person) approves it or sends it back,
-the approved snapshot drafts a letter for every application, staff preview and edit them, then send all in
-one batch through the outbox. Every step is audited; each runs in one transaction that holds every other
-step of the same decision until it commits."""
+"""A round's decision: staff propose the selection (the proposer may withdraw it), an approver (another person)
+approves it or sends it back, the approved snapshot drafts a letter for every application, approved in those
+words; staff preview and edit them (an edited letter waits for an approver again, who sees what changed),
+then, after a confirmation naming every recipient, send all in one batch through the outbox. Every step is
+audited; each runs in one transaction that holds every other step of the same decision until it commits."""
 
 from __future__ import annotations
 
+import difflib
+from collections import Counter
 from typing import Annotated
 from urllib.parse import quote
 
@@ -15,14 +18,19 @@ from starlette.responses import Response
 
 from storage.coordination import serialise
 from storage.decision_models import Decision, DecisionLetter
-from storage.models import utcnow
+from storage.decision_rule import OPEN_STATES
+from storage.models import Application
 from storage.staff import audit
-from storage.states import DecisionState
 from web.decisions import (
     DecisionRefused,
     approve_decision,
+    approve_letter,
+    edit_letter,
     propose_selection,
+    send_back,
     send_decision_letters,
+    send_refusal,
+    withdraw_proposal,
 )
 from web.pages import RowId, db_of, redirect, render, round_of, settings_of
 from web.security import Staff, checked_staff, client_address, current_staff
@@ -49,17 +57,18 @@ def _approver(staff: Staff) -> None:
 
 @router.post("/ranking/propose")
 def propose(request: Request, staff: Annotated[Staff, Depends(checked_staff)], round: Annotated[str, Form()],
-            note: Annotated[str, Form()] = "") -> Response:
+            note: Annotated[str, Form()] = "", selection_reason: Annotated[str, Form()] = "") -> Response:
     round_ = round_of(request, round)
     with db_of(request).session() as session:
         try:
-            decision = propose_selection(session, settings_of(request), round_, staff.email, note)
+            decision = propose_selection(session, settings_of(request), round_, staff.email, note, selection_reason)
         except DecisionRefused as refused:
             where = _page(round_.name) if refused.code == "decision_locked" else f"/ranking?round={quote(round_.name)}"
             return redirect(request, where, flash=refused.code)
-        audit(session, staff.email, "propose_selection", detail={"round": round_.name, "decision": decision.id,
-                                                                 "selected": decision.snapshot["selected"]},
-              client=client_address(request))
+        audit(session, staff.email, "propose_selection", detail={
+            "round": round_.name, "decision": decision.id, "selected": decision.snapshot["selected"],
+            **({"reason": decision.snapshot["selection_reason"]} if "selection_reason" in decision.snapshot else {})},
+            client=client_address(request))
     return redirect(request, _page(round_.name), flash="proposed")
 
 
@@ -71,8 +80,23 @@ def decision_page(request: Request, staff: Annotated[Staff, Depends(current_staf
         history = list(session.scalars(select(Decision).where(Decision.round == round_.name)
                                        .options(selectinload(Decision.letters).selectinload(DecisionLetter.application))
                                        .order_by(Decision.id.desc())))
-        return render(request, "decision.html", staff, round=round_, decision=history[0] if history else None,
-                      history=history[1:], rounds=settings_of(request).call_rounds)
+        decision = history[0] if history else None
+        return render(request, "decision.html", staff, round=round_, decision=decision, history=history[1:],
+                      rounds=settings_of(request).call_rounds, changed=_changed_since(session, decision),
+                      appeal_set=bool(settings_of(request).call.appeal_text.get(settings_of(request).call.language)),
+                      letter_counts=Counter(letter.state for letter in decision.letters).most_common()
+                      if decision else [])
+
+
+def _changed_since(session: Session, decision: Decision | None) -> list[str]:
+    """The applications of an open decision whose row changed after its snapshot was taken (a new version
+    mailed in, a note or review mark, a withdrawn clarification): what the approver may want to look at."""
+    if decision is None or decision.state not in OPEN_STATES or "revisions" not in decision.snapshot:
+        return []
+    frozen: dict[str, int] = decision.snapshot["revisions"]
+    now = dict(session.execute(select(Application.reference, Application.revision)
+                               .where(Application.reference.in_(list(frozen)))).all())
+    return sorted(reference for reference, revision in now.items() if revision != frozen.get(reference))
 
 
 @router.post("/decision/{decision_id}/approve")
@@ -91,21 +115,35 @@ def approve(request: Request, decision_id: RowId, staff: Annotated[Staff, Depend
 
 
 @router.post("/decision/{decision_id}/return")
-def send_back(request: Request, decision_id: RowId, staff: Annotated[Staff, Depends(checked_staff)],
-              comment: Annotated[str, Form()] = "") -> Response:
+def return_proposal(request: Request, decision_id: RowId, staff: Annotated[Staff, Depends(checked_staff)],
+                    comment: Annotated[str, Form()] = "") -> Response:
     _approver(staff)
     if not comment.strip():
         raise HTTPException(400, "Skriv en kommentar, så de, der indstillede, ved hvad der skal ændres.")
     with db_of(request).session() as session:
         decision = _decision(session, decision_id)
-        if decision.state != DecisionState.PROPOSED:
-            return redirect(request, _page(decision.round), flash="decision_locked")
-        decision.state, decision.reviewed_by, decision.reviewed_at = DecisionState.RETURNED, staff.email, utcnow()
-        decision.review_comment = comment.strip()[:4000]
+        try:
+            send_back(decision, staff.email, comment)
+        except DecisionRefused as refused:
+            return redirect(request, _page(decision.round), flash=refused.code)
         audit(session, staff.email, "return_selection", detail={"round": decision.round, "decision": decision.id,
                                                                 "comment": decision.review_comment},
               client=client_address(request))
     return redirect(request, _page(decision.round), flash="returned")
+
+
+@router.post("/decision/{decision_id}/withdraw")
+def withdraw(request: Request, decision_id: RowId, staff: Annotated[Staff, Depends(checked_staff)]) -> Response:
+    """The proposer takes the proposal back, to change the selection before anyone approved it."""
+    with db_of(request).session() as session:
+        decision = _decision(session, decision_id)
+        try:
+            withdraw_proposal(decision, staff.email)
+        except DecisionRefused as refused:
+            return redirect(request, _page(decision.round), flash=refused.code)
+        audit(session, staff.email, "withdraw_selection", detail={"round": decision.round, "decision": decision.id},
+              client=client_address(request))
+    return redirect(request, _page(decision.round), flash="withdrawn")
 
 
 def _letter(session: Session, decision_id: int, letter_id: int) -> DecisionLetter:
@@ -121,11 +159,29 @@ def letter_page(request: Request, decision_id: RowId, letter_id: RowId,
     with db_of(request).session() as session:
         letter = _letter(session, decision_id, letter_id)
         return render(request, "letter.html", staff, letter=letter, decision=letter.decision,
-                      application=letter.application)
+                      application=letter.application, changes=_changes(letter))
+
+
+def _changes(letter: DecisionLetter) -> list[tuple[str, str]]:
+    """What an edit changed against the approved words, line by line: ("-", old) / ("+", new) / (" ", same),
+    one unchanged line around each change."""
+    if letter.approved or letter.approved_body is None:
+        return []
+    old = [f"Emne: {letter.approved_subject}", *letter.approved_body.splitlines()]
+    new = [f"Emne: {letter.subject}", *letter.body.splitlines()]
+    lines = [(line[0], line[2:]) for line in difflib.ndiff(old, new) if line[:1] in "-+ "]
+    near = {n + step for n, (mark, _) in enumerate(lines) if mark != " " for step in (-1, 0, 1)}
+    shown: list[tuple[str, str]] = []
+    for n, line in enumerate(lines):  # the changed lines with one line around each; "…" for what is left out
+        if n in near:
+            shown.append(line)
+        elif not shown or shown[-1] != (" ", "…"):
+            shown.append((" ", "…"))
+    return shown
 
 
 @router.post("/decision/{decision_id}/letters/{letter_id}")
-def edit_letter(request: Request, decision_id: RowId, letter_id: RowId,
+def save_letter(request: Request, decision_id: RowId, letter_id: RowId,
                 staff: Annotated[Staff, Depends(checked_staff)], subject: Annotated[str, Form()],
                 body: Annotated[str, Form()]) -> Response:
     if not subject.strip() or not body.strip():
@@ -133,18 +189,63 @@ def edit_letter(request: Request, decision_id: RowId, letter_id: RowId,
     with db_of(request).session() as session:
         decision = _decision(session, decision_id)
         letter = _letter(session, decision_id, letter_id)
-        if decision.state != DecisionState.APPROVED or letter.reply_id is not None:
-            return redirect(request, _page(decision.round), flash="decision_locked")
-        letter.subject, letter.body = subject.strip()[:500], body.replace("\r\n", "\n").strip() + "\n"
-        letter.edited_by, letter.edited_at = staff.email, utcnow()
+        try:
+            awaits = edit_letter(letter, staff.email, subject, body)
+        except DecisionRefused as refused:
+            return redirect(request, _page(decision.round), flash=refused.code)
         audit(session, staff.email, "edit_letter", reference=letter.application.reference,
+              detail={"decision": decision.id, "letter": letter.id, "awaits_approval": awaits},
+              client=client_address(request))
+    return redirect(request, _page(decision.round), flash="letter_awaits_approval" if awaits else "letter_saved",
+                    anchor=f"l-{letter_id}")
+
+
+@router.post("/decision/{decision_id}/letters/{letter_id}/approve")
+def approve_edited_letter(request: Request, decision_id: RowId, letter_id: RowId,
+                          staff: Annotated[Staff, Depends(checked_staff)]) -> Response:
+    """An approver approves an edited letter in its new words (never the one who edited it)."""
+    _approver(staff)
+    with db_of(request).session() as session:
+        decision = _decision(session, decision_id)
+        letter = _letter(session, decision_id, letter_id)
+        try:
+            approve_letter(letter, staff.email)
+        except DecisionRefused as refused:
+            return redirect(request, f"/decision/{decision_id}/letters/{letter_id}", flash=refused.code)
+        audit(session, staff.email, "approve_letter", reference=letter.application.reference,
               detail={"decision": decision.id, "letter": letter.id}, client=client_address(request))
-    return redirect(request, _page(decision.round), flash="letter_saved", anchor=f"l-{letter_id}")
+    return redirect(request, _page(decision.round), flash="letter_approved", anchor=f"l-{letter_id}")
+
+
+@router.get("/decision/{decision_id}/send")
+def confirm_send(request: Request, decision_id: RowId, staff: Annotated[Staff, Depends(current_staff)]) -> Response:
+    """Before the batch send: how many letters, to whom, and what still stands in the way."""
+    with db_of(request).session() as session:
+        decision = session.get(Decision, decision_id)
+        if decision is None:
+            raise HTTPException(404, "Der er ingen afgørelse med dette nummer.")
+        refusal = send_refusal(session, settings_of(request), decision)
+        recipients = [(letter, _recipient(letter)) for letter in decision.letters]
+        return render(request, "send_letters.html", staff, decision=decision, refusal=refusal,
+                      recipients=recipients, round_name=decision.round)
+
+
+def _recipient(letter: DecisionLetter) -> str | None:
+    """The address the letter will go to: the sender of the message that brought the current form."""
+    messages = [m for m in letter.application.messages if m.reply_address]
+    current = letter.application.current_submission
+    found = next((m for m in messages if current is not None and m.id == current.message_id),
+                 messages[-1] if messages else None)
+    return found.reply_address if found else None
 
 
 @router.post("/decision/{decision_id}/send")
-def send_letters(request: Request, decision_id: RowId, staff: Annotated[Staff, Depends(checked_staff)]) -> Response:
-    """Every letter into the outbox in one transaction; sent by the worker's next run, like every reply."""
+def send_letters(request: Request, decision_id: RowId, staff: Annotated[Staff, Depends(checked_staff)],
+                 confirm: Annotated[str, Form()] = "") -> Response:
+    """Every letter into the outbox in one transaction, once confirmed on the confirmation page; sent by the
+    worker's next run, like every reply."""
+    if confirm != "yes":
+        return redirect(request, f"/decision/{decision_id}/send")
     with db_of(request).session() as session:
         decision = _decision(session, decision_id)
         try:

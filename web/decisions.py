@@ -1,8 +1,10 @@
-"""A round's decision: the proposed selection frozen as a snapshot, and a letter for every application of the
-round with its grounds (codes and figures, worded by the letter templates in Danish or English).
+"""A round's decision: the proposed selection frozen as a snapshot, approved by another person, a letter for
+every application of the round (``web/decision_letters.py``), each approved in the words it is sent in, and
+the batch send that refuses while any letter is unapproved or any clarification of the round is open.
 
 The snapshot is taken when staff propose: it is what the approver sees and approves, and what the letters
-are drafted from; a correction made to an application afterwards changes neither.
+are drafted from; while the decision is open, ``storage.decision_rule`` refuses every change that would alter
+a ground, and records the rest against it.
 """
 
 from __future__ import annotations
@@ -16,20 +18,23 @@ from sqlalchemy.orm import Session
 from config import Settings
 from config.errors import UipIntakeError
 from config.rounds import Round, by_name
-from notifications import render_reply
-from notifications.locale import percent_text, time_text
+from notifications.locale import percent_text
 from notifications.reply_queue import queue_letter
 from parsers import Problem
+from storage.clarifications import open_clarifications
 from storage.coordination import serialise
 from storage.decision_models import Decision, DecisionLetter
+from storage.decision_rule import OPEN_STATES, SELECTION_LOCK
 from storage.models import Application, FieldCorrection, ProblemRow, utcnow
 from storage.queries import current_values, in_round
-from storage.states import DecisionState, LetterKind
+from storage.states import DecisionState
 from web.application_record import candidate
+from web.decision_letters import draft_letters
 from web.queue_page import load_records
 from web.ranking import MIN_SELECTED, RANKING_FIELDS, Candidate, Ranked, Ranking, rank
 
-OPEN_STATES = (DecisionState.PROPOSED, DecisionState.APPROVED, DecisionState.SENT)
+__all__ = ["OPEN_STATES", "DecisionRefused", "approve_decision", "latest_decision", "propose_selection",
+           "ranking_of", "send_decision_letters"]
 
 
 class DecisionRefused(UipIntakeError):
@@ -47,8 +52,8 @@ def ranking_candidates(settings: Settings, session: Session, round_: Round) -> l
     corrected = set(session.scalars(select(FieldCorrection.application_id).distinct()))
     rows = session.execute(
         select(Application.id, Application.reference, Application.municipality, Application.received_at,
-               Application.late, Application.selected, Application.rejected_reason,
-               Application.current_submission_id)
+               Application.late, Application.selected, Application.rejected_reason, Application.rejected_ground,
+               Application.late_admitted_reason, Application.current_submission_id)
         .where(in_round(round_.name, settings.call_rounds[0].name))
         .order_by(Application.received_at, Application.id)).all()
     plain = [row for row in rows if row.id not in corrected]
@@ -66,8 +71,8 @@ def ranking_candidates(settings: Settings, session: Session, round_: Round) -> l
             reference=row.reference, municipality=row.municipality, received_at=row.received_at,
             complete=row.current_submission_id is not None and not own,
             fields={key: value for key, (value, _source) in values[row.id].items() if value is not None},
-            problem_labels=tuple(p.label for p in own), problem_fields=frozenset(p.field for p in own),
-            late=row.late, selected=row.selected, rejected_reason=row.rejected_reason))
+            problems=tuple(own), late=row.late, selected=row.selected, rejected_reason=row.rejected_reason,
+            rejected_ground=row.rejected_ground, late_admitted=row.late_admitted_reason))
     corrected_here = [row.id for row in rows if row.id in corrected]
     if corrected_here:
         candidates.extend(candidate(a, record) for a, record in load_records(
@@ -76,24 +81,56 @@ def ranking_candidates(settings: Settings, session: Session, round_: Round) -> l
 
 
 def ranking_of(settings: Settings, session: Session, round_: Round) -> Ranking:
-    return rank(ranking_candidates(settings, session, round_))
+    return rank(ranking_candidates(settings, session, round_), settings.call.late_policy)
 
 
-def propose_selection(session: Session, settings: Settings, round_: Round, email: str, note: str = "") -> Decision:
-    """Staff's selection of the round, proposed for approval with a snapshot of the ranking."""
-    serialise(session, "selection")  # the selection cannot change while it is being proposed
+def propose_selection(session: Session, settings: Settings, round_: Round, email: str, note: str = "",
+                      selection_reason: str = "") -> Decision:
+    """Staff's selection of the round, proposed for approval with a snapshot of the ranking. A selection that
+    departs from the order (one of a tie chosen, a lower one over a higher) needs ``selection_reason``, which
+    the letters of those it concerns give."""
+    serialise(session, SELECTION_LOCK)  # the selection cannot change while it is being proposed
     current = latest_decision(session, round_.name)
     if current is not None and current.state in OPEN_STATES:
         raise DecisionRefused("decision_locked")
     ranking = ranking_of(settings, session, round_)
     if not MIN_SELECTED <= len(ranking.selected) <= round_.max_selected:
         raise DecisionRefused("proposal_size")
+    reason = selection_reason.strip()[:4000]
+    if ranking.passed_over() and not reason:
+        raise DecisionRefused("selection_reason_needed")
     now = utcnow()
+    snapshot = snapshot_of(ranking, round_, email, now)
+    snapshot["late_policy"] = settings.call.late_policy
+    if ranking.passed_over():
+        snapshot["selection_reason"] = reason
+        snapshot["departing"] = sorted(ranking.departing())
+    snapshot["revisions"] = dict(session.execute(select(Application.reference, Application.revision).where(
+        in_round(round_.name, settings.call_rounds[0].name))).all())
     decision = Decision(round=round_.name, state=DecisionState.PROPOSED, proposed_by=email, proposed_at=now,
-                        proposal_note=note.strip()[:4000] or None, snapshot=snapshot_of(ranking, round_, email, now))
+                        proposal_note=note.strip()[:4000] or None, snapshot=snapshot)
     session.add(decision)
     session.flush()
     return decision
+
+
+def withdraw_proposal(decision: Decision, email: str) -> None:
+    """The proposer takes the proposal back before an approver decided (to change the selection)."""
+    if decision.state != DecisionState.PROPOSED:
+        raise DecisionRefused("decision_locked")
+    if decision.proposed_by != email:
+        raise DecisionRefused("not_own_proposal")
+    decision.state = DecisionState.WITHDRAWN
+
+
+def send_back(decision: Decision, email: str, comment: str) -> None:
+    """An approver (never the proposer) returns the proposal with a comment."""
+    if decision.state != DecisionState.PROPOSED:
+        raise DecisionRefused("decision_locked")
+    if decision.proposed_by == email:
+        raise DecisionRefused("own_proposal")
+    decision.state, decision.reviewed_by, decision.reviewed_at = DecisionState.RETURNED, email, utcnow()
+    decision.review_comment = comment.strip()[:4000]
 
 
 def approve_decision(session: Session, settings: Settings, decision: Decision, email: str) -> list[DecisionLetter]:
@@ -113,12 +150,47 @@ def approve_decision(session: Session, settings: Settings, decision: Decision, e
     return draft_letters(session, decision, applications, settings, round_)
 
 
+def edit_letter(letter: DecisionLetter, email: str, subject: str, body: str) -> bool:
+    """Staff's new words for a letter of an approved decision; True when they differ from the approved words,
+    which sends the letter back for approval of this letter (the approver sees what changed)."""
+    if letter.decision.state != DecisionState.APPROVED or letter.reply_id is not None:
+        raise DecisionRefused("decision_locked")
+    letter.subject, letter.body = subject.strip()[:500], body.replace("\r\n", "\n").strip() + "\n"
+    letter.edited_by, letter.edited_at = email, utcnow()
+    return not letter.approved
+
+
+def approve_letter(letter: DecisionLetter, email: str) -> None:
+    """An approver approves a letter's new words; never the one who wrote them."""
+    if letter.decision.state != DecisionState.APPROVED or letter.reply_id is not None:
+        raise DecisionRefused("decision_locked")
+    if letter.approved:
+        return
+    if letter.edited_by == email:
+        raise DecisionRefused("own_edit")
+    letter.approved_subject, letter.approved_body = letter.subject, letter.body
+    letter.approved_by, letter.approved_at = email, utcnow()
+
+
+def send_refusal(session: Session, settings: Settings, decision: Decision) -> str | None:
+    """Why the batch send must wait (a flash code), or None: every letter approved in its words and no
+    clarification of the round open (withdraw it, or wait for the answer)."""
+    if decision.state != DecisionState.APPROVED:
+        return "decision_locked"
+    if any(not letter.approved for letter in decision.letters):
+        return "letters_unapproved"
+    if open_clarifications(session, decision.round, settings.call_rounds[0].name):
+        return "clarification_open"
+    return None
+
+
 def send_decision_letters(session: Session, settings: Settings, decision: Decision, email: str
                           ) -> tuple[int, int]:
     """Every letter of the approved decision into the outbox in this transaction, each as a reply in its
     application's conversation; (queued, letters). A letter already queued is not queued again."""
-    if decision.state != DecisionState.APPROVED:
-        raise DecisionRefused("decision_locked")
+    refusal = send_refusal(session, settings, decision)
+    if refusal is not None:
+        raise DecisionRefused(refusal)
     queued = 0
     for letter in decision.letters:
         if letter.reply_id is not None:
@@ -143,6 +215,8 @@ def _ranked_entry(r: Ranked) -> dict[str, Any]:
         "without_experience_percent": percent_text(r.without_experience, 0),
         "experience_known": any(m.experienced is not None for m in r.members),
         "late": r.candidate.late, "selected": r.candidate.selected, "warnings": list(r.warnings),
+        "tied_with": list(r.tied_with), "late_admitted": r.late_admitted,
+        "received": r.candidate.received_at.isoformat(),
     }
 
 
@@ -154,9 +228,7 @@ def snapshot_of(ranking: Ranking, round_: Round, proposed_by: str, at: datetime)
         "ranked": [_ranked_entry(r) for r in ranking.ranked],
         "not_eligible": [{"reference": n.candidate.reference, "municipality": n.candidate.municipality,
                           "late": n.candidate.late, "rejected_reason": n.candidate.rejected_reason,
-                          "complete": n.candidate.complete, "missing": list(n.candidate.problem_labels),
-                          "director_approved": n.candidate.fields.get("director_approved") is True,
-                          "reasons": list(n.reasons)} for n in ranking.not_eligible],
+                          "grounds": [g.as_dict() for g in n.grounds]} for n in ranking.not_eligible],
         "selected": [r.candidate.reference for r in ranking.selected],
     }
 
@@ -164,68 +236,3 @@ def snapshot_of(ranking: Ranking, round_: Round, proposed_by: str, at: datetime)
 def latest_decision(session: Session, round_name: str) -> Decision | None:
     return session.scalars(select(Decision).where(Decision.round == round_name).order_by(Decision.id.desc())
                            .limit(1)).first()
-
-
-def grounds_for(reference: str, snapshot: dict[str, Any]) -> tuple[LetterKind, list[dict[str, Any]]]:
-    """Award or decline, with the grounds as codes and figures from the frozen snapshot."""
-    selected = set(snapshot["selected"])
-    ranked = {entry["reference"]: entry for entry in snapshot["ranked"]}
-    if reference in selected:
-        return LetterKind.AWARD, [{"code": "selected"}]
-    if reference in ranked:
-        entry = ranked[reference]
-        lowest = max((ranked[r] for r in selected if r in ranked), key=lambda e: e["rank"], default=None)
-        grounds: list[dict[str, Any]] = [{
-            "code": "ranked_lower", "rank": entry["rank"], "ranked": len(ranked),
-            "target_group_total": entry["target_group_total"], "population_total": entry["population_total"],
-            "share": entry["share_percent"],
-            "without_experience": entry["without_experience_percent"] if entry["experience_known"] else None,
-            "lowest_selected_share": lowest["share_percent"] if lowest else None}]
-        if entry["late"]:
-            grounds.append({"code": "late"})
-        return LetterKind.DECLINE, grounds
-    found = next((n for n in snapshot["not_eligible"] if n["reference"] == reference), None)
-    grounds = []
-    if found is not None:
-        if found["rejected_reason"]:
-            grounds.append({"code": "rejected", "reason": found["rejected_reason"]})
-        if not found["complete"]:
-            grounds.append({"code": "incomplete", "missing": found["missing"]})
-        elif not found["director_approved"]:
-            grounds.append({"code": "not_approved"})
-        if found["complete"] and found["director_approved"] and not found["rejected_reason"]:
-            grounds.append({"code": "numbers_missing"})
-        if found["late"]:
-            grounds.append({"code": "late"})
-    return LetterKind.DECLINE, grounds or [{"code": "not_assessed"}]
-
-
-def draft_letters(session: Session, decision: Decision, applications: list[Application], settings: Settings,
-                  round_: Round) -> list[DecisionLetter]:
-    """A letter for every application of the round, from the approved snapshot."""
-    snapshot = decision.snapshot
-    language, zone = settings.call.language, settings.call.zone
-    entries = {e["reference"]: e for e in snapshot["ranked"]}
-    letters = []
-    for application in applications:
-        kind, grounds = grounds_for(application.reference, snapshot)
-        entry = entries.get(application.reference, {})
-        context = {
-            "reference": application.reference, "municipality": application.municipality or "kommune",
-            "partners": [m["name"] for m in entry.get("members", [])[1:]],
-            "received_local": time_text(application.received_at, language, zone),
-            "deadline_local": time_text(round_.deadline, language, zone),
-            "approved_local": time_text(decision.reviewed_at or utcnow(), language, zone),
-            "round": round_.name, "selected": len(snapshot["selected"]), "ranked": len(snapshot["ranked"]),
-            "rank": entry.get("rank"), "target_group_total": entry.get("target_group_total"),
-            "population_total": entry.get("population_total"), "share": entry.get("share_percent"),
-            "without_experience": entry.get("without_experience_percent") if entry.get("experience_known") else None,
-            "grounds": grounds, "questions_address": settings.call.questions_address,
-        }
-        template = "decision_award" if kind == LetterKind.AWARD else "decision_decline"
-        rendered = render_reply(template, context, language, settings.call.template_dir)
-        letter = DecisionLetter(decision=decision, application=application, kind=kind, grounds={"grounds": grounds},
-                                subject=rendered.subject, body=rendered.body, language=rendered.language)
-        session.add(letter)
-        letters.append(letter)
-    return letters

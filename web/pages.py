@@ -16,7 +16,16 @@ from starlette.responses import RedirectResponse, Response
 
 from config import Settings
 from config.rounds import Round, by_name, current_round
-from notifications.locale import percent_text, problem_text, reason_text, refusal_text, short_time_text, size_text
+from notifications.locale import (
+    danish,
+    ground_label,
+    percent_text,
+    problem_text,
+    reason_text,
+    refusal_text,
+    short_time_text,
+    size_text,
+)
 from parsers.display_text import visible_text
 from storage import Archive, Database, InboundMessage
 from storage.models import utcnow
@@ -89,12 +98,22 @@ ACTIONS = {  # audit log actions as staff read them
     "staff_password": "Ny adgangskode", "retry_message": "Bad om ny behandling af e-mail",
     "download_message": "Hentede e-mail", "download_file": "Hentede fil",
     "download_case_file": "Hentede sagsmappe", "export": "Eksporterede",
+    "propose_selection": "Indstillede udvælgelsen", "approve_selection": "Godkendte udvælgelsen",
+    "return_selection": "Sendte indstillingen tilbage", "withdraw_selection": "Trak indstillingen tilbage",
+    "edit_letter": "Rettede afgørelsesbrev", "approve_letter": "Godkendte rettet afgørelsesbrev",
+    "send_letters": "Sendte afgørelsesbrevene", "admit_late": "Optog for sent modtaget ansøgning",
+    "unadmit_late": "Fjernede optagelse af for sent modtaget ansøgning",
+    "withdraw_clarification": "Trak anmodning om oplysninger tilbage", "send_reminder": "Sendte påmindelse",
+    "new_version_after_proposal": "Ny version modtaget under afgørelsen",
 }
 
 DETAIL_LABELS = {"field": "felt", "original": "læst fra skemaet", "value": "ny værdi", "reason": "begrundelse",
                  "status": "status", "to": "til", "text": "tekst", "reply": "svar", "email": "e-mail",
                  "message": "e-mail", "error": "fejl", "attempts": "forsøg", "file": "fil",
-                 "rows": "rækker"}
+                 "rows": "rækker", "round": "runde", "decision": "afgørelse", "selected": "udvalgt",
+                 "comment": "kommentar", "letter": "brev", "letters": "breve", "queued": "lagt i udbakken",
+                 "awaits_approval": "venter på godkendelse", "ground": "begrundelse til kommunen",
+                 "note": "intern note", "answer_by": "svarfrist"}
 
 
 def settings_of(request: Request) -> Settings:
@@ -127,8 +146,9 @@ def local_time(request: Request, moment: datetime | None) -> str:
 
 
 DECISION_STATES = {DecisionState.PROPOSED: "indstillet, venter på godkendelse",
-                   DecisionState.RETURNED: "sendt tilbage", DecisionState.APPROVED: "godkendt, brevene er udkast",
-                   DecisionState.SENT: "godkendt, brevene er sendt"}
+                   DecisionState.RETURNED: "sendt tilbage", DecisionState.APPROVED: "godkendt, brevene er ikke sendt",
+                   DecisionState.SENT: "afgjort, brevene er frigivet til afsendelse",
+                   DecisionState.WITHDRAWN: "trukket tilbage af den, der indstillede"}
 # What a page says after an action; the query carries only the code, never text (no spoofed messages)
 FLASH = {
     "logged_out": "Du er logget ud.",
@@ -144,16 +164,39 @@ FLASH = {
     "selected": "Ansøgningen er markeret som udvalgt.",
     "deselected": "Ansøgningen er ikke længere udvalgt.",
     "too_many": "Runden har ikke plads til flere udvalgte. Fjern en markering først.",
-    "decision_locked": "Udvælgelsen er indstillet eller godkendt og kan ikke ændres. En godkender kan sende den "
+    "decision_locked": "Runden har en indstillet, godkendt eller afsendt afgørelse, så det, den bygger på, kan ikke "
+                      "ændres nu. Den, der indstillede, kan trække indstillingen tilbage; en godkender kan sende den "
                       "tilbage.",
     "proposed": "Udvælgelsen er indstillet til godkendelse.",
     "proposal_size": "Indstillingen skal rumme det antal udvalgte, runden tillader.",
-    "approved": "Udvælgelsen er godkendt og fastfrosset. Afgørelsesbrevene er udkast, klar til gennemsyn.",
+    "approved": "Udvælgelsen er godkendt og fastfrosset, og afgørelsesbrevene er godkendt, som de lyder. Læs dem "
+                "igennem; en rettelse skal godkendes igen, før brevene sendes.",
     "returned": "Indstillingen er sendt tilbage med kommentaren.",
     "letter_saved": "Brevet er gemt.",
     "letters_sent": "Afgørelsesbrevene er lagt i udbakken og sendes ved næste kørsel.",
     "own_proposal": "Den, der har indstillet, kan ikke selv godkende (to personer skal se udvælgelsen).",
     "not_eligible": "Kun ansøgninger, der opfylder kriterierne, kan udvælges.",
+    "withdrawn": "Indstillingen er trukket tilbage. Ret udvælgelsen, og indstil igen.",
+    "not_own_proposal": "Kun den, der indstillede, kan trække indstillingen tilbage.",
+    "selection_reason_needed": "Udvælgelsen følger ikke rangordenen (ansøgninger på samme plads er delt, eller en "
+                               "lavere placeret er valgt frem for en højere). Skriv begrundelsen; den står i "
+                               "brevene til de berørte kommuner.",
+    "letter_awaits_approval": "Brevet er gemt. Det er ændret efter godkendelsen og skal godkendes igen af en "
+                              "godkender, før brevene kan sendes.",
+    "letter_approved": "Brevet er godkendt med den nye tekst.",
+    "own_edit": "Den, der har rettet brevet, kan ikke selv godkende rettelsen.",
+    "letters_unapproved": "Et eller flere breve er rettet efter godkendelsen og venter på en godkender.",
+    "clarification_open": "En anmodning om oplysninger i runden venter stadig på svar. Vent på svaret, eller træk "
+                          "anmodningen tilbage på ansøgningens side, før brevene sendes.",
+    "late_admitted": "Ansøgningen er optaget i rangordenen trods fristen. Begrundelsen står i dens brev.",
+    "late_unadmitted": "Ansøgningen er ikke længere optaget i rangordenen.",
+    "not_late": "Ansøgningen er ikke kommet for sent.",
+    "clarification_withdrawn": "Anmodningen om oplysninger er trukket tilbage; der ventes ikke længere på svar.",
+    "nothing_to_clarify": "Der er intet at afklare: ansøgningen har ingen åbne forhold. Skriv selv, hvad I vil "
+                          "spørge om.",
+    "reminder": "Påmindelsen er lagt i udbakken og sendes ved næste kørsel.",
+    "no_open_clarification": "Ansøgningen har ingen anmodning om oplysninger, der venter på svar.",
+    "no_overdue_clarification": "Svarfristen er ikke overskredet; en påmindelse kan sendes, når den er.",
 }
 
 
@@ -227,6 +270,9 @@ def _filters() -> None:
     env.filters["refusal"] = lambda refusal: refusal_text(refusal, advice=False) if refusal else ""
     env.globals["STATUS_LABELS"] = STATUS_LABELS
     env.globals["DECISION_STATES"] = DECISION_STATES
+    env.globals["LETTER_STATES"] = danish.LETTER_STATES
+    env.globals["FLASH_TEXT"] = FLASH
+    env.filters["ground"] = ground_label
     env.globals["REPLY_KINDS"] = REPLY_KINDS
     env.globals["REPLY_STATUS"] = REPLY_STATUS
     env.globals["OUTCOMES"] = OUTCOMES

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 from starlette.responses import Response
@@ -17,7 +17,8 @@ from config import Settings
 from notifications.locale import problem_text
 from parsers.form_fields import FIELDS
 from storage import Application, InboundMessage, Submission
-from storage.models import Reply
+from storage.clarifications import open_clarifications, overdue
+from storage.models import Reply, utcnow
 from storage.queries import current_values, in_round
 from storage.queue_index import SEARCHED_FIELDS, QueueEntry, form_search_text, queue_index, search_text
 from storage.staff import audit
@@ -119,7 +120,7 @@ def home(request: Request, staff: Annotated[Staff, Depends(current_staff)]) -> R
 @router.get("/queue")
 def queue(request: Request, staff: Annotated[Staff, Depends(current_staff)], status: str = "", late: str = "",
           q: str = "", sort: str = "received", dir: str = "asc", page: int = 1,
-          round: str = "") -> Response:
+          round: str = "", overdue_only: Annotated[str, Query(alias="overdue")] = "") -> Response:
     sort = sort if sort in SORTS else "received"
     round_, rounds = round_of(request, round), settings_of(request).call_rounds
     with db_of(request).session() as session:
@@ -127,13 +128,18 @@ def queue(request: Request, staff: Annotated[Staff, Depends(current_staff)], sta
         corrected_entries(request, session, entries)
         counts = {key: sum(1 for e in entries if e.status == key) for key in STATUS_LABELS}
         late_count = sum(1 for e in entries if e.late)
+        asked, now = open_clarifications(session, round_.name, rounds[0].name), utcnow()
+        late_answers = {application_id for application_id, reply in asked.items() if overdue(reply, now)}
         shown = [e for e in entries if (not status or e.status == status)
-                 and (late not in ("yes", "no") or e.late == (late == "yes")) and e.matches(q)]
+                 and (late not in ("yes", "no") or e.late == (late == "yes")) and e.matches(q)
+                 and (overdue_only != "yes" or e.id in late_answers)]
         shown.sort(key=lambda e: (e.sort_key(sort), e.reference), reverse=dir == "desc")
         pages = Pages.of(request, len(shown), page)
         ids = [e.id for e in pages.slice(shown)]
         loaded = {r.application.id: r for r in queue_rows(request, session, PAGE_FIELDS, ids)}
         return render(request, "queue.html", staff, rows=[loaded[i] for i in ids], matching=len(shown),
+                      asked=asked, overdue_count=len(late_answers), overdue_only=overdue_only,
+                      overdue=lambda reply: overdue(reply, now),
                       total=len(entries), counts=counts, late_count=late_count, status=status, late=late, q=q,
                       sort=sort, dir=dir, pages=pages, round=round_, rounds=rounds,
                       round_query=f"&round={quote(round_.name)}" if len(rounds) > 1 else "")

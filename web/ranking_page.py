@@ -10,7 +10,9 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from config.rounds import Round
+from notifications.locale import ground_label
 from storage.coordination import serialise
+from storage.decision_rule import SELECTION_LOCK, RoundChange, rule
 from storage.models import utcnow
 from storage.queries import get_application
 from storage.staff import audit
@@ -46,6 +48,7 @@ def ranking_page(request: Request, staff: Annotated[Staff, Depends(current_staff
         return render(request, "ranking.html", staff, ranking=ranking, min_selected=MIN_SELECTED,
                       max_selected=round_.max_selected, round=round_, rounds=settings_of(request).call_rounds,
                       decision=decision, locked=decision is not None and decision.state in OPEN_STATES,
+                      passed_over=ranking.passed_over(),
                       ranked=ranked_pages.slice(ranking.ranked), ranked_pages=ranked_pages,
                       others=other_pages.slice(ranking.not_eligible), other_pages=other_pages,
                       selected_links=[(r.candidate.reference,
@@ -59,15 +62,14 @@ def select(request: Request, staff: Annotated[Staff, Depends(checked_staff)], re
     """Select (or deselect) one application; the 3–5 cap is checked and the choice written in one transaction
     that holds every other selection until it commits, so parallel clicks never select a sixth."""
     with db_of(request).session() as session:
-        serialise(session, "selection")  # first, so what is read next is what the others committed
+        serialise(session, SELECTION_LOCK)  # first, so what is read next is what the others committed
         application = get_application(session, reference)
         if application is None:
             raise HTTPException(404, f"Der er ingen ansøgning med referencen {reference}.")
         round_ = round_of(request, application.round or settings_of(request).call_rounds[0].name)
         default = round_of(request).name == round_.name
         back = "/ranking" if default else f"/ranking?round={quote(round_.name)}"
-        decision = latest_decision(session, round_.name)
-        if decision is not None and decision.state in OPEN_STATES:
+        if rule(session, round_.name, RoundChange.SELECT).refused:
             return redirect(request, back, flash="decision_locked")
         ranking = ranking_of(settings_of(request), session, round_)
         position = next((n for n, r in enumerate(ranking.ranked)
@@ -106,7 +108,8 @@ def ranking_table(ranking: Ranking) -> list[list[Cell]]:
                      r.candidate.selected, None])
     for n in ranking.not_eligible:
         rows.append([None, None, n.candidate.reference, n.candidate.municipality, None, None, None, None, None,
-                     None, None, n.candidate.late, n.candidate.selected, " | ".join(n.reasons)])
+                     None, None, n.candidate.late, n.candidate.selected,
+                     " | ".join(ground_label(g.as_dict()) for g in n.grounds)])
     return rows
 
 

@@ -2,7 +2,9 @@
 
 Every version is kept with who sent it; the newest complete version is the application's current one
 (an incomplete correction does not replace a complete version). A correction to an on-time application
-that arrives after the deadline keeps the application on time and is marked on its version.
+that arrives after the deadline keeps the application on time and is marked on its version. A new version of
+an application whose round has an open decision is recorded against it (``storage.decision_rule``): the
+decision's frozen snapshot and letters stay as they are, and staff see the change on the decision page.
 """
 
 from __future__ import annotations
@@ -16,8 +18,12 @@ from parsers.form_record import FormRecord
 from parsers.municipalities import find_municipality
 from storage import Application, Attachment, FieldValueRow, InboundMessage, ProblemRow, Submission
 from storage.coordination import next_reference
+from storage.decision_rule import RoundChange, rule
 from storage.queue_index import form_search_text
+from storage.staff import audit
 from storage.states import ApplicationStatus
+
+WORKER = "uip-intake"  # the actor of what the worker records in the log
 
 
 def process(ctx: MessageContext) -> None:
@@ -35,6 +41,12 @@ def process(ctx: MessageContext) -> None:
     for attachment in ctx.attachments:  # before the version's flush: each row written once, complete
         attachment.application = application
     ctx.row.application = application
+    if ctx.thread is not None:
+        first_round = ctx.settings.call_rounds[0].name
+        ruled = rule(ctx.session, application.round or first_round, RoundChange.NEW_VERSION)
+        if ruled.audit_detail:
+            audit(ctx.session, WORKER, "new_version_after_proposal", reference=application.reference,
+                  detail={**ruled.audit_detail, "message": ctx.row.id})
     submission = add_version(ctx.session, application, ctx.form.record, ctx.problems, ctx.row, ctx.form_attachment,
                              after_deadline=ctx.thread is not None and ctx.late)
     ctx.application = application

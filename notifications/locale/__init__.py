@@ -24,6 +24,7 @@ from notifications.locale.formats import (
     value_text,
     yes_no_text,
 )
+from notifications.locale.grounds import ground_label, ground_text
 from parsers.errors import UnreadableFile
 from parsers.form_record import Problem
 from storage.reasons import Reason, ReasonCode
@@ -34,6 +35,8 @@ __all__ = [
     "Language",
     "date_text",
     "expected_text",
+    "ground_label",
+    "ground_text",
     "number_text",
     "partner_text",
     "percent_text",

@@ -143,3 +143,54 @@ REFUSALS = {
     "memory": "Filen »{filename}« kræver for meget hukommelse at åbne.",
     "legacy": "{text}",
 }
+
+# a decision's grounds as its letter gives them (each once); {…} are the ground's parameters, already worded
+GROUNDS = {
+    "selected": "Ansøgningerne er prioriteret efter opslagets to tildelingskriterier: først målgruppens relative "
+                "størrelse, derefter kommunens erfaring med Åben Dialog. Jeres ansøgning har en målgruppe på "
+                "{target_group_total} borgere ud af {population_total} indbyggere ({share} %){experience}. Det "
+                "placerer den som nr. {rank} af {ranked} vurderede ansøgninger og blandt de {selected} udvalgte.",
+    "ranked_lower": "Ansøgningerne er prioriteret efter opslagets to tildelingskriterier: først målgruppens "
+                    "relative størrelse, derefter kommunens erfaring med Åben Dialog. Jeres ansøgning har en "
+                    "målgruppe på {target_group_total} borgere ud af {population_total} indbyggere "
+                    "({share} %){experience}. Den blev nr. {rank} af {ranked} vurderede ansøgninger. Den lavest "
+                    "placerede af de udvalgte ansøgninger havde en andel på {lowest_selected_share} %.",
+    "tied": "Jeres ansøgning deler {rank}. pladsen med {with}: ansøgningerne står lige efter begge kriterier.",
+    "selection_reason": "Udvælgelsen følger ikke rangordenen alene, fordi ansøgninger på samme plads ikke alle "
+                        "kunne udvælges. Socialstyrelsens begrundelse for valget: {reason}",
+    "rejected": "Socialstyrelsen har afvist ansøgningen: {ground}",
+    "rejected_unstated": "Socialstyrelsen har afvist ansøgningen.",
+    "incomplete": "Ansøgningen var ikke komplet, da ansøgningerne blev vurderet. Der manglede: {missing}.",
+    "incomplete_unstated": "Ansøgningen var ikke komplet, da ansøgningerne blev vurderet.",
+    "not_approved": "Opslaget stiller som minimumskriterium, at »kommunens ansøgning om implementeringsstøtte skal "
+                    "være direktørgodkendt«. Jeres ansøgning er ikke godkendt af kommunens direktør (punkt 8.1 i "
+                    "skemaet er ikke besvaret med »Ja«), så kriteriet er ikke opfyldt.",
+    "numbers_missing": "Antal borgere i målgruppen eller antal indbyggere manglede, så ansøgningen kunne ikke "
+                       "vurderes efter kriterierne.",
+    "late": "Ansøgningen blev modtaget {received}, efter ansøgningsfristen {deadline}. Opslaget kræver, at "
+            "ansøgningen er modtaget senest ved fristen, så den er ikke vurderet.",
+    "late_admitted": "Ansøgningen blev modtaget {received}, efter ansøgningsfristen {deadline}. Socialstyrelsen "
+                     "har alligevel vurderet den: {reason}",
+    "late_admitted_by_rule": "Ansøgningen blev modtaget {received}, efter ansøgningsfristen {deadline}. I denne "
+                             "runde vurderes ansøgninger modtaget efter fristen på lige fod med de øvrige.",
+    "not_assessed": "Ansøgningen indgik ikke i udvælgelsen, fordi den kom, efter udvælgelsen var indstillet.",
+}
+# the same grounds as the ranking shows them to staff, short
+GROUND_LABELS = {
+    "rejected": "Afvist af Socialstyrelsen; til kommunen: »{ground}«",
+    "rejected_unstated": "Afvist af Socialstyrelsen (ingen begrundelse til kommunen endnu)",
+    "incomplete": "Ikke komplet: {missing}",
+    "incomplete_unstated": "Ikke komplet",
+    "not_approved": "Ikke direktørgodkendt (8.1): opslagets minimumskriterium er ikke opfyldt",
+    "numbers_missing": "Antal borgere i målgruppen (4.1) eller antal indbyggere (4.2) mangler",
+    "late": "Modtaget {received}, efter fristen; ikke med, medmindre den optages med en begrundelse",
+    "not_assessed": "Ikke med i udvælgelsen",
+}
+EXPERIENCE = {"none": ", og ingen af kommunerne i ansøgningen har implementeret Åben Dialog før",
+              "all": ", og alle kommunerne i ansøgningen har implementeret Åben Dialog før",
+              "some": ", og {percent} % af kommunerne i ansøgningen har ikke implementeret Åben Dialog før"}
+AND = " og "
+# a decision letter's state (storage.states.LetterState), the same words on every page and in the case file
+LETTER_STATES = {"drafted": "udkast, venter på godkendelse", "approved": "godkendt, ikke sendt",
+                 "queued": "i udbakken", "sent": "sendt", "failed": "afsendelsen fejlede",
+                 "no_address": "ikke sendt: ingen adresse at svare"}

@@ -143,3 +143,53 @@ REFUSALS = {
     "memory": "The file \"{filename}\" needs too much memory to open.",
     "legacy": "{text}",
 }
+
+# a decision's grounds as its letter gives them (each once); {…} are the ground's parameters, already worded
+GROUNDS = {
+    "selected": "The applications are ranked by the call's two award criteria: first the relative size of the "
+                "target group, then the municipality's experience with Open Dialogue. Your application has a "
+                "target group of {target_group_total} citizens out of {population_total} inhabitants "
+                "({share} %){experience}. This places it as number {rank} of {ranked} applications assessed and "
+                "among the {selected} selected.",
+    "ranked_lower": "The applications are ranked by the call's two award criteria: first the relative size of the "
+                    "target group, then the municipality's experience with Open Dialogue. Your application has a "
+                    "target group of {target_group_total} citizens out of {population_total} inhabitants "
+                    "({share} %){experience}. It was ranked number {rank} of {ranked} applications assessed. "
+                    "The lowest ranked of those selected had a share of {lowest_selected_share} %.",
+    "tied": "Your application shares rank {rank} with {with}: the applications are equal on both criteria.",
+    "selection_reason": "The selection does not follow the ranking alone, because not every application on the "
+                        "same rank could be selected. The Board's reason for its choice: {reason}",
+    "rejected": "The Board has rejected the application: {ground}",
+    "rejected_unstated": "The Board has rejected the application.",
+    "incomplete": "The application was not complete when the applications were assessed. Missing: {missing}.",
+    "incomplete_unstated": "The application was not complete when the applications were assessed.",
+    "not_approved": "The call's minimum requirement is that \"the municipality's application for implementation "
+                    "support must be approved by the director\". Your application is not approved by the "
+                    "municipality's director (item 8.1 of the form is not answered \"Ja\"), so the requirement is "
+                    "not met.",
+    "numbers_missing": "The number of citizens in the target group or the number of inhabitants was missing, so "
+                       "the application could not be assessed by the criteria.",
+    "late": "The application was received {received}, after the deadline {deadline}. The call requires "
+            "applications to arrive by the deadline, so it was not assessed.",
+    "late_admitted": "The application was received {received}, after the deadline {deadline}. The Board has "
+                     "assessed it all the same: {reason}",
+    "late_admitted_by_rule": "The application was received {received}, after the deadline {deadline}. In this "
+                             "round applications received after the deadline are assessed like the others.",
+    "not_assessed": "The application was not part of the selection: it arrived after the selection was proposed.",
+}
+GROUND_LABELS = {
+    "rejected": "Rejected by the Board; to the municipality: \"{ground}\"",
+    "rejected_unstated": "Rejected by the Board (no ground for the municipality yet)",
+    "incomplete": "Not complete: {missing}",
+    "incomplete_unstated": "Not complete",
+    "not_approved": "Not approved by the director (8.1): the call's minimum requirement is not met",
+    "numbers_missing": "The target group (4.1) or the population (4.2) is missing",
+    "late": "Received {received}, after the deadline; not ranked unless admitted with a reason",
+    "not_assessed": "Not part of the selection",
+}
+EXPERIENCE = {"none": ", and none of its municipalities has implemented Open Dialogue before",
+              "all": ", and all its municipalities have implemented Open Dialogue before",
+              "some": ", and {percent} % of its municipalities have not implemented Open Dialogue before"}
+AND = " and "
+LETTER_STATES = {"drafted": "draft, awaiting approval", "approved": "approved, not sent", "queued": "in the outbox",
+                 "sent": "sent", "failed": "sending failed", "no_address": "not sent: no address to answer"}
