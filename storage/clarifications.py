@@ -34,24 +34,28 @@ def overdue(reply: Reply | None, now: datetime | None = None) -> bool:
 
 
 def open_clarifications(session: Session, round_name: str, first_round: str) -> dict[int, Reply]:
-    """Every open clarification of the round's applications, by application id (two queries, whatever the
+    """Every open clarification of the round's applications, by application id (three queries, whatever the
     round's size)."""
     latest = (select(Reply.application_id, func.max(Reply.id).label("id"))
               .join(Application, Application.id == Reply.application_id)
               .where(Reply.kind == ReplyKind.CLARIFICATION, in_round(round_name, first_round))
               .group_by(Reply.application_id).subquery())
-    asked = list(session.scalars(select(Reply).join(latest, Reply.id == latest.c.id)
-                                 .where(Reply.withdrawn_at.is_(None))))
-    return {reply.application_id: reply for reply in asked if reply.application_id is not None
-            and not _answered(session, reply)} if asked else {}
-
-
-def _answered(session: Session, reply: Reply) -> bool:
-    return session.scalar(select(func.count(InboundMessage.id)).where(
-        InboundMessage.application_id == reply.application_id, InboundMessage.id > reply.inbound_message_id,
-        InboundMessage.state == MessageState.PROCESSED,
-        InboundMessage.outcome.in_(ANSWERS))) != 0
-
+    asked = {reply.application_id: reply for reply in session.scalars(
+        select(Reply).join(latest, Reply.id == latest.c.id).where(Reply.withdrawn_at.is_(None)))
+        if reply.application_id is not None}
+    if not asked:
+        return {}
+    answers: dict[int | None, int] = {}  # each application's newest answering message
+    ids = list(asked)
+    for start in range(0, len(ids), 500):
+        for application_id, newest in session.execute(
+                select(InboundMessage.application_id, func.max(InboundMessage.id))
+                .where(InboundMessage.application_id.in_(ids[start:start + 500]),
+                       InboundMessage.state == MessageState.PROCESSED, InboundMessage.outcome.in_(ANSWERS))
+                .group_by(InboundMessage.application_id)):
+            answers[application_id] = newest
+    return {application_id: reply for application_id, reply in asked.items()
+            if answers.get(application_id, 0) <= reply.inbound_message_id}
 
 
 def withdraw(reply: Reply, email: str) -> None:

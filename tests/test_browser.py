@@ -257,6 +257,9 @@ def test_in_chromium_the_decision_from_proposal_to_sent_letters_with_four_eyes_o
     assert "venter stadig på svar" in page.get_by_role("alert").inner_text()
     for reference in ("AD-2019-0002", "AD-2019-0006"):
         page.goto(f"/applications/{reference}")
+        if reference == "AD-2019-0002":
+            page.locator("#clarification").scroll_into_view_if_needed()
+            shots(page, "26-application-open-clarification")
         page.get_by_label("Hvorfor der ikke længere ventes på svar (valgfri)").fill("Afgøres, som den foreligger")
         page.get_by_role("button", name="Træk anmodningen tilbage").click()
         page.wait_for_url("**flash=clarification_withdrawn*")
@@ -287,6 +290,33 @@ def test_in_chromium_the_decision_from_proposal_to_sent_letters_with_four_eyes_o
             "send_letters"} <= set(actions)
     reports = [r.generate_report() for r in (letter_report, confirm_report) if r.violations_count]
     assert reports == [], "\n".join(reports)
+
+
+def test_in_chromium_staff_reject_with_a_ground_previewed_as_the_letter_says_it_and_admit_a_late_one(page, site):
+    log_in(page)
+    page.goto("/applications/AD-2019-0005")
+    page.get_by_text("Afvis ansøgningen …").click()
+    page.get_by_label("Intern note (ses kun af kolleger og i loggen)").fill("Ole ringede: de trækker den")
+    page.get_by_label("Begrundelse til kommunen (står i afgørelsesbrevet)").fill(
+        "Kommunen har meddelt, at den trækker ansøgningen tilbage.")
+    page.get_by_role("button", name="Vis, som brevet siger det").click()
+    preview = page.get_by_label("Sådan står det i brevet").inner_text()
+    assert "Socialstyrelsen har afvist ansøgningen: Kommunen har meddelt, at den trækker" in preview
+    assert "Ole ringede" not in preview
+    shots(page, "27-reject-preview")
+    page.get_by_role("button", name="Afvis", exact=True).click()
+    page.wait_for_url("**flash=rejected")
+    assert "Intern note: Ole ringede: de trækker den" in page.locator(".facts").inner_text()
+    page.goto("/applications/AD-2019-0007")
+    page.get_by_text("Optag i rangordenen trods fristen …").click()
+    page.get_by_label("Begrundelse (står i kommunens afgørelsesbrev og i loggen)").fill(
+        "Mailen lå i Socialstyrelsens spamfilter fra kl. 11.55, før fristen.")
+    page.get_by_role("button", name="Optag").click()
+    page.wait_for_url("**flash=late_admitted")
+    page.goto("/ranking")
+    assert "optaget: Mailen lå i Socialstyrelsens spamfilter" in page.locator("#r-AD-2019-0007").inner_text()
+    assert "AD-2019-0005" in page.locator("table.not-eligible").inner_text()
+    shots(page, "28-ranking-late-admitted")
 
 
 def test_in_chromium_staff_read_the_statistics_as_charts_and_numbers_and_download_them(page, site):

@@ -176,3 +176,46 @@ def test_no_redirect_is_built_from_the_request_host(bench):
     anonymous = client_for(bench).get("/queue", headers={"Host": "evil.example"})
     assert anonymous.status_code == 303 and anonymous.headers["location"].startswith("/login")
     assert PASSWORD not in anonymous.text
+
+
+@pytest.mark.parametrize("repeat", range(3))
+def test_a_proposal_and_changes_to_its_applications_at_the_same_moment_never_disagree(bench, repeat):
+    """A proposal against a rejection, a deselection and a correction of the applications it proposes, all at
+    once: each change is either made before the proposal (and the snapshot shows it) or refused after it; the
+    frozen snapshot and the applications never disagree."""
+    from storage.decision_models import Decision
+
+    client = client_for(bench)
+    token = sign_in(client)
+    for reference in ("AD-2019-0003", "AD-2019-0001", "AD-2019-0004", "AD-2019-0005"):  # the tie whole
+        client.post("/ranking/select", data={"csrf_token": token, "reference": reference})
+    changes = [
+        ("/ranking/propose", {"round": "AD-2019"}),
+        ("/applications/AD-2019-0005/reject", {"reason": "intern", "ground": "Trukket tilbage.", "action": "reject"}),
+        ("/ranking/select", {"reference": "AD-2019-0004", "selected": "no"}),
+        ("/applications/AD-2019-0001/corrections", {"key": "population", "value": "9.999.999"}),
+    ]
+    with serving(bench) as url:
+        def prepare(n: int) -> Callable[[], httpx.Response]:
+            browser = httpx.Client(base_url=url, timeout=60)
+            csrf = sign_in(browser)  # type: ignore[arg-type]
+            path, data = changes[n]
+            return lambda: browser.post(path, data={"csrf_token": csrf, **data})
+
+        responses = at_once(len(changes), prepare)
+    assert all(r.status_code in (303, 422) for r in responses), [r.status_code for r in responses]
+    with bench.db.session() as session:
+        decisions = list(session.scalars(select(Decision)))
+        applications = {a.reference: a for a in session.scalars(select(Application))}
+        selected_now = sorted(ref for ref, a in applications.items() if a.selected)
+        if not decisions:  # the changes came first and left a selection that departs from the order
+            assert "proposal_size" in responses[0].headers["location"] or \
+                "selection_reason_needed" in responses[0].headers["location"]
+            return
+        (decision,) = decisions
+        assert sorted(decision.snapshot["selected"]) == selected_now  # what was proposed is what is selected
+        ranked = {e["reference"]: e for e in decision.snapshot["ranked"]}
+        assert ("AD-2019-0005" in ranked) == (applications["AD-2019-0005"].rejected_reason is None)
+        population = ranked.get("AD-2019-0001", {}).get("population_total")
+        corrected = bool(applications["AD-2019-0001"].corrections)
+        assert population == (9_999_999 if corrected else 352_751)

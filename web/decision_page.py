@@ -78,7 +78,8 @@ def decision_page(request: Request, staff: Annotated[Staff, Depends(current_staf
     round_ = round_of(request, round)
     with db_of(request).session() as session:
         history = list(session.scalars(select(Decision).where(Decision.round == round_.name)
-                                       .options(selectinload(Decision.letters).selectinload(DecisionLetter.application))
+                                       .options(selectinload(Decision.letters).selectinload(DecisionLetter.application),
+                                                selectinload(Decision.letters).selectinload(DecisionLetter.reply))
                                        .order_by(Decision.id.desc())))
         decision = history[0] if history else None
         return render(request, "decision.html", staff, round=round_, decision=decision, history=history[1:],
@@ -221,7 +222,10 @@ def approve_edited_letter(request: Request, decision_id: RowId, letter_id: RowId
 def confirm_send(request: Request, decision_id: RowId, staff: Annotated[Staff, Depends(current_staff)]) -> Response:
     """Before the batch send: how many letters, to whom, and what still stands in the way."""
     with db_of(request).session() as session:
-        decision = session.get(Decision, decision_id)
+        decision = session.get(Decision, decision_id, options=[
+            selectinload(Decision.letters).selectinload(DecisionLetter.reply),
+            selectinload(Decision.letters).selectinload(DecisionLetter.application).selectinload(
+                Application.messages)])
         if decision is None:
             raise HTTPException(404, "Der er ingen afgørelse med dette nummer.")
         refusal = send_refusal(session, settings_of(request), decision)
