@@ -353,3 +353,42 @@ def test_in_chromium_every_page_passes_axe_core_wcag_a_and_aa_checks(page, site)
         found[path] = axe.run(page, options=options)
     reports = {path: result.generate_report() for path, result in found.items() if result.violations_count}
     assert reports == {}, "\n".join(reports.values())
+
+
+# the elements that reach past the window's right edge, outermost first (what a failure names)
+WIDEST = """[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right >
+  document.documentElement.clientWidth + 1).slice(0, 4).map(e => e.tagName + '.' + e.className + '#' + e.id)"""
+
+
+def test_in_chromium_no_page_scrolls_sideways_on_a_phone_and_each_is_saved_at_both_widths(page, site):
+    from test_decisions import TIE_REASON
+
+    bench = site[1]
+    with bench.db.session() as session:
+        add_staff(session, "direktoer@socialstyrelsen.dk", hash_password(PASSWORD), StaffRole.APPROVER)
+    log_in(page)
+    for reference in ("AD-2019-0003", "AD-2019-0001", "AD-2019-0004"):
+        page.goto("/ranking")
+        page.locator(f"#r-{reference}").get_by_role("button", name="Udvælg").click()
+    page.get_by_label("Begrundelse for valget").fill(TIE_REASON)
+    page.get_by_role("button", name="Indstil udvælgelsen til godkendelse").click()
+    page.wait_for_url("**flash=proposed*")
+    log_out(page)
+    log_in(page, "direktoer@socialstyrelsen.dk")
+    page.goto("/decision")
+    page.get_by_role("button", name="Godkend udvælgelsen").click()
+    page.wait_for_url("**flash=approved*")
+    letter = page.locator("table.letters").get_by_role("link").first.get_attribute("href")
+    pages = {"queue": "/queue", "messages": "/messages", "application": "/applications/AD-2019-0003",
+             "ranking": "/ranking", "decision": "/decision", "letter": letter, "send": letter.split("/letters")[0] +
+             "/send", "statistics": "/statistik", "audit": "/audit"}
+    wide = {}
+    for name, path in pages.items():
+        page.goto(path)
+        shots(page, f"30-{name}")
+        page.set_viewport_size({"width": 390, "height": 844})
+        overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        if overflow > 0:
+            wide[name] = (overflow, page.evaluate(WIDEST))
+        page.set_viewport_size({"width": 1280, "height": 900})
+    assert wide == {}, f"pages wider than a 390 px phone (px too wide): {wide}"
