@@ -236,7 +236,8 @@ def summary_pdf(application: Application, zone: ZoneInfo, round_name: str) -> by
                     f"({reason_text(message.reason, zone=zone)})")
         for reply in replies:
             pdf.line_of(f"Ud {short_time_text(reply.sent_at or reply.created_at, zone)} til {reply.to_addr}: "
-                        f"{reply.subject} ({reply.kind}, {reply.status})")
+                        f"{reply.subject} ({danish.REPLY_KINDS.get(reply.kind, reply.kind).lower()}, "
+                        f"{danish.REPLY_STATUS.get(reply.status, reply.status)})")
     pdf.heading("Noter")
     if not application.notes:
         pdf.line_of("Ingen.")

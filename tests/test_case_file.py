@@ -66,4 +66,5 @@ def test_the_summary_pdf_carries_the_record_with_danish_labels_and_the_problems(
         text = "\n".join(page.extract_text() or "" for page in pdf.pages)
     assert "Sagsresumé AD-2019-0001: Aarhus Kommune" in text
     assert "1.1 Ansøgende kommune" in text and "Feltet er ikke udfyldt." in text
-    assert "Korrespondance" in text and "clarification" in text
+    assert "Korrespondance" in text and "(anmodning om oplysninger, afventer afsendelse)" in text
+    assert "clarification" not in text and "pending" not in text  # the kind and status in Danish

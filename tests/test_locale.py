@@ -120,3 +120,20 @@ def test_flow_joins_soft_breaks_and_keeps_lists_indented_lines_and_marked_breaks
     assert flow(text) == ("Tak for jeres ansøgning, som vi modtog 3. september 2019 kl. 11.30. Den har referencen X."
                           "\n\nSend venligst:\n  * skemaet\n  * bilagene\n- en linje\n\n"
                           "Med venlig hilsen\nSocialstyrelsen\n")
+
+
+def test_every_reply_kind_reply_status_and_letter_state_has_its_danish_words():
+    from notifications.locale import danish, english
+    from storage.states import LetterState, ReplyKind, ReplyStatus
+
+    assert set(danish.REPLY_KINDS) == {str(k) for k in ReplyKind}
+    assert set(danish.REPLY_STATUS) == {str(s) for s in ReplyStatus}
+    assert set(danish.LETTER_STATES) == set(english.LETTER_STATES) == {str(s) for s in LetterState}
+
+
+def test_every_ground_is_worded_in_both_languages():
+    from notifications.locale import danish, english
+    from storage.reasons import GroundCode
+
+    for said in (danish, english):
+        assert {str(c) for c in GroundCode} <= set(said.GROUNDS)

@@ -653,3 +653,13 @@ def test_the_queue_and_the_emails_come_a_page_at_a_time_with_the_filters_kept(be
     emails = client.get("/messages").text
     assert emails.count('<tr class="oc-') == 3 and "(side 1 af 4)" in emails
     assert client.get("/messages?page=4").text.count('<tr class="oc-') == 2  # 11 e-mails: 3 + 3 + 3 + 2
+
+
+def test_an_unknown_address_gets_a_danish_page_not_the_frameworks_english(bench):
+    client = client_for(bench)
+    sign_in(client)
+    missing = client.get("/no-such-page")
+    assert missing.status_code == 404 and "Not Found" not in missing.text
+    assert "Siden findes ikke" in missing.text and "Adressen findes ikke" in missing.text
+    wrong_method = client.get("/ranking/select")
+    assert wrong_method.status_code == 405 and "Method Not Allowed" not in wrong_method.text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from http import HTTPStatus
 from pathlib import Path
 from urllib.parse import quote
 
@@ -84,8 +85,15 @@ def create_app(settings: Settings, db: Database | None = None, archive: Archive 
     async def http_error(request: Request, error: StarletteHTTPException) -> Response:
         titles = {403: "Ikke tilladt", 404: "Siden findes ikke", 405: "Handlingen er ikke tilladt",
                   400: "Forkert forespørgsel"}
+        # the framework's own details are English reason phrases ("Not Found"): said in Danish instead
+        plain = {403: "Du har ikke adgang til denne side.", 404: "Adressen findes ikke. Gå tilbage, eller brug menuen.",
+                 405: "Siden kan ikke bruges sådan. Gå tilbage, og brug knapperne på siden.",
+                 400: "Forespørgslen kunne ikke forstås."}
+        detail = str(error.detail)
+        if detail == HTTPStatus(error.status_code).phrase:
+            detail = plain.get(error.status_code, "Siden kunne ikke vises.")
         return render(request, "error.html", None, status_code=error.status_code,
-                      title=titles.get(error.status_code, "Fejl"), message=str(error.detail))
+                      title=titles.get(error.status_code, "Fejl"), message=detail)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, error: RequestValidationError) -> Response:

@@ -30,7 +30,7 @@ from parsers.display_text import visible_text
 from storage import Archive, Database, InboundMessage
 from storage.models import utcnow
 from storage.reasons import Reason
-from storage.states import ApplicationStatus, DecisionState, MessageState, Outcome, ReplyKind, ReplyStatus
+from storage.states import ApplicationStatus, DecisionState, MessageState, Outcome
 from web.application_record import display_value
 from web.security import Staff
 
@@ -51,16 +51,8 @@ STATUS_LABELS: dict[str, str] = {
     ApplicationStatus.NEEDS_CLARIFICATION: "Afventer svar",
     ApplicationStatus.REJECTED: "Afvist",
 }
-REPLY_KINDS: dict[str, str] = {
-    ReplyKind.ACKNOWLEDGEMENT: "Kvittering",
-    ReplyKind.CLARIFICATION: "Anmodning om oplysninger",
-    ReplyKind.SIZE_REJECTION: "Afvist: for stor",
-    ReplyKind.REJECTION: "Afvisning",
-    ReplyKind.RECEIPT: "Bekræftelse",
-    ReplyKind.DECISION: "Afgørelse",
-}
-REPLY_STATUS: dict[str, str] = {ReplyStatus.PENDING: "afventer afsendelse", ReplyStatus.SENT: "sendt",
-                                ReplyStatus.FAILED: "fejlet", ReplyStatus.HELD: "tilbageholdt"}
+REPLY_KINDS: dict[str, str] = danish.REPLY_KINDS  # the same words as the case file's
+REPLY_STATUS: dict[str, str] = danish.REPLY_STATUS
 OUTCOMES: dict[str, str] = {  # an inbound message's state as message_state() names it
     Outcome.APPLICATION: "Ansøgning",
     Outcome.FOLLOW_UP: "Opfølgning",

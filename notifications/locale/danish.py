@@ -194,3 +194,8 @@ AND = " og "
 LETTER_STATES = {"drafted": "udkast, venter på godkendelse", "approved": "godkendt, ikke sendt",
                  "queued": "i udbakken", "sent": "sendt", "failed": "afsendelsen fejlede",
                  "no_address": "ikke sendt: ingen adresse at svare"}
+# a reply's kind and status (storage.states.ReplyKind, ReplyStatus), on the pages and in the case file
+REPLY_KINDS = {"acknowledgement": "Kvittering", "clarification": "Anmodning om oplysninger",
+               "size_rejection": "Afvist: for stor", "rejection": "Afvisning", "receipt": "Bekræftelse",
+               "decision": "Afgørelse"}
+REPLY_STATUS = {"pending": "afventer afsendelse", "sent": "sendt", "failed": "fejlet", "held": "tilbageholdt"}
