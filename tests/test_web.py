@@ -441,7 +441,26 @@ def test_a_formula_typed_into_the_form_is_exported_as_text(bench):
     assert "'=HYPERLINK" in csv_text
     book = load_workbook(io.BytesIO(client.get("/queue.xlsx").content))
     cell = next(c for row in book.active.iter_rows() for c in row if "HYPERLINK" in str(c.value))
-    assert cell.data_type == "s" and cell.value.startswith("'=")  # a string, not a formula
+    assert cell.data_type == "s" and cell.value.startswith("=HYPERLINK")  # typed as text, never a formula
+
+
+def test_the_xlsx_export_reads_as_typed_in_danish_excel(bench):
+    from datetime import datetime
+
+    client = client_for(bench)
+    sign_in(client)
+    sheet = load_workbook(io.BytesIO(client.get("/queue.xlsx").content)).active
+    header = [c.value for c in sheet[1]]
+    aarhus = next(row for row in sheet.iter_rows(min_row=2) if row[0].value == "AD-2019-0001")
+    phone = aarhus[header.index("2.4 Kontaktperson, telefon")]
+    assert phone.value == "+4541872000" and phone.data_type == "s"  # no apostrophe to see, still not a formula
+    received = aarhus[header.index("Modtaget (dansk tid)")]
+    assert isinstance(received.value, datetime) and received.number_format == "dd-mm-yyyy hh:mm"
+    approved = aarhus[header.index("8.4 Dato for godkendelse")]
+    assert approved.value.date().isoformat() == "2019-09-02" and approved.number_format == "dd-mm-yyyy"
+    assert sheet.auto_filter.ref == f"A1:{sheet.cell(1, len(header)).column_letter}8"
+    csv_text = client.get("/queue.csv").content.decode("utf-8-sig")
+    assert ";02-09-2019 10:15;" in csv_text and "'+4541872000" in csv_text  # CSV keeps its formula guard
 
 
 def test_downloads_are_attachments_with_safe_names_never_inline(bench):

@@ -1,7 +1,9 @@
 """Tables as downloads: CSV for Danish Excel (UTF-8 with BOM, semicolons) and XLSX (openpyxl).
 
 Text that a spreadsheet would run as a formula (=, +, -, @ first) is written with a leading apostrophe in
-CSV and as a plain string in XLSX: a municipality's free text is never executed on staff's machine.
+CSV, and in XLSX as a cell typed as text (no apostrophe to see: a phone number "+45 41 87 20 00" reads as
+typed): a municipality's free text is never executed on staff's machine. Times and dates are real dates in
+Danish order (dd-mm-yyyy hh:mm, dd-mm-yyyy); the XLSX sheet has a filter on its header row.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from openpyxl import Workbook
@@ -20,7 +22,8 @@ from starlette.responses import Response
 
 from notifications.locale import yes_no_text
 
-Cell = str | int | float | bool | datetime | None
+Cell = str | int | float | bool | datetime | date | None
+DANISH_DATETIME, DANISH_DATE = "dd-mm-yyyy hh:mm", "dd-mm-yyyy"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -38,7 +41,9 @@ def _csv_cell(value: Cell) -> str:
     if isinstance(value, float):
         return f"{value:.6f}".replace(".", ",")
     if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M")
+        return value.strftime("%d-%m-%Y %H:%M")
+    if isinstance(value, date):
+        return value.strftime("%d-%m-%Y")
     return str(_text_cell(value))
 
 
@@ -62,6 +67,7 @@ def xlsx_bytes(sheet: str, header: Sequence[str], rows: Sequence[Sequence[Cell]]
     ws.append([_xlsx_cell(ws, title, bold) for title in header])
     for row in rows:
         ws.append([_xlsx_cell(ws, value) for value in row])
+    ws.auto_filter.ref = f"A1:{get_column_letter(max(len(header), 1))}{len(rows) + 1}"
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
@@ -70,9 +76,11 @@ def xlsx_bytes(sheet: str, header: Sequence[str], rows: Sequence[Sequence[Cell]]
 def _xlsx_cell(ws: Any, value: Cell, font: Font | None = None) -> WriteOnlyCell:
     if isinstance(value, datetime):
         value = value.replace(tzinfo=None)  # Excel has no time zones; the column header names it
-    cell = WriteOnlyCell(ws, value="Ja" if value is True else "Nej" if value is False else _text_cell(value))
+    cell = WriteOnlyCell(ws, value="Ja" if value is True else "Nej" if value is False else value)
     if isinstance(cell.value, str):
         cell.data_type = "s"  # never a formula, whatever the text starts with
+    elif isinstance(value, date):
+        cell.number_format = DANISH_DATETIME if isinstance(value, datetime) else DANISH_DATE
     if font is not None:
         cell.font = font
     return cell

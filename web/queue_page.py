@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import date
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -149,8 +150,13 @@ QUEUE_HEADER = ["Reference", "Kommune", "Status", "For sent", "Modtaget (dansk t
                 "Problemer", "Seneste svar", "Gennemgået af", "Udvalgt", "Afvist (begrundelse)"]
 
 
-def export_value(value: Any) -> Cell:
-    """Numbers and yes/no stay typed (sortable in a spreadsheet); the rest as the page shows it."""
+def export_value(value: Any, kind: str = "") -> Cell:
+    """Numbers, yes/no and dates stay typed (sortable in a spreadsheet); the rest as the page shows it."""
+    if kind == "date" and isinstance(value, str):
+        try:
+            return date.fromisoformat(value[:10])
+        except ValueError:
+            return display_value(value)
     return value if isinstance(value, int | bool) else display_value(value)
 
 
@@ -166,7 +172,7 @@ def queue_table(request: Request, rows: list[QueueRow]) -> tuple[list[str], list
             " | ".join(f"{p.label}: {problem_text(p)}" for p in r.record.problems),
             f"{REPLY_KINDS.get(last.kind, last.kind)} ({REPLY_STATUS.get(last.status, last.status)})" if last else "",
             a.reviewed_by, a.selected, a.rejected_reason,
-            *[export_value(r.record.fields.get(spec.key)) for spec in FIELDS],
+            *[export_value(r.record.fields.get(spec.key), spec.kind) for spec in FIELDS],
         ])
     return header, table
 
