@@ -1,6 +1,10 @@
 """The call's management figures (the call promises data "for follow-up and management information"): arrivals
 per day, status, how fast we answered and how fast municipalities answered us, the target-group share by
-region, experience with the method, and the selection. Counts and durations only: no personal data."""
+region, experience with the method, and the selection. Counts and durations only: no personal data.
+
+Every figure reads an application's current version with staff's corrections on top (what its page shows). A
+joint application counts in the region of each of its municipalities, each with its own target group and
+population (an application is counted once in a region, however many of its municipalities lie there)."""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session, selectinload
 
-from parsers.municipalities import all_municipalities
+from parsers.municipalities import all_municipalities, find_municipality
 from storage.models import Application
 from storage.queries import current_values
 from storage.states import ApplicationStatus, Outcome, ReplyKind
@@ -55,7 +59,8 @@ class Figures:
 def figures(session: Session, deadline: datetime, zone: ZoneInfo, where: ColumnElement[bool] | None = None
             ) -> Figures:
     """The figures of the applications ``where`` selects (a round's), arrivals counted up to ``deadline``."""
-    query = select(Application).options(selectinload(Application.messages), selectinload(Application.replies))
+    query = select(Application).options(selectinload(Application.messages), selectinload(Application.replies),
+                                        selectinload(Application.corrections))
     if where is not None:
         query = query.where(where)
     applications = list(session.scalars(query.order_by(Application.received_at)))
@@ -74,12 +79,17 @@ def figures(session: Session, deadline: datetime, zone: ZoneInfo, where: ColumnE
     result.regions = {region: RegionFigures() for region in REGIONS}
     for application in applications:
         fields = {key: value for key, (value, _source) in values.get(application.id, {}).items()}
+        fields.update({c.key: c.value for c in application.corrections})  # in order: the newest wins
         _timings(application, result)
-        region = region_of.get(application.municipality_code or "")
-        if region in result.regions:
+        counted: set[str] = set()
+        for code, size, population in _members(application, fields):
+            region = region_of.get(code or "")
+            if region not in result.regions:
+                continue
             figures_of = result.regions[region]
-            figures_of.applications += 1
-            size, population = fields.get("target_group_size"), fields.get("population")
+            if region not in counted:
+                figures_of.applications += 1
+                counted.add(region)
             if isinstance(size, int) and isinstance(population, int) and population > 0:
                 figures_of.target_group += size
                 figures_of.population += population
@@ -93,6 +103,20 @@ def figures(session: Session, deadline: datetime, zone: ZoneInfo, where: ColumnE
     for key in ("yes", "no", "unknown"):
         result.experience.setdefault(key, 0)
     return result
+
+
+def _members(application: Application, fields: dict[str, object]) -> list[tuple[str | None, object, object]]:
+    """(municipality code, target group, population) of the applicant and, when joint, of each partner."""
+    members = [(application.municipality_code, fields.get("target_group_size"), fields.get("population"))]
+    partners = fields.get("partners")
+    if fields.get("joint_application") is True and isinstance(partners, list):
+        for partner in partners:
+            if not isinstance(partner, dict):
+                continue
+            found = find_municipality(str(partner.get("municipality") or ""))
+            if found is not None and found.code != application.municipality_code:
+                members.append((found.code, partner.get("target_group_size"), partner.get("population")))
+    return members
 
 
 def _timings(application: Application, result: Figures) -> None:

@@ -682,3 +682,31 @@ def test_an_unknown_address_gets_a_danish_page_not_the_frameworks_english(bench)
     assert "Siden findes ikke" in missing.text and "Adressen findes ikke" in missing.text
     wrong_method = client.get("/ranking/select")
     assert wrong_method.status_code == 405 and "Method Not Allowed" not in wrong_method.text
+
+
+def test_region_figures_read_corrected_values_and_count_each_partner_in_its_own_region(bench):
+    """Counted by hand from the demo's forms: a correction (Odense's population) and a partner in another region
+    (Roskilde, Sjælland, added to Vejle's joint application) are in the figures."""
+    client = client_for(bench)
+    token = sign_in(client)
+    client.post("/applications/AD-2019-0002/corrections",
+                data={"csrf_token": token, "key": "population", "value": "205.978"})
+    client.post("/applications/AD-2019-0003/corrections", data={
+        "csrf_token": token, "key": "partners", "value": "Fredericia; 150; 51.000; Ja\nRoskilde; 100; 90.000; Nej"})
+    rows = client.get("/statistik.csv").content.decode("utf-8-sig").splitlines()
+    figures = {line.split(";")[1]: line.split(";")[2] for line in rows if line.startswith("Region;")}
+    expected = {  # applications; target group / population
+        "Midtjylland": (3, 1250 + 300 + 1250, 352_751 + 90_000 + 352_751),  # Aarhus, Herning, Viborg
+        # Odense, Vejle and Fredericia, Svendborg
+        "Syddanmark": (3, 1250 + 400 + 150 + 500, 205_978 + 59_000 + 51_000 + 58_000),
+        "Sjælland": (2, 240 + 100, 72_000 + 90_000),  # Holbæk, and Vejle's partner Roskilde
+        "Hovedstaden": (0, 0, 0), "Nordjylland": (0, 0, 0)}
+    for region, (count, target, population) in expected.items():
+        assert int(figures[f"{region}: ansøgninger"]) == count, region
+        assert int(figures[f"{region}: borgere i målgruppen"]) == target, region
+        assert int(figures[f"{region}: indbyggere"]) == population, region
+        share = figures[f"{region}: målgruppens andel af indbyggerne"]
+        assert share == ("" if not population else f"{round(target / population, 6):.6f}".replace(".", ","))
+    page = client.get("/statistik").text
+    assert '<text x=' in page and 'class="value"' in page  # every bar carries its value ...
+    assert page.count('class="label"') == page.count('class="bar"')  # ... and its label

@@ -3,6 +3,7 @@ strict), each with its numbers beside it as a table, and all of them as CSV."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -31,6 +32,17 @@ class Bar:
     y: float
     width: float
     height: float
+
+    @property
+    def short(self) -> str:
+        """The label under the bar, cut to what its width holds (the table beside it has it whole)."""
+        room = max(int(self.width / 6.5), 2)
+        if len(self.label) <= room:
+            return self.label
+        day = re.fullmatch(r"(\d+)\. (\w{3})\w+", self.label)  # "2. september" -> "2. sep."
+        if day is not None and len(f"{day[1]}. {day[2]}.") <= room:
+            return f"{day[1]}. {day[2]}."
+        return self.label[:room - 1] + "…"
 
 
 def bars(items: list[tuple[str, float, str]], width: int = 640, height: int = 160) -> list[Bar]:
@@ -64,6 +76,8 @@ def _rows(found: Figures) -> list[list[Cell]]:
     for region in REGIONS:
         figures_of = found.regions[region]
         rows.append(["Region", f"{region}: ansøgninger", figures_of.applications])
+        rows.append(["Region", f"{region}: borgere i målgruppen", figures_of.target_group])
+        rows.append(["Region", f"{region}: indbyggere", figures_of.population])
         rows.append(["Region", f"{region}: målgruppens andel af indbyggerne",
                      None if figures_of.share is None else round(figures_of.share, 6)])
     rows += [["Erfaring", EXPERIENCE[key], count] for key, count in found.experience.items()]
