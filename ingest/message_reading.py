@@ -12,7 +12,9 @@ import hashlib
 import re
 from dataclasses import dataclass
 from email import policy
+from email.errors import HeaderParseError
 from email.feedparser import BytesFeedParser
+from email.headerregistry import BaseHeader, UnstructuredHeader
 from email.message import EmailMessage, Message
 from email.parser import BytesHeaderParser
 from email.policy import EmailPolicy
@@ -46,6 +48,10 @@ def _parsed_header(name: str, value: str) -> Any:
     return policy.default.header_fetch_parse(name, value)
 
 
+class _UnparsedHeader(UnstructuredHeader, BaseHeader):
+    """A field whose structured parse failed, read as plain text under its own name."""
+
+
 class ReadingPolicy(_EmailPolicy):
     """``policy.default``, except that a header field is parsed once, not at every read: the email package
     parses a header each time it is asked for (a message's Content-Type some 30 times in one pipeline), and
@@ -54,9 +60,14 @@ class ReadingPolicy(_EmailPolicy):
     def header_fetch_parse(self, name: str, value: str) -> Any:
         if hasattr(value, "name"):  # set by a program, already a header object
             return value
-        if len(value) > 2_000:  # the cache holds ordinary fields only (a bounded number of bounded values)
-            return super().header_fetch_parse(name, value)
-        return _parsed_header(name, value)
+        try:
+            if len(value) > 2_000:  # the cache holds ordinary fields only (a bounded number of bounded values)
+                return super().header_fetch_parse(name, value)
+            return _parsed_header(name, value)
+        except (IndexError, ValueError, TypeError, HeaderParseError):
+            # the email package's structured parsers raise on some malformed values (CPython:
+            # "Content-Type: 0;0*" is an IndexError): such a field is kept as unstructured text
+            return _UnparsedHeader(name, "".join(value.splitlines()))
 
 
 READING_POLICY = ReadingPolicy()
