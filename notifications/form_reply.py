@@ -22,6 +22,10 @@ def form_reply_context(application: Application, fields: Mapping[str, Any], prob
         "form_filename": form_filename,
         "municipality": application.municipality,
         "partners": [p.get("municipality") or "?" for p in fields.get("partners") or []],
+        # each partner with its own numbers, echoed beside the applicant's (a joint application's whole input)
+        "partner_rows": [{"municipality": p.get("municipality") or "?", "target_group_size": p.get("target_group_size"),
+                          "population": p.get("population")} for p in fields.get("partners") or []
+                         if fields.get("joint_application") is not False],
         "target_group_size": fields.get("target_group_size"),
         "population": fields.get("population"),
         "already_implemented": fields.get("already_implemented"),

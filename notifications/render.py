@@ -116,11 +116,34 @@ def render_reply(template: str, context: dict[str, Any], language: str = "da",
     return RenderedReply(TEMPLATE_KIND[template], subject.strip(), flow(body.lstrip("\n")), language)
 
 
+_FIELD_LINE = re.compile(r"^\s{2,}([^:*][^:]*?):\s+(\S.*)$")  # "  Antal indbyggere:      352.751"
+_LIST_ITEM = re.compile(r"^\s*[*•-]\s+")
+
+
+def _html_paragraph(paragraph: str) -> str:
+    """One paragraph of a reply as HTML: the echoed fields as a table, a list as a list, else lines."""
+    lines = paragraph.split("\n")
+    if all(_FIELD_LINE.match(line) for line in lines):
+        rows = "".join(f"<tr><th scope=\"row\" style=\"text-align: left; padding: 2px 12px 2px 0\">"
+                       f"{html.escape(m[1])}</th><td>{html.escape(m[2])}</td></tr>"
+                       for m in (_FIELD_LINE.match(line) for line in lines) if m)
+        return f"<table style=\"border-collapse: collapse\">{rows}</table>"
+    if _LIST_ITEM.match(lines[0]):
+        items: list[list[str]] = []
+        for line in lines:
+            if _LIST_ITEM.match(line) or not items:
+                items.append([_LIST_ITEM.sub("", line)])
+            else:
+                items[-1].append(line.strip())  # an item's continuation line
+        shown = ("<li>" + "<br>".join(html.escape(x) for x in item) + "</li>" for item in items)
+        return "<ul>" + "".join(shown) + "</ul>"
+    return "<p>" + "<br>".join(html.escape(line) for line in lines) + "</p>"
+
+
 def text_to_html(body: str, language: str = "da") -> str:
-    """The same reply as an HTML alternative: every character escaped, paragraphs and line breaks kept."""
-    paragraphs = [p for p in body.replace("\r\n", "\n").split("\n\n") if p.strip()]
-    rendered = "\n".join(
-        "<p style=\"white-space: pre-wrap\">" + "<br>\n".join(html.escape(line) for line in p.split("\n")) + "</p>"
-        for p in paragraphs)
+    """The same reply as an HTML alternative: every character escaped; paragraphs as paragraphs, the echoed
+    fields as a table and lists as lists (no spaces to align columns, no doubled line breaks)."""
+    paragraphs = [p.strip("\n") for p in body.replace("\r\n", "\n").split("\n\n") if p.strip()]
+    rendered = "\n".join(_html_paragraph(p) for p in paragraphs)
     return (f'<!DOCTYPE html>\n<html lang="{html.escape(language)}"><head><meta charset="utf-8"></head>\n'
             f'<body style="font-family: sans-serif">\n{rendered}\n</body></html>\n')

@@ -40,6 +40,7 @@ def base_context(row: InboundMessage, settings: Settings, application: Applicati
         "deadline_local": time_text(deadline, settings.call.language, settings.call.zone),
         "questions_address": settings.call.questions_address,
         "late": row.received_at > deadline,
+        "greeting": clean(row.sender_name or ""),  # "Kære Lone Friis"; a template's own greeting wins
     }
 
 

@@ -80,7 +80,7 @@ def test_a_text_answer_without_a_form_is_attached_with_a_short_receipt(intake, i
     deliver(imap, answer, MORNING + timedelta(days=3))
     report = intake.poll_once()
     assert report.outcomes == {"follow_up": 1}
-    assert sink.messages[-1]["Subject"] == "[AD-2019-0001] Vi har modtaget dit svar"
+    assert sink.messages[-1]["Subject"] == "[AD-2019-0001] Vi har modtaget jeres svar"
     view = show(intake, "AD-2019-0001")
     assert view["status"] == "needs_clarification"
     assert [e.get("kind") or e["outcome"] for e in view["conversation"]] == [

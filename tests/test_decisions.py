@@ -481,3 +481,26 @@ def test_check_warns_when_letters_are_drafted_without_guidance_on_appeal(bench):
     warned = check_decision_letters(without)
     assert warned.status == Status.WARNING and "call.appeal_text.da" in warned.detail and "AD-2019" in warned.detail
     assert check_decision_letters(bench.settings).status == Status.OK
+
+
+def test_a_follow_up_after_the_decision_is_told_a_caseworker_will_answer_not_to_send_a_form(bench):
+    from email.message import EmailMessage
+
+    from web_support import deliver
+
+    from ingest.demo import to_bytes
+
+    client, token, _boss, _boss_token, decision_id = approved(bench)
+    withdraw_open_clarifications(client, token)
+    client.post(f"/decision/{decision_id}/send", data={"csrf_token": token, "confirm": "yes"})
+    question = EmailMessage()
+    question["From"], question["To"] = "Ole Ries <ole@holb.dk>", "uip-imp2@socialstyrelsen.dk"
+    question["Subject"] = "SV: Afgørelse om implementeringsstøtte til Åben Dialog [AD-2019-0005]"
+    question["Message-ID"] = "<holbaek-spoerger@holb.dk>"
+    question.set_content("Må vi stadig sende et bilag om vores netværksmøder?")
+    deliver(bench, to_bytes(question))
+    with bench.db.session() as session:
+        receipt = session.scalars(select(Reply).where(Reply.kind == "receipt").order_by(Reply.id.desc())).first()
+    assert receipt.subject.startswith("[AD-2019-0005]")
+    assert "har truffet afgørelse om ansøgningen. En sagsbehandler læser jeres e-mail" in receipt.body
+    assert "send det rettede skema" not in receipt.body

@@ -79,7 +79,7 @@ def test_a_structure_beyond_the_limits_is_quarantined_with_its_reason_and_the_se
     assert folder_count(imap, "INBOX") == 0
     (reply,) = sink.messages
     assert reply["To"].addresses[0].addr_spec == "jens@kommune.dk"
-    assert "Vi kunne ikke læse din e-mail" in reply["Subject"]
+    assert "Vi kunne ikke læse jeres e-mail" in reply["Subject"]
     with intake.db.session() as session:
         assert messages_by_state(session)["quarantined"] == 1
 

@@ -157,3 +157,49 @@ def test_the_html_alternative_says_the_same_and_escapes_what_came_from_outside()
     html = message.get_body(("html",)).get_content()
     assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "Tak &amp; farvel" in html and '<html lang="da">' in html
+
+
+def test_replies_address_the_municipality_as_i_and_jer_and_greet_the_sender_by_name(bench):
+    import email
+    import glob
+    import re
+    from email import policy
+    from pathlib import Path
+
+    from ingest.poller import Intake
+
+    intake = Intake.from_settings(bench.settings)
+    try:
+        intake.send_replies()
+    finally:
+        intake.close()
+    written = [email.message_from_bytes(Path(path).read_bytes(), policy=policy.default)
+               for path in glob.glob(f"{bench.settings.smtp.outbox_dir}/*.eml")]
+    assert len(written) >= 8
+    for message in written:
+        body = message.get_body(("plain",)).get_content()
+        assert not re.search(r"\b(du|din|dit|dine|dig)\b", body + str(message["Subject"]), re.I), message["Subject"]
+        assert "Kære afsender" not in body  # every demo sender gave a name
+    by_subject = {str(m["Subject"]): m.get_body(("plain",)).get_content() for m in written}
+    vejle = next(body for subject, body in by_subject.items() if "AD-2019-0003" in subject)
+    assert "Kære Jan Vad" in vejle
+    assert "Samarbejdskommune:            Fredericia Kommune: 150 borgere i målgruppen, 51.000 indbyggere" in vejle
+    aarhus = next(body for subject, body in by_subject.items() if "AD-2019-0001" in subject)
+    assert "Vi modtog ansøgningen 2. september 2019 kl. 10.15 (det tidspunkt, hvor vores server modtog " in aarhus
+    assert "og den har fået referencenummeret AD-2019-0001" in aarhus
+    too_big = next(body for subject, body in by_subject.items() if "for stor" in subject)
+    assert "omkring en tredjedel mere i en e-mail" in too_big and "ca. 7,5 MB" in too_big
+
+
+def test_the_html_part_is_a_letter_with_the_echoed_fields_as_a_table_and_no_doubled_breaks():
+    from notifications.render import text_to_html
+
+    body = ("Kære Mette\n\nVi har læst:\n\n  Ansøgende kommune:            Aarhus Kommune\n"
+            "  Antal indbyggere:             352.751\n\n  * 4.2 Antal indbyggere\n    Feltet er ikke udfyldt.\n\n"
+            "Med venlig hilsen\nSocialstyrelsen\n")
+    page = text_to_html(body)
+    assert "<th scope=\"row\" style=\"text-align: left; padding: 2px 12px 2px 0\">Ansøgende kommune</th>" \
+           "<td>Aarhus Kommune</td>" in page
+    assert "<li>4.2 Antal indbyggere<br>Feltet er ikke udfyldt.</li>" in page
+    assert "<p>Med venlig hilsen<br>Socialstyrelsen</p>" in page
+    assert "pre-wrap" not in page and "  " not in page.split("<body")[1].replace("\n", "")

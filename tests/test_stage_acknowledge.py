@@ -21,7 +21,7 @@ def test_a_complete_application_is_acknowledged_with_its_reference_and_danish_re
     ctx = through(context(memory_db, tmp_path, email()), *STAGES)
     (reply,) = ctx.row.replies
     assert reply.kind == "acknowledgement" and reply.subject.startswith("[AD-2019-0001]")
-    assert "modtaget den 2. september 2019 kl. 11.00" in reply.body and "352.751" in reply.body
+    assert "Vi modtog ansøgningen 2. september 2019 kl. 11.00" in reply.body and "352.751" in reply.body
     assert reply.application is ctx.application and reply.status == "pending"
 
 
@@ -53,7 +53,7 @@ def test_the_acknowledgement_is_evidence_each_file_with_its_size_and_sha256_and_
     listed_form = f"  * {form.filename} (ansøgningsskema, {number_text(form.size)} bytes)\n    SHA-256: {form.sha256}"
     listed_annex = f"  * Budget.pdf (bilag, 18 bytes)\n    SHA-256: {hashlib.sha256(budget).hexdigest()}"
     assert listed_form in reply.body and listed_annex in reply.body
-    assert "2. september 2019 kl. 11.00 (tidspunktet, hvor vores server modtog e-mailen)" in reply.body
+    assert "2. september 2019 kl. 11.00 (det tidspunkt, hvor vores server modtog e-mailen)" in reply.body
 
 
 def test_replies_queued_earlier_in_the_same_transaction_count_toward_the_rate_limits(memory_db, tmp_path):

@@ -710,3 +710,19 @@ def test_region_figures_read_corrected_values_and_count_each_partner_in_its_own_
     page = client.get("/statistik").text
     assert '<text x=' in page and 'class="value"' in page  # every bar carries its value ...
     assert page.count('class="label"') == page.count('class="bar"')  # ... and its label
+
+
+def test_the_log_is_filtered_by_person_action_and_day_and_names_fields_and_statuses_in_danish(bench):
+    client = client_for(bench)
+    token = sign_in(client)
+    client.post("/applications/AD-2019-0002/corrections",
+                data={"csrf_token": token, "key": "approval_date", "value": "2-9-2019"})
+    client.post("/applications/AD-2019-0002/notes", data={"csrf_token": token, "text": "Ringede"})
+    log = client.get("/audit").text
+    assert "felt: 8.4 Dato for godkendelse" in log and "approval_date" not in log
+    only = client.get("/audit?action=add_note").text.split("<tbody>")[1]
+    assert "Tilføjede note" in only and "Rettede felt" not in only and "Logget ind" not in only
+    assert "Logget ind" in client.get(f"/audit?actor={EMAIL}&action=login").text.split("<tbody>")[1]
+    assert "Ingen handlinger endnu" in client.get("/audit?until=2019-01-01").text
+    today = client.get("/audit?since=2019-01-01").text.split("<tbody>")[1]
+    assert "Tilføjede note" in today

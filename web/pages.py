@@ -27,6 +27,7 @@ from notifications.locale import (
     size_text,
 )
 from parsers.display_text import visible_text
+from parsers.form_fields import FIELDS_BY_KEY
 from storage import Archive, Database, InboundMessage
 from storage.models import utcnow
 from storage.reasons import Reason
@@ -252,6 +253,21 @@ def redirect(request: Request, path: str, flash: str = "", anchor: str = "") -> 
     return RedirectResponse(target + (f"#{anchor}" if anchor else ""), status_code=303)
 
 
+def detail_text(detail: dict[str, Any]) -> str:
+    """An audit entry's details as staff read them: each key by its Danish label, a field by its label on the
+    form, a status and a yes/no in words."""
+    def shown(key: str, value: Any) -> str:
+        if key == "field" and isinstance(value, str):
+            return FIELDS_BY_KEY[value].label if value in FIELDS_BY_KEY else value
+        if key == "status" and isinstance(value, str):
+            return STATUS_LABELS.get(value, REPLY_STATUS.get(value, value))
+        if isinstance(value, bool):
+            return "Ja" if value else "Nej"
+        return display_value(value) or "–"
+
+    return " · ".join(f"{DETAIL_LABELS.get(k, k)}: {shown(k, v)}" for k, v in detail.items())
+
+
 def _filters() -> None:
     env = TEMPLATES.env
     env.filters["value"] = display_value
@@ -272,8 +288,7 @@ def _filters() -> None:
     env.globals["ACTIONS"] = ACTIONS
     env.globals["local_time"] = local_time
     env.filters["percent"] = lambda fraction, digits=2: percent_text(fraction, digits) + " %"
-    env.filters["detail"] = lambda detail: " · ".join(f"{DETAIL_LABELS.get(k, k)}: {display_value(v) or '–'}"
-                                                      for k, v in detail.items())
+    env.filters["detail"] = detail_text
     env.filters["size"] = size_text
 
 

@@ -1,7 +1,8 @@
 """Stage: find the application form among the attachments and read it; say why when there is none.
 
 A follow-up without a form (a text answer to a clarification request) is attached to its application for
-staff and gets a short receipt; a message with no form and no application gets the "no form" reply.
+staff and gets a short receipt (after the application's decision letter went out, one saying that the case
+is decided and a caseworker will answer); a message with no form and no application gets the "no form" reply.
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ from ingest.context import MessageContext
 from ingest.errors import FollowUpMessage, RejectMessage
 from parsers import FormCandidate
 from parsers.form_file import choose_form
+from storage import Application
 from storage.reasons import Reason, ReasonCode
+from storage.states import DecisionState
 
 
 def process(ctx: MessageContext) -> None:
@@ -40,6 +43,12 @@ def process(ctx: MessageContext) -> None:
     if thread is not None:
         raise FollowUpMessage(Reason(ReasonCode.FOLLOW_UP, {"reference": thread.reference,
                                                             "found_by": ctx.thread_found_by}),
-                              "receipt", application=thread, reference=thread.reference, attachments=names)
+                              "receipt", application=thread, reference=thread.reference, attachments=names,
+                              decided=decided(thread))
     raise RejectMessage(Reason(ReasonCode.NO_FORM if names else ReasonCode.NO_ATTACHMENTS), "no_form",
                         attachments=names)
+
+
+def decided(application: Application) -> bool:
+    """Whether the application's decision letter has been released (its round's decision was sent)."""
+    return any(letter.decision.state == DecisionState.SENT for letter in application.decision_letters)
