@@ -66,8 +66,7 @@ def letter_context(settings: Settings, round_: Round, snapshot: dict[str, Any], 
     entry = entries.get(application.reference, {})
     for ground in grounds:
         if ground["code"] in LATE_CODES:
-            ground.setdefault("received", application.received_at.isoformat())
-            ground["received"] = ground["received"] or application.received_at.isoformat()
+            ground["received"] = ground.get("received") or application.received_at.isoformat()
             ground["deadline"] = round_.deadline.isoformat()
     return {
         "reference": application.reference, "municipality": application.municipality or "",
