@@ -13,7 +13,7 @@ from config import Settings
 from config.rounds import Round, round_at, stored_round
 from notifications import header_safe, new_message_id, render_reply
 from notifications.locale import date_text, time_text
-from notifications.render import TEMPLATE_KIND
+from notifications.render import TEMPLATE_KIND, RenderedReply
 from parsers.display_text import visible_text as clean
 from storage import Application, InboundMessage, Reply
 from storage.models import utcnow
@@ -44,18 +44,26 @@ def base_context(row: InboundMessage, settings: Settings, application: Applicati
     }
 
 
-def queue_reply(row: InboundMessage, settings: Settings, template: str, context: dict[str, Any],
-                application: Application | None = None, prior_references: str = "") -> Reply | None:
-    """A pending reply to ``row``'s sender, or None when it has no address to answer."""
-    if not row.reply_address:
-        return None
+def render_for(row: InboundMessage, settings: Settings, template: str, context: dict[str, Any],
+               application: Application | None = None) -> tuple[RenderedReply, datetime | None]:
+    """The reply to ``row`` as it would be queued now (a preview shows exactly this), and for a clarification
+    request the time it asks an answer by (within call.clarification_days)."""
     answer_by = None
-    if TEMPLATE_KIND[template] == ReplyKind.CLARIFICATION:  # asks for an answer within call.clarification_days
+    if TEMPLATE_KIND[template] == ReplyKind.CLARIFICATION:
         answer_by = answer_by_for(settings)
         context = {**context, "answer_by_local": date_text(answer_by.astimezone(settings.call.zone).date(),
                                                            settings.call.language)}
     rendered = render_reply(template, {**base_context(row, settings, application), **context}, settings.call.language,
                             settings.call.template_dir)
+    return rendered, answer_by
+
+
+def queue_reply(row: InboundMessage, settings: Settings, template: str, context: dict[str, Any],
+                application: Application | None = None, prior_references: str = "") -> Reply | None:
+    """A pending reply to ``row``'s sender, or None when it has no address to answer."""
+    if not row.reply_address:
+        return None
+    rendered, answer_by = render_for(row, settings, template, context, application)
     chain = [*clean(prior_references).split()[-10:], clean(row.message_id or "")]
     references = " ".join(dict.fromkeys(ref for ref in chain if ref.startswith("<")))
     reply = Reply(
@@ -106,15 +114,23 @@ def _rate_limited(row: InboundMessage, settings: Settings, to_addr: str) -> str 
     return None
 
 
-def queue_letter(application: Application, settings: Settings, subject: str, body: str, language: str
-                 ) -> Reply | None:
-    """A decision letter as a pending reply in the application's conversation: to the sender of the message
-    that brought its current form, threaded under it; None when no message of it has an address to answer."""
+def letter_message(application: Application) -> InboundMessage | None:
+    """The message a decision letter answers: the one that brought the current form, else the newest with an
+    address to answer; None when no message of the application has one."""
     messages = [m for m in application.messages if m.reply_address]
     if not messages:
         return None
     current = application.current_submission
-    message = next((m for m in messages if current is not None and m.id == current.message_id), messages[-1])
+    return next((m for m in messages if current is not None and m.id == current.message_id), messages[-1])
+
+
+def queue_letter(application: Application, settings: Settings, subject: str, body: str, language: str
+                 ) -> Reply | None:
+    """A decision letter as a pending reply in the application's conversation: to the sender of the message
+    that brought its current form, threaded under it; None when no message of it has an address to answer."""
+    message = letter_message(application)
+    if message is None:
+        return None
     earlier = [application.messages[0].message_id or "", *(r.message_id_header for r in application.replies[-1:])]
     references = " ".join(dict.fromkeys(ref for ref in [*earlier, message.message_id or ""] if ref.startswith("<")))
     reply = Reply(message_id_header=new_message_id(settings.smtp.sender), kind=ReplyKind.DECISION,

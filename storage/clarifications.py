@@ -25,7 +25,8 @@ def open_clarification(application: Application) -> Reply | None:
     latest = max(asked, key=lambda r: (r.created_at, r.id))
     if latest.withdrawn_at is not None:
         return None
-    answered = any(m.outcome in ANSWERS and m.id > latest.inbound_message_id for m in application.messages)
+    answered = any(m.state == MessageState.PROCESSED and m.outcome in ANSWERS and m.id > latest.inbound_message_id
+                   for m in application.messages)  # the same rule as open_clarifications, on loaded rows
     return None if answered else latest
 
 

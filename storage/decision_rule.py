@@ -67,10 +67,14 @@ class Ruling:
         return {"decision": self.decision.id} if self.verdict == Verdict.RECORDED and self.decision else {}
 
 
+def latest_decision(session: Session, round_name: str) -> Decision | None:
+    return session.scalars(select(Decision).where(Decision.round == round_name).order_by(Decision.id.desc())
+                           .limit(1)).first()
+
+
 def open_decision(session: Session, round_name: str) -> Decision | None:
     """The round's newest decision when it is proposed, approved or sent."""
-    latest = session.scalars(select(Decision).where(Decision.round == round_name).order_by(Decision.id.desc())
-                             .limit(1)).first()
+    latest = latest_decision(session, round_name)
     return latest if latest is not None and latest.state in OPEN_STATES else None
 
 

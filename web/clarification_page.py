@@ -10,10 +10,9 @@ from fastapi import APIRouter, Depends, Form, Request
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from notifications import render_reply
 from notifications.form_reply import form_reply_context
 from notifications.locale import date_text, time_text
-from notifications.reply_queue import answer_by_for, base_context, queue_reply
+from notifications.reply_queue import queue_reply, render_for
 from storage import Application, InboundMessage
 from storage.clarifications import open_clarification, overdue, withdraw
 from storage.decision_rule import RoundChange
@@ -67,10 +66,7 @@ def _ask(request: Request, staff: Staff, session: Session, application: Applicat
                     clarification_error="Der er intet at afklare: ansøgningen har ingen åbne forhold. Skriv selv, "
                                         "hvad I vil spørge om.")
     if action != "send":
-        answer_by = answer_by_for(settings).astimezone(settings.call.zone).date()
-        preview = render_reply(template, {**base_context(row, settings, application), **context,
-                                          "answer_by_local": date_text(answer_by, settings.call.language)},
-                               settings.call.language, settings.call.template_dir)
+        preview, _answer_by = render_for(row, settings, template, context, application)
         return page(request, staff, session, application, preview=preview, preview_to=row.reply_address,
                     clarification_text=text, preview_of=template)
     ruled = ruling(request, session, application, RoundChange.CLARIFY)

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 from starlette.responses import Response
 
+from notifications.reply_queue import letter_message
 from storage.coordination import serialise
 from storage.decision_models import Decision, DecisionLetter
 from storage.decision_rule import OPEN_STATES
@@ -229,18 +230,10 @@ def confirm_send(request: Request, decision_id: RowId, staff: Annotated[Staff, D
         if decision is None:
             raise HTTPException(404, "Der er ingen afgørelse med dette nummer.")
         refusal = send_refusal(session, settings_of(request), decision)
-        recipients = [(letter, _recipient(letter)) for letter in decision.letters]
+        recipients = [(letter, found.reply_address if (found := letter_message(letter.application)) else None)
+                      for letter in decision.letters]
         return render(request, "send_letters.html", staff, decision=decision, refusal=refusal,
                       recipients=recipients, round_name=decision.round)
-
-
-def _recipient(letter: DecisionLetter) -> str | None:
-    """The address the letter will go to: the sender of the message that brought the current form."""
-    messages = [m for m in letter.application.messages if m.reply_address]
-    current = letter.application.current_submission
-    found = next((m for m in messages if current is not None and m.id == current.message_id),
-                 messages[-1] if messages else None)
-    return found.reply_address if found else None
 
 
 @router.post("/decision/{decision_id}/send")

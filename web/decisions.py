@@ -24,7 +24,7 @@ from parsers import Problem
 from storage.clarifications import open_clarifications
 from storage.coordination import serialise
 from storage.decision_models import Decision, DecisionLetter
-from storage.decision_rule import OPEN_STATES, SELECTION_LOCK
+from storage.decision_rule import OPEN_STATES, SELECTION_LOCK, latest_decision
 from storage.models import Application, FieldCorrection, ProblemRow, utcnow
 from storage.queries import current_values, in_round
 from storage.states import DecisionState
@@ -96,13 +96,13 @@ def propose_selection(session: Session, settings: Settings, round_: Round, email
     ranking = ranking_of(settings, session, round_)
     if not MIN_SELECTED <= len(ranking.selected) <= round_.max_selected:
         raise DecisionRefused("proposal_size")
-    reason = selection_reason.strip()[:4000]
-    if ranking.passed_over() and not reason:
+    reason, departs = selection_reason.strip()[:4000], bool(ranking.passed_over())
+    if departs and not reason:
         raise DecisionRefused("selection_reason_needed")
     now = utcnow()
     snapshot = snapshot_of(ranking, round_, email, now)
     snapshot["late_policy"] = settings.call.late_policy
-    if ranking.passed_over():
+    if departs:
         snapshot["selection_reason"] = reason
         snapshot["departing"] = sorted(ranking.departing())
     snapshot["revisions"] = dict(session.execute(select(Application.reference, Application.revision).where(
@@ -231,8 +231,3 @@ def snapshot_of(ranking: Ranking, round_: Round, proposed_by: str, at: datetime)
                           "grounds": [g.as_dict() for g in n.grounds]} for n in ranking.not_eligible],
         "selected": [r.candidate.reference for r in ranking.selected],
     }
-
-
-def latest_decision(session: Session, round_name: str) -> Decision | None:
-    return session.scalars(select(Decision).where(Decision.round == round_name).order_by(Decision.id.desc())
-                           .limit(1)).first()
