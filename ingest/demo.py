@@ -70,6 +70,7 @@ def application_email(
     form_filename: str = "Ansøgningsskema Åben Dialog.docx",
     annexes: Mapping[str, bytes] | None = None,
     extra_headers: Mapping[str, str] | None = None,
+    body: str = "Hermed vores ansøgning med bilag.\n\nVenlig hilsen\n",
 ) -> EmailMessage:
     message = EmailMessage()
     message["From"] = sender
@@ -79,7 +80,7 @@ def application_email(
     message["Message-ID"] = message_id or f"<{os.urandom(8).hex()}@demo.kommune.dk>"
     for name, value in (extra_headers or {}).items():
         message[name] = value
-    message.set_content("Hermed vores ansøgning med bilag.\n\nVenlig hilsen\n")
+    message.set_content(body)
     if values is not None:
         data = fill_form(values, mode=mode)
         message.add_attachment(data, maintype=DOCX_TYPE[0], subtype=DOCX_TYPE[1], filename=form_filename)
@@ -131,7 +132,9 @@ def sample_mail() -> list[tuple[str, bytes, datetime]]:
                                              approval_date=date(2019, 9, 9), cvr="29189927"),
                              sender="Bo Dahl <bo@viborg.dk>", message_id="<demo-viborg@viborg.dk>")
     question = application_email(None, sender="Karen Hald <karen@esbjerg.dk>", message_id="<demo-q@esbjerg.dk>",
-                                 subject="Spørgsmål om målgruppen")
+                                 subject="Spørgsmål om målgruppen",
+                                 body="Hej\n\nVi overvejer at søge. Må vi regne borgere på venteliste til bostøtte med "
+                                      "i målgruppen (punkt 4.1)?\n\nVenlig hilsen\nKaren Hald\nEsbjerg Kommune\n")
     out_of_office = application_email(None, sender="Per Holm <per@aalborg.dk>", subject="Fraværende: Åben Dialog",
                                       message_id="<demo-ooo@aalborg.dk>",
                                       extra_headers={"Auto-Submitted": "auto-replied"})

@@ -40,7 +40,8 @@ from storage.states import ApplicationStatus, DecisionState, LetterState, ReplyK
 
 STATUS_NAMES: dict[str, str] = {ApplicationStatus.COMPLETE: "komplet",
                                  ApplicationStatus.NEEDS_CLARIFICATION: "afventer svar",
-                                 ApplicationStatus.REJECTED: "afvist"}
+                                 ApplicationStatus.REJECTED: "afvist", ApplicationStatus.AWARDED: "tilsagn",
+                                 ApplicationStatus.DECLINED: "afslag"}
 
 
 @dataclass(frozen=True)

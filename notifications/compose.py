@@ -10,6 +10,7 @@ from email.utils import format_datetime, make_msgid, parseaddr
 
 from notifications.render import text_to_html
 from storage.models import Reply
+from storage.states import ReplyKind
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 
@@ -71,7 +72,10 @@ def build_email(reply: Reply, sender: str) -> EmailMessage:
         message["In-Reply-To"] = reply.in_reply_to
     if reply.references:
         message["References"] = reply.references
-    message["Auto-Submitted"] = "auto-replied"
+    if reply.reply_to:
+        message["Reply-To"] = reply.reply_to
+    if not ReplyKind(reply.kind).written_by_staff:  # RFC 3834: a person's reply is not auto-submitted
+        message["Auto-Submitted"] = "auto-replied"
     message["X-Auto-Response-Suppress"] = "All"
     message["Content-Language"] = reply.language or "da"
     message.set_content(reply.body, charset="utf-8")

@@ -48,7 +48,11 @@ TEMPLATE_KIND = {
     "receipt": ReplyKind.RECEIPT,
     "decision_award": ReplyKind.DECISION,
     "decision_decline": ReplyKind.DECISION,
+    "staff_reply": ReplyKind.STAFF_REPLY,
+    "forward": ReplyKind.FORWARD,
 }
+# a caseworker's own text (and the email it quotes) keeps the line breaks it was written with
+VERBATIM = frozenset({"staff_reply", "forward"})
 
 
 @dataclass(frozen=True)
@@ -113,7 +117,9 @@ def render_reply(template: str, context: dict[str, Any], language: str = "da",
                  override_dir: str = "") -> RenderedReply:
     text = _environment(language, override_dir).get_template(f"{template}.txt.j2").render(**context)
     subject, _, body = text.partition("\n")
-    return RenderedReply(TEMPLATE_KIND[template], subject.strip(), flow(body.lstrip("\n")), language)
+    body = body.lstrip("\n")
+    return RenderedReply(TEMPLATE_KIND[template], subject.strip(), body if template in VERBATIM else flow(body),
+                         language)
 
 
 _FIELD_LINE = re.compile(r"^\s{2,}([^:*][^:]*?):\s+(\S.*)$")  # "  Antal indbyggere:      352.751"

@@ -82,9 +82,11 @@ def read_docx(data: bytes) -> FormDocument:
     try:
         body = open_body(data)
     except (PackageNotFoundError, KeyError, ValueError, etree.XMLSyntaxError, zipfile.BadZipFile, zlib.error,
-            EOFError, OSError, AttributeError, TypeError, IndexError) as exc:
+            EOFError, OSError, AttributeError, TypeError, IndexError, NotImplementedError) as exc:
         # a damaged zip or part, however it shows; a well-formed part with unexpected elements makes python-docx
-        # meet plain lxml elements where it expects its own (AttributeError), found by the fuzz tests
+        # meet plain lxml elements where it expects its own (AttributeError), and a zip entry claiming a version
+        # of the format zipfile does not implement ("zip file version 6.4": NotImplementedError), found by the
+        # fuzz tests
         raise UnreadableFile(Code.CORRUPT, Cause.WORD_DAMAGED) from exc
     document = FormDocument(reader="docx")
     row_index: dict[etree._Element, int] = {}

@@ -64,7 +64,7 @@ def _inspect_zip(data: bytes, filename: str) -> FileInspection:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = archive.infolist()
-    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+    except (zipfile.BadZipFile, ValueError, OSError, NotImplementedError) as exc:  # "zip file version 6.4"
         raise UnreadableFile(Code.CORRUPT, Cause.DAMAGED, filename) from exc
     names = {info.filename for info in infos}
     if "word/document.xml" not in names:
@@ -95,5 +95,6 @@ def _read_part(archive: zipfile.ZipFile, name: str, filename: str) -> bytes:
         return archive.read(name)
     except KeyError:
         return b""
-    except (zipfile.BadZipFile, OSError, RuntimeError, EOFError, zlib.error) as exc:  # bad CRC, encrypted, cut
+    # a bad CRC, encryption, a cut, a compression method or zip version zipfile does not implement
+    except (zipfile.BadZipFile, OSError, RuntimeError, EOFError, zlib.error, NotImplementedError) as exc:
         raise UnreadableFile(Code.CORRUPT, Cause.DAMAGED, filename) from exc

@@ -129,7 +129,7 @@ def partners(document: FormDocument, builder: RecordBuilder) -> None:
     for control in document.controls:
         if control.tag.startswith("partners.") and control.text and not control.placeholder:
             rows[control.row][control.tag.split(".", 1)[1]] = control.text
-    location = "indholdskontroller »partners.*«"
+    location = "indholdskontrollerne med samarbejdskommuner"
     if not rows:
         location = "tabellen med samarbejdskommuner"
         for index in partner_rows(document):

@@ -105,6 +105,12 @@ class InboundMessage(Base):
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     processing_ms: Mapped[int | None] = mapped_column(Integer)  # the pipeline's time for it (metrics)
     purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # personal data deleted (retention)
+    # an email that needs a person (storage.attention): who dealt with it, when, how (a Handled) and their note
+    handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    handled_by: Mapped[str | None] = mapped_column(String(320))
+    handled_how: Mapped[str | None] = mapped_column(String(16))
+    handled_note: Mapped[str | None] = mapped_column(Text)
+    assigned_to: Mapped[str | None] = mapped_column(String(320))  # the caseworker it is given to (an email)
 
     application: Mapped[Application | None] = relationship(back_populates="messages", foreign_keys=[application_id])
 
@@ -149,6 +155,7 @@ class Application(Base):
     # a late application admitted to the ranking by staff (call.late_policy = "exclude"): why, who, when
     late_admitted_reason: Mapped[str | None] = mapped_column(Text)
     late_admitted_by: Mapped[str | None] = mapped_column(String(320))
+    assigned_to: Mapped[str | None] = mapped_column(String(320))  # the caseworker it is given to (an email)
     # bumped by every change to the application's values (a new version, a staff correction): a correction
     # made against an older edit_version is refused instead of silently overwriting the other one
     edit_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
@@ -176,7 +183,11 @@ class Application(Base):
 
     @property
     def queue_status(self) -> str:
-        """What the queue shows: rejected by staff, else complete | needs_clarification."""
+        """What the queue shows: the outcome once its decision letter is released (awarded | declined), else
+        rejected by staff, else complete | needs_clarification (``storage.queue_index`` says the same in SQL)."""
+        for letter in reversed(self.decision_letters):
+            if letter.reply_id is not None:
+                return ApplicationStatus.AWARDED if letter.kind == "award" else ApplicationStatus.DECLINED
         return ApplicationStatus.REJECTED if self.rejected_reason else self.status
 
 
@@ -288,6 +299,8 @@ class Reply(Base):
     answer_by: Mapped[datetime | None] = mapped_column(UTCDateTime())  # a clarification: the answer is asked by
     withdrawn_by: Mapped[str | None] = mapped_column(String(320))  # a clarification staff no longer wait for
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reply_to: Mapped[str | None] = mapped_column(String(320))  # a forward: answers go to the municipality
+    author: Mapped[str | None] = mapped_column(String(320))  # the caseworker who wrote or forwarded it
 
     message: Mapped[InboundMessage] = relationship(back_populates="replies")
     application: Mapped[Application | None] = relationship(back_populates="replies")

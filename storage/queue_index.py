@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, null, select
 from sqlalchemy.orm import Session
 
+from storage.decision_models import DecisionLetter
 from storage.models import Application, FieldCorrection, ProblemRow, Reply, Submission
 from storage.states import ApplicationStatus
 
@@ -33,6 +34,8 @@ class QueueEntry:
     problems: int
     last_reply_at: datetime | None
     haystack: str  # what the search looks in, casefolded
+    reviewed: bool = False
+    assigned_to: str | None = None
 
     def sort_key(self, column: str) -> Any:
         return {
@@ -58,18 +61,30 @@ def queue_index(session: Session, search: bool = True, where: ColumnElement[bool
                   .order_by(Reply.id.desc()).limit(1).correlate(Application).scalar_subquery())
     form_text = (select(Submission.search_text).where(Submission.id == Application.current_submission_id)
                  .correlate(Application).scalar_subquery())
+    released = (select(DecisionLetter.kind).where(DecisionLetter.application_id == Application.id,
+                                                  DecisionLetter.reply_id.is_not(None))
+                .order_by(DecisionLetter.id.desc()).limit(1).correlate(Application).scalar_subquery())
     query = select(Application.id, Application.reference, Application.municipality, Application.received_at,
                    Application.late, Application.status, Application.rejected_reason, corrected, problems,
-                   last_reply, form_text if search else null())
+                   last_reply, form_text if search else null(), Application.reviewed_at, Application.assigned_to,
+                   released)
     if where is not None:
         query = query.where(where)
     rows = session.execute(query.order_by(Application.received_at, Application.id)).all()
     return [QueueEntry(id=row_id, reference=reference, municipality=municipality, received_at=received_at,
-                       late=bool(late), status=ApplicationStatus.REJECTED if rejected else status,
+                       late=bool(late), status=_shown_status(status, rejected, letter),
                        corrected=bool(corrections), problems=int(count or 0), last_reply_at=last_at,
-                       haystack=search_text(reference, municipality, text))
+                       haystack=search_text(reference, municipality, text), reviewed=reviewed_at is not None,
+                       assigned_to=assigned_to)
             for (row_id, reference, municipality, received_at, late, status, rejected, corrections, count, last_at,
-                 text) in rows]
+                 text, reviewed_at, assigned_to, letter) in rows]
+
+
+def _shown_status(status: str, rejected: str | None, letter: str | None) -> str:
+    """As ``Application.queue_status``: a released letter's outcome, else staff's rejection, else the status."""
+    if letter is not None:
+        return ApplicationStatus.AWARDED if letter == "award" else ApplicationStatus.DECLINED
+    return ApplicationStatus.REJECTED if rejected else status
 
 
 def form_search_text(fields: Mapping[str, Any]) -> str:

@@ -31,6 +31,8 @@ class ApplicationStatus(StrEnum):
     COMPLETE = "complete"
     NEEDS_CLARIFICATION = "needs_clarification"
     REJECTED = "rejected"  # shown, never stored: staff rejected it (``Application.rejected_reason``)
+    AWARDED = "awarded"  # shown, never stored: its decision letter (an award) is released
+    DECLINED = "declined"  # shown, never stored: its decision letter (a decline) is released
 
 
 class ReplyStatus(StrEnum):
@@ -47,6 +49,33 @@ class ReplyKind(StrEnum):
     REJECTION = "rejection"
     RECEIPT = "receipt"
     DECISION = "decision"  # the letter with the outcome of the application (award or decline)
+    STAFF_REPLY = "staff_reply"  # written by a caseworker in the web app (not automatic: no Auto-Submitted)
+    FORWARD = "forward"  # a municipality's question passed on to the call's questions address by a caseworker
+
+    @property
+    def written_by_staff(self) -> bool:
+        """Sent because a person wrote or forwarded it: RFC 3834's ``Auto-Submitted`` does not apply."""
+        return self in (ReplyKind.STAFF_REPLY, ReplyKind.FORWARD)
+
+
+class Handled(StrEnum):
+    """How a caseworker dealt with an inbound email that needed a person (``storage.attention``)."""
+
+    ANSWERED = "answered"  # a reply written in the web app
+    FORWARDED = "forwarded"  # passed on to the call's questions address
+    LINKED = "linked"  # tied to the application it concerns
+    NOTED = "noted"  # marked handled with a note (answered by phone, nothing to do …)
+
+
+class Attention(StrEnum):
+    """Why something is on the caseworker's start page ("Til behandling")."""
+
+    QUESTION = "question"  # an email without a form, not tied to any application
+    FOLLOW_UP = "follow_up"  # an email without a form, tied to an application
+    AFTER_DECISION = "after_decision"  # a follow-up that came after the application's decision letter
+    TROUBLE = "trouble"  # parked, quarantined, or failing again and again
+    OVERDUE = "overdue"  # a clarification request whose answer-by date has passed
+    NOT_REVIEWED = "not_reviewed"  # an application nobody has reviewed yet
 
 
 class StaffRole(StrEnum):

@@ -347,8 +347,9 @@ def test_in_chromium_every_page_passes_axe_core_wcag_a_and_aa_checks(page, site)
     page.goto("/login")
     found = {"/login": axe.run(page, options=options)}
     log_in(page)
-    for path in ("/queue", "/messages", "/applications/AD-2019-0002", "/applications/AD-2019-0003", "/ranking",
-                 "/decision", "/statistik", "/audit"):
+    for path in ("/til-behandling", "/queue", "/messages", f"/messages/{question_id(site[1])}",
+                 "/applications/AD-2019-0002", "/applications/AD-2019-0003", "/ranking", "/decision", "/statistik",
+                 "/audit"):
         page.goto(path)
         found[path] = axe.run(page, options=options)
     reports = {path: result.generate_report() for path, result in found.items() if result.violations_count}
@@ -379,7 +380,8 @@ def test_in_chromium_no_page_scrolls_sideways_on_a_phone_and_each_is_saved_at_bo
     page.get_by_role("button", name="Godkend udvælgelsen").click()
     page.wait_for_url("**flash=approved*")
     letter = page.locator("table.letters").get_by_role("link").first.get_attribute("href")
-    pages = {"queue": "/queue", "messages": "/messages", "application": "/applications/AD-2019-0003",
+    pages = {"attention": "/til-behandling", "queue": "/queue", "messages": "/messages",
+             "message": f"/messages/{question_id(bench)}", "application": "/applications/AD-2019-0003",
              "ranking": "/ranking", "decision": "/decision", "letter": letter, "send": letter.split("/letters")[0] +
              "/send", "statistics": "/statistik", "audit": "/audit"}
     wide = {}
@@ -392,3 +394,63 @@ def test_in_chromium_no_page_scrolls_sideways_on_a_phone_and_each_is_saved_at_bo
             wide[name] = (overflow, page.evaluate(WIDEST))
         page.set_viewport_size({"width": 1280, "height": 900})
     assert wide == {}, f"pages wider than a 390 px phone (px too wide): {wide}"
+
+
+def question_id(bench: Bench) -> int:
+    """The demo's question without a form (Esbjerg's)."""
+    from sqlalchemy import select
+
+    from storage import InboundMessage
+
+    with bench.db.session() as session:
+        return session.scalars(select(InboundMessage.id).where(
+            InboundMessage.message_id == "<demo-q@esbjerg.dk>")).one()
+
+
+def in_view(page: object, selector: str) -> bool:
+    return page.evaluate(  # type: ignore[attr-defined, no-any-return]
+        f"(() => {{ const r = document.querySelector({selector!r}).getBoundingClientRect();"
+        f" return r.top >= 0 && r.bottom <= window.innerHeight; }})()")
+
+
+def test_in_chromium_a_caseworker_starts_at_til_behandling_reads_the_question_and_answers_it(page, site):
+    log_in(page)
+    page.goto("/")
+    assert page.url.endswith("/til-behandling")
+    waiting = int(page.locator('[data-count="waiting"]').inner_text())
+    shots(page, "40-til-behandling")
+    page.get_by_role("link", name="Spørgsmål om målgruppen").click()
+    page.wait_for_url("**/messages/*")
+    assert "Må vi regne borgere på venteliste" in page.locator("pre.mail-text").inner_text()
+    shots(page, "41-message")
+    page.get_by_label("Svar til karen@esbjerg.dk").fill("Kære Karen Hald\n\nJa, de kan regnes med i punkt 4.1.")
+    page.get_by_role("button", name="Vis svaret").click()
+    preview = page.locator(".preview pre")
+    assert "Ja, de kan regnes med i punkt 4.1." in preview.inner_text()
+    assert "> Vi overvejer at søge." in preview.inner_text()
+    assert in_view(page, "#answer") or in_view(page, ".preview")  # the answer opens where the form is
+    shots(page, "42-reply-preview")
+    page.get_by_role("button", name="Send svaret").click()
+    page.wait_for_url("**flash=staff_reply*")
+    assert "Svaret er lagt i udbakken" in page.get_by_role("status").inner_text()
+    assert "Svar fra sagsbehandler" in page.locator("#replies").inner_text()
+    shots(page, "43-reply-sent")
+    page.get_by_role("link", name="Til behandling").first.click()
+    assert int(page.locator('[data-count="waiting"]').inner_text()) == waiting - 1
+    assert page.get_by_text("Spørgsmål om målgruppen").count() == 0
+
+
+def test_in_chromium_an_invalid_correction_opens_at_its_error_with_the_field_focused(page, site):
+    log_in(page)
+    page.goto("/applications/AD-2019-0002")
+    row = page.locator("#f-population")
+    row.locator("summary").click()
+    row.get_by_label("Ny værdi").fill("mange")
+    row.get_by_role("button", name="Gem rettelse").click()
+    page.wait_for_load_state()
+    # the focus moves to the field (autofocus), which brings it and the error above it into view
+    error = page.locator("#err-population")
+    assert error.get_attribute("role") == "alert" and error.is_visible()
+    assert in_view(page, "#err-population"), "the error is out of sight"
+    assert page.evaluate("document.activeElement.id") == "c-population"
+    shots(page, "44-correction-error")

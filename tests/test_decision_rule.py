@@ -16,6 +16,7 @@ from web import create_app
 
 # every POST route of the app, and what it is while a decision is open
 REFUSED, RECORDED, DECISION_STEP, NOT_AN_APPLICATION = "refused", "recorded", "decision step", "no application"
+WORK = "the caseworkers' own work: who has what, what is answered (no value, ground or revision of an application)"
 ROUTES = {
     "/login": NOT_AN_APPLICATION, "/logout": NOT_AN_APPLICATION,
     "/messages/{message_id}/retry": NOT_AN_APPLICATION, "/replies/{reply_id}/release": NOT_AN_APPLICATION,
@@ -29,6 +30,9 @@ ROUTES = {
     "/decision/{decision_id}/approve": DECISION_STEP, "/decision/{decision_id}/return": DECISION_STEP,
     "/decision/{decision_id}/withdraw": DECISION_STEP, "/decision/{decision_id}/letters/{letter_id}": DECISION_STEP,
     "/decision/{decision_id}/letters/{letter_id}/approve": DECISION_STEP, "/decision/{decision_id}/send": DECISION_STEP,
+    "/messages/{message_id}/reply": WORK, "/messages/{message_id}/forward": WORK, "/messages/{message_id}/link": WORK,
+    "/messages/{message_id}/handled": WORK, "/messages/{message_id}/assign": WORK,
+    "/applications/{reference}/assign": WORK,
 }
 SELECTED = "AD-2019-0004"  # Herning, selected in the demo's proposal
 
@@ -104,6 +108,11 @@ def test_while_a_decision_is_open_every_change_to_a_ground_is_refused_and_the_re
                     if e.detail.get("decision") == decision_id}
     assert recorded == {"add_note", "mark_reviewed", "send_clarification", "withdraw_clarification"}
     assert _frozen(bench) == frozen  # the snapshot as it was, to the letter
+    changed = client.get("/decision").text.split("Ændret siden indstillingen")[1].split("</p>")[0]
+    assert "AD-2019-0005" not in changed
+    client.post("/applications/AD-2019-0005/assign", data={"csrf_token": token, "to": "anna@socialstyrelsen.dk"})
+    assert "AD-2019-0005" not in client.get("/decision").text.split("Ændret siden indstillingen")[1].split(
+        "</p>")[0]  # giving an application to a caseworker is no change to what was decided
     assert SELECTED in client.get("/decision").text.split("Ændret siden indstillingen")[1].split("</p>")[0]
 
 

@@ -4,6 +4,8 @@ sent in one batch through the outbox, threaded to each application's conversatio
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 
 import pytest
@@ -504,3 +506,20 @@ def test_a_follow_up_after_the_decision_is_told_a_caseworker_will_answer_not_to_
     assert receipt.subject.startswith("[AD-2019-0005]")
     assert "har truffet afgørelse om ansøgningen. En sagsbehandler læser jeres e-mail" in receipt.body
     assert "send det rettede skema" not in receipt.body
+
+
+def test_once_the_letters_are_released_the_queue_and_the_export_show_each_outcome(bench):
+    client, token, _boss, _boss_token, decision_id = approved(bench)
+    withdraw_open_clarifications(client, token)
+    assert "Afventer svar" in client.get("/queue?reviewed=").text  # Odense's status before the decision
+    client.post(f"/decision/{decision_id}/send", data={"csrf_token": token, "confirm": "yes"})
+    with bench.db.session() as session:
+        kinds = {letter.application.reference: letter.kind for letter in session.scalars(select(DecisionLetter))}
+    page = client.get("/queue").text
+    assert page.count('class="status st-awarded">Tilsagn') == sum(1 for k in kinds.values() if k == "award") == 3
+    assert page.count('class="status st-declined">Afslag') == len(kinds) - 3
+    assert "Afventer svar</span>" not in page  # Odense's was declined: no longer shown as waiting
+    rows = list(csv.reader(io.StringIO(client.get("/queue.csv").content.decode("utf-8-sig")), delimiter=";"))
+    shown = {row[0]: row[2] for row in rows[1:]}
+    assert shown == {reference: "Tilsagn" if kind == "award" else "Afslag" for reference, kind in kinds.items()}
+    assert "Tilsagn" in client.get("/applications/" + next(r for r, k in kinds.items() if k == "award")).text

@@ -189,7 +189,8 @@ def test_a_new_user_runs_demo_adds_an_account_serves_and_reads_the_queue_in_the_
             token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text)[1]
             signed_in = client.post("/login", data={"email": "anna@socialstyrelsen.dk", "csrf_token": token,
                                                     "password": "correct-horse-battery"}, follow_redirects=True)
-            assert signed_in.url.path == "/queue" and signed_in.text.count('href="/applications/AD-2019-') == 7
+            assert signed_in.url.path == "/til-behandling" and "Spørgsmål om målgruppen" in signed_in.text
+            assert client.get("/queue").text.count('href="/applications/AD-2019-') == 7
             assert "Fredericia Kommune" in client.get("/applications/AD-2019-0003").text
             assert "Korrespondance" in client.get("/applications/AD-2019-0002").text
             assert client.get("/ranking").text.count('<tr id="r-') == 4  # the late one is listed, not ranked

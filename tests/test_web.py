@@ -132,8 +132,8 @@ def test_session_cookie_is_httponly_samesite_lax_and_secure_behind_tls(bench):
 
 def test_login_redirects_only_to_pages_of_this_app(bench):
     client = client_for(bench)
-    for target, expected in (("/ranking", "/ranking"), ("//evil.example/x", "/queue"),
-                             ("https://evil.example", "/queue")):
+    for target, expected in (("/ranking", "/ranking"), ("//evil.example/x", "/til-behandling"),
+                             ("https://evil.example", "/til-behandling")):
         client.cookies.clear()
         page = client.get("/login")
         response = client.post("/login", data={"email": EMAIL, "password": PASSWORD, "next_page": target,
@@ -234,7 +234,7 @@ def test_application_page_shows_label_value_source_problems_and_conversation(ben
     sign_in(client)
     page = client.get("/applications/AD-2019-0002").text
     assert "2.1 Kontaktperson, navn" in page and "Mette Jensen" in page
-    assert "docx: tabel" in page  # where the value was read
+    assert "Word-dokument, tabel" in page and "docx:" not in page  # where the value was read, in words
     assert "4.2 Antal indbyggere" in page and "Feltet er ikke udfyldt" in page
     assert "Anmodning om oplysninger" in page and "sendt" in page
     assert client.get("/applications/AD-2019-9999").status_code == 404
@@ -726,3 +726,18 @@ def test_the_log_is_filtered_by_person_action_and_day_and_names_fields_and_statu
     assert "Ingen handlinger endnu" in client.get("/audit?until=2019-01-01").text
     today = client.get("/audit?since=2019-01-01").text.split("<tbody>")[1]
     assert "Tilføjede note" in today
+
+
+def test_the_xlsx_export_has_one_row_per_municipality_of_a_joint_application_in_a_second_sheet(bench):
+    client = client_for(bench)
+    sign_in(client)
+    book = load_workbook(io.BytesIO(client.get("/queue.xlsx").content))
+    assert book.sheetnames == ["Ansøgninger", "Kommuner"]
+    sheet = book["Kommuner"]
+    rows = [[c.value for c in row] for row in sheet.iter_rows(min_row=2)]
+    vejle = [row for row in rows if row[0] == "AD-2019-0003"]
+    assert [row[1:5] for row in vejle] == [["Vejle Kommune", "Ansøgende kommune", 400, 59000],
+                                           ["Fredericia Kommune", "Samarbejdskommune", 150, 51000]]
+    with bench.db.session() as session:
+        assert len(rows) == session.scalar(select(func.count(Application.id))) + 1  # one partner in the demo
+    assert sheet.auto_filter.ref == f"A1:G{len(rows) + 1}"

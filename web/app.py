@@ -19,12 +19,14 @@ from config import Settings
 from storage import Archive, Database
 from web import (
     application_page,
+    attention_page,
     audit_page,
     clarification_page,
     decision_page,
     downloads,
     health,
     login_page,
+    message_page,
     metrics,
     queue_page,
     ranking_page,
@@ -50,8 +52,8 @@ def create_app(settings: Settings, db: Database | None = None, archive: Archive 
     app.state.rankings = RankingCache()
     app.router.redirect_slashes = False  # "/queue/" is a 404: a redirect would be built from the request's Host
     app.mount("/static", StaticFiles(directory=Path(__file__).with_name("static")), name="static")
-    for module in (login_page, queue_page, application_page, clarification_page, downloads, ranking_page,
-                   decision_page, statistics_page, audit_page, health, metrics):
+    for module in (login_page, attention_page, queue_page, application_page, message_page, clarification_page,
+                   downloads, ranking_page, decision_page, statistics_page, audit_page, health, metrics):
         app.include_router(module.router)
 
     @app.middleware("http")

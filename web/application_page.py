@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
@@ -16,7 +17,8 @@ from notifications.locale import ground_text, value_problem_text
 from parsers.form_fields import FIELDS_BY_KEY
 from parsers.municipalities import find_municipality
 from parsers.values import ValueProblem
-from storage import Application
+from storage import Application, InboundMessage
+from storage.attention import needs_person
 from storage.clarifications import open_clarification, overdue
 from storage.decision_rule import RoundChange, Ruling, rule
 from storage.models import FieldCorrection, Reply, StaffNote, utcnow
@@ -32,6 +34,7 @@ from web.application_record import (
     form_value,
     parse_correction,
 )
+from web.message_page import assignee, colleagues, text_of
 from web.pages import RowId, db_of, redirect, render, settings_of
 from web.security import Staff, checked_staff, client_address, current_staff
 
@@ -57,7 +60,11 @@ def page(request: Request, staff: Staff, session: Session, application: Applicat
     record = application_record(application, settings.call.zone)
     events = conversation(application)
     asked = open_clarification(application)
+    waiting = set(session.scalars(select(InboundMessage.id).where(
+        InboundMessage.application_id == application.id, needs_person())))
     return render(request, "application.html", staff, status_code=status_code, a=application, record=record,
+                  texts={m.id: text_of(request, m) for m in application.messages}, waiting_ids=waiting,
+                  colleagues=colleagues(session),
                   events=events, messages={m.id: m for m in application.messages},
                   replies={r.id: r for r in application.replies}, editable=editable_text,
                   audit=audit_log(session, application.reference, limit=100), open_clarification=asked,
@@ -216,3 +223,17 @@ def release_reply(request: Request, reply_id: RowId, staff: Checked) -> Response
         audit(session, staff.email, "release_reply", reference=reference,
               detail={"reply": reply.message_id_header, "to": reply.to_addr}, client=client_address(request))
         return redirect(request, f"/applications/{reference}" if reference else "/messages", flash="released")
+
+
+@router.post("/applications/{reference}/assign")
+def assign(request: Request, reference: str, staff: Checked, to: Annotated[str, Form()] = "") -> Response:
+    with db_of(request).session() as session:
+        application, given = find_application(session, reference), assignee(session, to)
+        # who works on it is no change to the application: its revision (what an open decision compares with
+        # its snapshot, and the ranking cache with its own) stays as it is
+        session.execute(update(Application).where(Application.id == application.id)
+                        .values(assigned_to=given, revision=Application.revision)
+                        .execution_options(synchronize_session=False))
+        audit(session, staff.email, "assign", reference=application.reference,
+              detail={"assigned_to": given or "ingen"}, client=client_address(request))
+        return redirect(request, f"/applications/{application.reference}", flash="assigned")

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from notifications.locale import partner_text as partner_line
 from notifications.locale import value_text as display_value
-from parsers.form_fields import FIELDS, FieldSpec
+from parsers.form_fields import FIELDS, FIELDS_BY_KEY, FieldSpec
 from parsers.form_record import FieldValue, FormRecord, Problem, normalise_value
 from parsers.municipalities import find_municipality
 from parsers.problem_codes import ValueCode
@@ -121,6 +121,28 @@ def received_on(application: Application, zone: ZoneInfo) -> date:
             if message.id == submission.message_id:
                 moment = message.received_at
     return moment.astimezone(zone).date()
+
+
+_READERS = {"docx": "Word-dokument", "doc (LibreOffice)": "Word 97-2003-dokument", "pdf": "PDF"}
+_NAMED_PLACE = re.compile(r"^(indholdskontrol|PDF-formularfelt)(?: \d+)? »([^«]*)«(.*)$")
+_PLACE_WORDS = {"indholdskontrol": "indholdskontrol", "PDF-formularfelt": "formularfelt"}
+
+
+def source_text(source: str) -> str:
+    """Where a value was read, as staff read it: "Word-dokument, indholdskontrol »1.1 Ansøgende kommune«" for
+    the stored "docx: indholdskontrol 1 »municipality«" (a control's or field's tag is the form's own field
+    name: shown by its label on the form)."""
+    reader, colon, place = source.partition(": ")
+    if not colon:
+        return source
+    named = _NAMED_PLACE.match(place)
+    if place.startswith("indholdskontroller »partners"):
+        place = "indholdskontrollerne med samarbejdskommuner"
+    elif named:
+        kind, tag, rest = named.groups()
+        label = FIELDS_BY_KEY[tag].label if tag in FIELDS_BY_KEY else tag
+        place = f"{_PLACE_WORDS[kind]} »{label}«{rest}"
+    return f"{_READERS.get(reader, reader)}, {place}"
 
 
 def application_record(application: Application, zone: ZoneInfo,

@@ -55,10 +55,22 @@ def csv_bytes(header: Sequence[str], rows: Sequence[Sequence[Cell]]) -> bytes:
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
-def xlsx_bytes(sheet: str, header: Sequence[str], rows: Sequence[Sequence[Cell]]) -> bytes:
-    """A write-only workbook: rows are streamed to the file as they come (time and memory grow with the rows,
-    never with their square)."""
+Sheet = tuple[str, Sequence[str], Sequence[Sequence[Cell]]]  # name, header, rows
+
+
+def xlsx_bytes(sheet: str, header: Sequence[str], rows: Sequence[Sequence[Cell]], more: Sequence[Sheet] = ()
+               ) -> bytes:
+    """A write-only workbook (``more``: further sheets after the first): rows are streamed to the file as they
+    come (time and memory grow with the rows, never with their square)."""
     book = Workbook(write_only=True)
+    for name, columns, lines in ((sheet, header, rows), *more):
+        _sheet(book, name, columns, lines)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _sheet(book: Workbook, sheet: str, header: Sequence[str], rows: Sequence[Sequence[Cell]]) -> None:
     ws = book.create_sheet(sheet[:31])
     ws.freeze_panes = "A2"
     for index, title in enumerate(header, start=1):
@@ -68,9 +80,6 @@ def xlsx_bytes(sheet: str, header: Sequence[str], rows: Sequence[Sequence[Cell]]
     for row in rows:
         ws.append([_xlsx_cell(ws, value) for value in row])
     ws.auto_filter.ref = f"A1:{get_column_letter(max(len(header), 1))}{len(rows) + 1}"
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
 
 
 def _xlsx_cell(ws: Any, value: Cell, font: Font | None = None) -> WriteOnlyCell:
@@ -91,8 +100,9 @@ def download(data: bytes, filename: str, media_type: str) -> Response:
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
-def table_response(kind: str, stem: str, sheet: str, header: Sequence[str], rows: Sequence[Sequence[Cell]]
-                   ) -> Response:
+def table_response(kind: str, stem: str, sheet: str, header: Sequence[str], rows: Sequence[Sequence[Cell]],
+                   more: Sequence[Sheet] = ()) -> Response:
+    """The table as CSV or XLSX; ``more`` are further sheets of the XLSX (a CSV holds one table)."""
     if kind == "xlsx":
-        return download(xlsx_bytes(sheet, header, rows), f"{stem}.xlsx", XLSX_TYPE)
+        return download(xlsx_bytes(sheet, header, rows, more), f"{stem}.xlsx", XLSX_TYPE)
     return download(csv_bytes(header, rows), f"{stem}.csv", "text/csv; charset=utf-8")

@@ -32,10 +32,11 @@ router = APIRouter()
 
 def _safe_next(target: str) -> str:
     """Only a path of this app: never another site ("//evil.example", "https://…")."""
-    return target if target.startswith("/") and not target.startswith("//") and "\\" not in target else "/queue"
+    safe = target.startswith("/") and not target.startswith("//") and "\\" not in target
+    return target if safe else "/til-behandling"
 
 
-def _login_form(request: Request, error: str = "", email: str = "", next_page: str = "/queue",
+def _login_form(request: Request, error: str = "", email: str = "", next_page: str = "/til-behandling",
                 status_code: int = 200) -> Response:
     token = secrets.token_urlsafe(32)
     response = render(request, "login.html", None, status_code=status_code, csrf_token=token, error=error,
@@ -45,7 +46,7 @@ def _login_form(request: Request, error: str = "", email: str = "", next_page: s
 
 
 @router.get("/login")
-def login_page(request: Request, next: str = "/queue") -> Response:
+def login_page(request: Request, next: str = "/til-behandling") -> Response:
     try:
         current_staff(request)
     except NotSignedIn:
@@ -55,7 +56,7 @@ def login_page(request: Request, next: str = "/queue") -> Response:
 
 @router.post("/login")
 def login(request: Request, email: Annotated[str, Form()] = "", password: Annotated[str, Form()] = "",
-          csrf_token: Annotated[str, Form()] = "", next_page: Annotated[str, Form()] = "/queue") -> Response:
+          csrf_token: Annotated[str, Form()] = "", next_page: Annotated[str, Form()] = "/til-behandling") -> Response:
     check_login_csrf(request, csrf_token)
     settings = settings_of(request)
     try:

@@ -29,10 +29,11 @@ from notifications.locale import (
 from parsers.display_text import visible_text
 from parsers.form_fields import FIELDS_BY_KEY
 from storage import Archive, Database, InboundMessage
+from storage.attention import attention_count
 from storage.models import utcnow
 from storage.reasons import Reason
 from storage.states import ApplicationStatus, DecisionState, MessageState, Outcome
-from web.application_record import display_value
+from web.application_record import display_value, source_text
 from web.security import Staff
 
 
@@ -51,6 +52,8 @@ STATUS_LABELS: dict[str, str] = {
     ApplicationStatus.COMPLETE: "Komplet",
     ApplicationStatus.NEEDS_CLARIFICATION: "Afventer svar",
     ApplicationStatus.REJECTED: "Afvist",
+    ApplicationStatus.AWARDED: "Tilsagn",
+    ApplicationStatus.DECLINED: "Afslag",
 }
 REPLY_KINDS: dict[str, str] = danish.REPLY_KINDS  # the same words as the case file's
 REPLY_STATUS: dict[str, str] = danish.REPLY_STATUS
@@ -98,6 +101,9 @@ ACTIONS = {  # audit log actions as staff read them
     "unadmit_late": "Fjernede optagelse af for sent modtaget ansøgning",
     "withdraw_clarification": "Trak anmodning om oplysninger tilbage", "send_reminder": "Sendte påmindelse",
     "new_version_after_proposal": "Ny version modtaget under afgørelsen",
+    "reply_message": "Besvarede e-mail", "forward_message": "Videresendte e-mail",
+    "link_message": "Knyttede e-mail til ansøgning", "handle_message": "Markerede e-mail som behandlet",
+    "reopen_message": "Satte e-mail til behandling igen", "assign": "Tildelte sagsbehandler",
 }
 
 DETAIL_LABELS = {"field": "felt", "original": "læst fra skemaet", "value": "ny værdi", "reason": "begrundelse",
@@ -106,7 +112,8 @@ DETAIL_LABELS = {"field": "felt", "original": "læst fra skemaet", "value": "ny 
                  "rows": "rækker", "round": "runde", "decision": "afgørelse", "selected": "udvalgt",
                  "comment": "kommentar", "letter": "brev", "letters": "breve", "queued": "lagt i udbakken",
                  "awaits_approval": "venter på godkendelse", "ground": "begrundelse til kommunen",
-                 "note": "intern note", "answer_by": "svarfrist"}
+                 "note": "intern note", "answer_by": "svarfrist",
+                 "assigned_to": "tildelt"}
 
 
 def settings_of(request: Request) -> Settings:
@@ -190,6 +197,12 @@ FLASH = {
     "reminder": "Påmindelsen er lagt i udbakken og sendes ved næste kørsel.",
     "no_open_clarification": "Ansøgningen har ingen anmodning om oplysninger, der venter på svar.",
     "no_overdue_clarification": "Svarfristen er ikke overskredet; en påmindelse kan sendes, når den er.",
+    "staff_reply": "Svaret er lagt i udbakken og sendes ved næste kørsel. E-mailen er markeret som besvaret.",
+    "forwarded": "E-mailen er videresendt (lagt i udbakken) og markeret som behandlet.",
+    "linked": "E-mailen er knyttet til ansøgningen og markeret som behandlet.",
+    "handled": "E-mailen er markeret som behandlet.",
+    "reopened_message": "E-mailen står igen under »Til behandling«.",
+    "assigned": "Tildelingen er gemt.",
 }
 
 
@@ -241,8 +254,16 @@ def render(request: Request, template: str, staff: Staff | None, status_code: in
            **context: Any) -> Response:
     flash = FLASH.get(request.query_params.get("flash", ""))
     base = request.scope.get("root_path", "")
-    return TEMPLATES.TemplateResponse(request, template, {"staff": staff, "flash": flash, "base": base, **context},
-                                      status_code=status_code)
+    waiting = menu_count(request) if staff is not None else 0
+    return TEMPLATES.TemplateResponse(request, template, {"staff": staff, "flash": flash, "base": base,
+                                                          "waiting": waiting, **context}, status_code=status_code)
+
+
+def menu_count(request: Request) -> int:
+    """The number the menu shows beside "Til behandling" on every page (``storage.attention``)."""
+    rounds = settings_of(request).call_rounds
+    with db_of(request).session() as session:
+        return attention_count(session, current_round(rounds, utcnow()).name, rounds[0].name)
 
 
 def redirect(request: Request, path: str, flash: str = "", anchor: str = "") -> RedirectResponse:
@@ -290,6 +311,9 @@ def _filters() -> None:
     env.filters["percent"] = lambda fraction, digits=2: percent_text(fraction, digits) + " %"
     env.filters["detail"] = detail_text
     env.filters["size"] = size_text
+    env.filters["source"] = source_text
+    env.globals["ATTENTION"] = danish.ATTENTION
+    env.globals["HANDLED"] = danish.HANDLED
 
 
 _filters()

@@ -17,7 +17,7 @@ from starlette.responses import Response
 from config import Settings
 from notifications.locale import problem_text
 from parsers.form_fields import FIELDS
-from storage import Application, InboundMessage, Submission
+from storage import Application, DecisionLetter, InboundMessage, Submission
 from storage.clarifications import open_clarifications, overdue
 from storage.models import Reply, utcnow
 from storage.queries import current_values, in_round
@@ -78,7 +78,9 @@ def load_records(settings: Settings, session: Session, keys: frozenset[str] | No
         selectinload(Application.corrections))
     if replies:
         query = query.options(selectinload(Application.replies).load_only(Reply.kind, Reply.status, Reply.sent_at,
-                                                                            Reply.created_at))
+                                                                            Reply.created_at),
+                              selectinload(Application.decision_letters).load_only(DecisionLetter.kind,
+                                                                                   DecisionLetter.reply_id))
     if ids is not None:
         query = query.where(Application.id.in_(list(ids)))
     if round_name is not None:
@@ -115,13 +117,14 @@ def corrected_entries(request: Request, session: Session, entries: list[QueueEnt
 
 @router.get("/")
 def home(request: Request, staff: Annotated[Staff, Depends(current_staff)]) -> Response:
-    return redirect(request, "/queue")
+    return redirect(request, "/til-behandling")  # the caseworker's start page
 
 
 @router.get("/queue")
 def queue(request: Request, staff: Annotated[Staff, Depends(current_staff)], status: str = "", late: str = "",
           q: str = "", sort: str = "received", dir: str = "asc", page: int = 1,
-          round: str = "", overdue_only: Annotated[str, Query(alias="overdue")] = "") -> Response:
+          round: str = "", overdue_only: Annotated[str, Query(alias="overdue")] = "", mine: str = "",
+          reviewed: str = "") -> Response:
     sort = sort if sort in SORTS else "received"
     round_, rounds = round_of(request, round), settings_of(request).call_rounds
     with db_of(request).session() as session:
@@ -133,7 +136,9 @@ def queue(request: Request, staff: Annotated[Staff, Depends(current_staff)], sta
         late_answers = {application_id for application_id, reply in asked.items() if overdue(reply, now)}
         shown = [e for e in entries if (not status or e.status == status)
                  and (late not in ("yes", "no") or e.late == (late == "yes")) and e.matches(q)
-                 and (overdue_only != "yes" or e.id in late_answers)]
+                 and (overdue_only != "yes" or e.id in late_answers)
+                 and (mine != "yes" or e.assigned_to == staff.email)
+                 and (reviewed not in ("yes", "no") or e.reviewed == (reviewed == "yes"))]
         shown.sort(key=lambda e: (e.sort_key(sort), e.reference), reverse=dir == "desc")
         pages = Pages.of(request, len(shown), page)
         ids = [e.id for e in pages.slice(shown)]
@@ -142,6 +147,8 @@ def queue(request: Request, staff: Annotated[Staff, Depends(current_staff)], sta
                       asked=asked, overdue_count=len(late_answers), overdue_only=overdue_only,
                       overdue=lambda reply: overdue(reply, now),
                       total=len(entries), counts=counts, late_count=late_count, status=status, late=late, q=q,
+                      mine=mine, reviewed=reviewed, mine_count=sum(1 for e in entries if e.assigned_to == staff.email),
+                      unreviewed_count=sum(1 for e in entries if not e.reviewed and e.status != "rejected"),
                       sort=sort, dir=dir, pages=pages, round=round_, rounds=rounds,
                       round_query=f"&round={quote(round_.name)}" if len(rounds) > 1 else "")
 
@@ -177,6 +184,26 @@ def queue_table(request: Request, rows: list[QueueRow]) -> tuple[list[str], list
     return header, table
 
 
+MUNICIPALITY_HEADER = ["Reference", "Kommune", "Rolle", "Antal borgere i målgruppen", "Antal indbyggere",
+                       "Har implementeret Åben Dialog før", "Status"]
+
+
+def municipality_table(rows: list[QueueRow]) -> list[list[Cell]]:
+    """One row per municipality of every application: the applicant, then each partner of a joint one."""
+    table: list[list[Cell]] = []
+    for r in rows:
+        fields, status = r.record.fields, STATUS_LABELS.get(r.status, r.status)
+        table.append([r.reference, r.application.municipality or fields.get("municipality"), "Ansøgende kommune",
+                      export_value(fields.get("target_group_size")), export_value(fields.get("population")),
+                      export_value(fields.get("already_implemented")), status])
+        for partner in fields.get("partners") or []:
+            if isinstance(partner, dict):
+                table.append([r.reference, partner.get("municipality"), "Samarbejdskommune",
+                              export_value(partner.get("target_group_size")), export_value(partner.get("population")),
+                              export_value(partner.get("already_implemented")), status])
+    return table
+
+
 @router.get("/queue.{kind}")
 def queue_export(request: Request, kind: str, staff: Annotated[Staff, Depends(current_staff)],
                  round: str = "") -> Response:
@@ -184,10 +211,12 @@ def queue_export(request: Request, kind: str, staff: Annotated[Staff, Depends(cu
         raise HTTPException(404, "Eksporten findes som .csv og .xlsx.")
     round_ = round_of(request, round)
     with db_of(request).session() as session:
-        header, table = queue_table(request, queue_rows(request, session, round_name=round_.name))
+        rows = queue_rows(request, session, round_name=round_.name)
+        header, table = queue_table(request, rows)
         audit(session, staff.email, "export", detail={"file": f"ansoegninger.{kind}", "rows": len(table)},
               client=client_address(request))
-    return table_response(kind, "ansoegninger", "Ansøgninger", header, table)
+    return table_response(kind, "ansoegninger", "Ansøgninger", header, table,
+                          more=[("Kommuner", MUNICIPALITY_HEADER, municipality_table(rows))])
 
 
 @router.get("/messages")

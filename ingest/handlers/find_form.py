@@ -13,7 +13,7 @@ from parsers import FormCandidate
 from parsers.form_file import choose_form
 from storage import Application
 from storage.reasons import Reason, ReasonCode
-from storage.states import DecisionState
+from storage.states import ReplyKind
 
 
 def process(ctx: MessageContext) -> None:
@@ -50,5 +50,6 @@ def process(ctx: MessageContext) -> None:
 
 
 def decided(application: Application) -> bool:
-    """Whether the application's decision letter has been released (its round's decision was sent)."""
-    return any(letter.decision.state == DecisionState.SENT for letter in application.decision_letters)
+    """Whether the application's decision letter has been released (queued in the outbox as a reply, as
+    ``storage.attention`` counts a follow-up after the decision)."""
+    return any(reply.kind == ReplyKind.DECISION for reply in application.replies)

@@ -197,5 +197,12 @@ LETTER_STATES = {"drafted": "udkast, venter på godkendelse", "approved": "godke
 # a reply's kind and status (storage.states.ReplyKind, ReplyStatus), on the pages and in the case file
 REPLY_KINDS = {"acknowledgement": "Kvittering", "clarification": "Anmodning om oplysninger",
                "size_rejection": "Afvist: for stor", "rejection": "Afvisning", "receipt": "Bekræftelse",
-               "decision": "Afgørelse"}
+               "decision": "Afgørelse", "staff_reply": "Svar fra sagsbehandler",
+               "forward": "Videresendt spørgsmål"}
 REPLY_STATUS = {"pending": "afventer afsendelse", "sent": "sendt", "failed": "fejlet", "held": "tilbageholdt"}
+# why something is on the start page (storage.states.Attention), and how an email was dealt with (Handled)
+ATTENTION = {"question": "Spørgsmål uden skema", "follow_up": "Svar på en ansøgning",
+             "after_decision": "Henvendelse efter afgørelsen", "trouble": "Fejlet eller i karantæne",
+             "overdue": "Svarfristen er overskredet", "not_reviewed": "Ikke gennemgået"}
+HANDLED = {"answered": "besvaret", "forwarded": "videresendt", "linked": "knyttet til en ansøgning",
+           "noted": "markeret som behandlet"}
