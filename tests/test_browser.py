@@ -383,7 +383,7 @@ def test_in_chromium_no_page_scrolls_sideways_on_a_phone_and_each_is_saved_at_bo
     pages = {"attention": "/til-behandling", "queue": "/queue", "messages": "/messages",
              "message": f"/messages/{question_id(bench)}", "application": "/applications/AD-2019-0003",
              "ranking": "/ranking", "decision": "/decision", "letter": letter, "send": letter.split("/letters")[0] +
-             "/send", "statistics": "/statistik", "audit": "/audit"}
+             "/send", "statistics": "/statistik", "audit": "/audit", "not-found": "/findes-ikke"}
     wide = {}
     for name, path in pages.items():
         page.goto(path)
@@ -393,6 +393,10 @@ def test_in_chromium_no_page_scrolls_sideways_on_a_phone_and_each_is_saved_at_bo
         if overflow > 0:
             wide[name] = (overflow, page.evaluate(WIDEST))
         page.set_viewport_size({"width": 1280, "height": 900})
+    log_out(page)
+    shots(page, "30-login")
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth") <= 0
     assert wide == {}, f"pages wider than a 390 px phone (px too wide): {wide}"
 
 

@@ -351,3 +351,40 @@ def test_the_first_reply_reaches_the_relay_while_the_first_chunks_next_message_i
                       form_parser=parse_watching_the_relay)
     assert watching.poll_once().processed == 3
     assert seen_at_second == [1]
+
+
+def test_a_caseworkers_reply_from_the_web_app_reaches_the_relay_threaded_and_not_auto_submitted(intake, imap, smtp):
+    """Dovecot → the pipeline → the web app (a person answers the question) → the outbox → aiosmtpd."""
+    from email import message_from_bytes
+    from email import policy as email_policy
+
+    from fastapi.testclient import TestClient
+    from web_support import sign_in
+
+    from notifications import send_pending
+    from storage.passwords import hash_password
+    from storage.staff import add_staff
+    from web import create_app
+
+    sink, _ = smtp
+    imap.append("INBOX", to_bytes(application_email(None, subject="Spørgsmål om partnerkommuner",
+                                                    message_id="<sp1@kolding.dk>",
+                                                    body="Må en partnerkommune ligge i en anden region?\n")),
+                msg_time=ON_TIME)
+    intake.poll_once()
+    sink.clear()
+    with intake.db.session() as session:
+        add_staff(session, "anna@socialstyrelsen.dk", hash_password("correct-horse-battery"))
+        question = session.scalars(select(InboundMessage).where(InboundMessage.message_id == "<sp1@kolding.dk>")
+                                   ).one().id
+    client = TestClient(create_app(intake.settings, intake.db), follow_redirects=False)
+    token = sign_in(client)
+    assert client.post(f"/messages/{question}/reply", data={"csrf_token": token, "action": "send",
+                                                            "text": "Ja, det må den gerne."}).status_code == 303
+    assert send_pending(intake.db, intake.transport, intake.settings.smtp.sender, 8).sent == 1
+    [received] = [message_from_bytes(raw, policy=email_policy.default) for raw in sink.raw]
+    assert sink.envelopes[0][1] == ["mette.jensen@aarhus.dk"]
+    assert received["In-Reply-To"] == "<sp1@kolding.dk>" and received["Auto-Submitted"] is None
+    assert received["Subject"] == "Sv: Spørgsmål om partnerkommuner"
+    text = received.get_body(("plain",)).get_content()
+    assert text.startswith("Ja, det må den gerne.") and "> Må en partnerkommune ligge i en anden region?" in text

@@ -203,3 +203,23 @@ def test_the_html_part_is_a_letter_with_the_echoed_fields_as_a_table_and_no_doub
     assert "<li>4.2 Antal indbyggere<br>Feltet er ikke udfyldt.</li>" in page
     assert "<p>Med venlig hilsen<br>Socialstyrelsen</p>" in page
     assert "pre-wrap" not in page and "  " not in page.split("<body")[1].replace("\n", "")
+
+
+@pytest.mark.parametrize("language", ["da", "en"])
+def test_a_caseworkers_reply_and_forward_keep_their_line_breaks_in_both_languages(language):
+    context = {**CONTEXT, "author": "anna@socialstyrelsen.dk", "sender_line": "Karen Hald <karen@esbjerg.dk>",
+               "sender_address": "karen@esbjerg.dk", "text": "Hej Karen\nsvar på to linjer", "quoted": "> Hej\n> to",
+               "reply_subject": "Sv: Spørgsmål", "note": "", "quoted_text": "Hej\nto linjer"}
+    reply = render_reply("staff_reply", context, language)
+    assert reply.subject == "Sv: Spørgsmål" and reply.body.startswith("Hej Karen\nsvar på to linjer\n")
+    assert "> Hej\n> to" in reply.body and "Karen Hald <karen@esbjerg.dk>" in reply.body
+    forward = render_reply("forward", context, language)
+    assert "karen@esbjerg.dk" in forward.body and forward.body.rstrip().endswith("Hej\nto linjer")
+    assert ("Videresendt" if language == "da" else "Forwarded") in forward.body
+
+
+@pytest.mark.parametrize(("language", "said"), [("da", "fyldte lidt over 10 MB."), ("en", "was just over 10 MB.")])
+def test_an_email_just_over_the_limit_is_not_said_to_be_as_large_as_the_limit(language, said):
+    body = render_reply("size_rejection", {**CONTEXT, "size": 10 * 1024 * 1024 + 1}, language).body
+    assert said in body
+    assert "lidt over" not in render_reply("size_rejection", CONTEXT, "da").body  # 10,5 MB is said as it is

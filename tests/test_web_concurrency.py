@@ -219,3 +219,24 @@ def test_a_proposal_and_changes_to_its_applications_at_the_same_moment_never_dis
         population = ranked.get("AD-2019-0001", {}).get("population_total")
         corrected = bool(applications["AD-2019-0001"].corrections)
         assert population == (9_999_999 if corrected else 352_751)
+
+
+def test_eight_caseworkers_answering_one_email_at_once_send_one_reply(bench):
+    from storage import InboundMessage, Reply
+    from storage.states import ReplyKind
+
+    with bench.db.session() as session:
+        question = session.scalars(select(InboundMessage.id).where(
+            InboundMessage.message_id == "<demo-q@esbjerg.dk>")).one()
+    with serving(bench) as url:
+        def prepare(n: int) -> Callable[[], httpx.Response]:
+            browser = httpx.Client(base_url=url, timeout=60)
+            csrf = sign_in(browser)  # type: ignore[arg-type]
+            return lambda: browser.post(f"/messages/{question}/reply", data={
+                "csrf_token": csrf, "text": f"Svar nummer {n}", "action": "send"})
+
+        responses = at_once(8, prepare)
+    assert Counter(r.status_code for r in responses) == {303: 1, 409: 7}
+    with bench.db.session() as session:
+        replies = session.scalars(select(Reply).where(Reply.kind == ReplyKind.STAFF_REPLY)).all()
+        assert len(replies) == 1 and audit_actions(bench)["reply_message"] == 1

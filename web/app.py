@@ -34,7 +34,7 @@ from web import (
 )
 from web.pages import render
 from web.ranking_cache import RankingCache
-from web.security import CsrfRefused, NotSignedIn
+from web.security import CsrfRefused, NotSignedIn, Staff, current_staff
 
 # No scripts, no frames, no foreign origins: the pages are server-rendered HTML and one stylesheet.
 CONTENT_SECURITY_POLICY = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
@@ -42,6 +42,14 @@ CONTENT_SECURITY_POLICY = ("default-src 'none'; style-src 'self'; img-src 'self'
 SECURITY_HEADERS = {"Content-Security-Policy": CONTENT_SECURITY_POLICY, "X-Content-Type-Options": "nosniff",
                     "Referrer-Policy": "same-origin", "X-Frame-Options": "DENY"}
 log = logging.getLogger(__name__)
+
+
+def _signed_in(request: Request) -> Staff | None:
+    """Who is signed in, for an error page in the app's layout (its menu to go on from); None if nobody."""
+    try:
+        return current_staff(request)
+    except NotSignedIn:
+        return None
 
 
 def create_app(settings: Settings, db: Database | None = None, archive: Archive | None = None) -> FastAPI:
@@ -94,14 +102,14 @@ def create_app(settings: Settings, db: Database | None = None, archive: Archive 
         detail = str(error.detail)
         if detail == HTTPStatus(error.status_code).phrase:
             detail = plain.get(error.status_code, "Siden kunne ikke vises.")
-        return render(request, "error.html", None, status_code=error.status_code,
+        return render(request, "error.html", _signed_in(request), status_code=error.status_code,
                       title=titles.get(error.status_code, "Fejl"), message=detail)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, error: RequestValidationError) -> Response:
         in_path = any(e.get("loc", ("",))[0] == "path" for e in error.errors())
         status, title = (404, "Siden findes ikke") if in_path else (400, "Forkert forespørgsel")
-        return render(request, "error.html", None, status_code=status, title=title,
+        return render(request, "error.html", _signed_in(request), status_code=status, title=title,
                       message="Adressen findes ikke." if in_path else "Formularen var ikke udfyldt rigtigt.")
 
     @app.exception_handler(Exception)

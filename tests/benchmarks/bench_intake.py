@@ -154,8 +154,9 @@ def bench_size_gate() -> None:
 
 
 AFRESH = "the ranking worked out afresh (the first view after a change)"
-PAGES = ("/healthz", "/queue", "/queue?status=complete&q=kommune&sort=municipality&dir=desc", "/ranking",
-         "/messages", "/applications/AD-2019-0100", "/queue.csv", "/queue.xlsx", "/ranking.xlsx")
+PAGES = ("/healthz", "/til-behandling", "/queue", "/queue?status=complete&q=kommune&sort=municipality&dir=desc",
+         "/ranking", "/messages", "/messages/1", "/applications/AD-2019-0100", "/queue.csv", "/queue.xlsx",
+         "/ranking.xlsx")
 
 
 def alternating(first: Callable[[], object], second: Callable[[], object], repeat: int = 5,
