@@ -76,6 +76,15 @@ def _mailbox(mailbox: MailboxSettings) -> list[Finding]:
         return found
     if not mailbox.username:
         found.append(_error("mailbox.username", "mailbox.username is empty: name the mailbox to sign in to."))
+    if mailbox.protocol == "graph":
+        if mailbox.auth != "oauth2":
+            found.append(_error("mailbox.auth", 'mailbox.protocol = "graph" signs in with the [oauth2] app only: '
+                                                'set mailbox.auth = "oauth2".'))
+        if not mailbox.graph_url.startswith("https://"):
+            found.append(_error("mailbox.graph_url", f"mailbox.graph_url {mailbox.graph_url} is not https://: "
+                                                     "the mailbox would be read in plain text."))
+        return found + ([_error("mailbox.ca_file", f"mailbox.ca_file {mailbox.ca_file} does not exist.")]
+                        if mailbox.ca_file and not Path(mailbox.ca_file).is_file() else [])
     if mailbox.auth == "password" and not mailbox.password.get_secret_value():
         found.append(_error("mailbox.password", 'mailbox.password (or mailbox.password_file) is empty; for Microsoft '
                                                 '365 or Google Workspace set mailbox.auth = "oauth2".'))
@@ -89,6 +98,11 @@ def _smtp(smtp: SmtpSettings) -> list[Finding]:
             found.append(_error("smtp.transport", f'smtp.{key} is set but smtp.transport is "file": '
                                 f"replies would be written to {smtp.outbox_dir} and never sent. "
                                 'Set smtp.transport = "smtp".'))
+        return found
+    if smtp.transport == "graph":
+        if not smtp.graph_url.startswith("https://"):
+            found.append(_error("smtp.graph_url", f"smtp.graph_url {smtp.graph_url} is not https://: replies "
+                                                  "would be sent in plain text."))
         return found
     if smtp.auth == "oauth2" and not smtp.username:
         found.append(_error("smtp.username", "smtp.username is empty: with OAuth2 it is the mailbox that sends."))
@@ -133,8 +147,8 @@ def findings(settings: Settings, now: datetime | None = None) -> list[Finding]:
     """Every contradiction and doubtful choice in ``settings``, errors first."""
     found = _mailbox(settings.mailbox) + _smtp(settings.smtp)
     oauth_users = [s.username for s in (settings.mailbox, settings.smtp) if s.auth == "oauth2"]
-    uses_oauth = (settings.mailbox.protocol == "imap" and settings.mailbox.auth == "oauth2") or (
-        settings.smtp.transport == "smtp" and settings.smtp.auth == "oauth2")
+    uses_oauth = (settings.mailbox.protocol in ("imap", "graph") and settings.mailbox.auth == "oauth2") or (
+        settings.smtp.transport in ("smtp", "graph") and settings.smtp.auth == "oauth2")
     if uses_oauth:
         found += _oauth2(settings.oauth2, oauth_users)
     call = settings.call

@@ -69,7 +69,7 @@ class _SignIn(_Section):
 
 
 class MailboxSettings(_SignIn):
-    protocol: Literal["imap", "maildir"] = "maildir"
+    protocol: Literal["imap", "maildir", "graph"] = "maildir"  # graph: Microsoft Graph (no IMAP needed)
     host: str = "localhost"
     port: int = Field(993, ge=1, le=65535)
     security: Security = "ssl"
@@ -86,6 +86,10 @@ class MailboxSettings(_SignIn):
     idle: bool = True  # also keep an IMAP IDLE connection, so new mail is processed within seconds
     timeout_seconds: float = Field(60, gt=0)
     maildir_path: Path = Path("var/maildir")
+    # Microsoft Graph (protocol = "graph"): its endpoint (another for a national cloud, a private endpoint or
+    # tests); the mailbox is ``username`` (its address), signed in with the [oauth2] app, verified by ca_file
+    graph_url: str = "https://graph.microsoft.com/v1.0"
+    graph_page_size: int = Field(100, ge=1, le=1000)  # messages listed per request ($top)
 
     @model_validator(mode="after")
     def _secret_from_file(self) -> MailboxSettings:
@@ -94,7 +98,9 @@ class MailboxSettings(_SignIn):
 
 
 class SmtpSettings(_SignIn):
-    transport: Literal["smtp", "file"] = "file"
+    # graph: Microsoft Graph's sendMail as the mailbox ``username``; auto: graph when mailbox.protocol is graph,
+    # else file (Settings resolves it: code only ever sees smtp, file or graph)
+    transport: Literal["auto", "smtp", "file", "graph"] = "auto"
     host: str = "localhost"
     port: int = Field(587, ge=1, le=65535)
     security: Security = "starttls"
@@ -110,6 +116,7 @@ class SmtpSettings(_SignIn):
     max_per_recipient_per_hour: int = Field(10, ge=1)  # more are held for staff, not sent: a loop breaker
     max_per_hour: int = Field(500, ge=1)
     sent_folder: str = ""  # IMAP folder to append each sent reply to ("" = none), e.g. "Sent"
+    graph_url: str = ""  # transport = "graph": Graph's endpoint ("" = mailbox.graph_url)
 
     @model_validator(mode="after")
     def _secret_from_file(self) -> SmtpSettings:
@@ -255,6 +262,19 @@ class Settings(BaseSettings):
     def _share_oauth2(self) -> Settings:
         self.mailbox._oauth2 = self.oauth2
         self.smtp._oauth2 = self.oauth2
+        return self
+
+    @model_validator(mode="after")
+    def _graph_sends_for_a_graph_mailbox(self) -> Settings:
+        """A mailbox read through Graph sends through Graph too, as itself, unless smtp says otherwise."""
+        smtp, mailbox = self.smtp, self.mailbox
+        if smtp.transport == "auto":
+            smtp.transport = "graph" if mailbox.protocol == "graph" else "file"
+        if smtp.transport == "graph":
+            smtp.graph_url = smtp.graph_url or mailbox.graph_url
+            smtp.username = smtp.username or mailbox.username
+            smtp.ca_file = smtp.ca_file or mailbox.ca_file
+            smtp.auth = "oauth2"
         return self
 
     @model_validator(mode="after")

@@ -13,7 +13,6 @@ import mailbox as stdlib_mailbox
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import ParamSpec, Protocol, TypeVar
@@ -24,6 +23,8 @@ from imapclient.imapclient import SocketTimeout
 
 from config import MailboxSettings
 from ingest.errors import MailboxError
+from ingest.graph_mailbox import GraphMailbox, graph_client
+from ingest.mailbox_entry import MailboxEntry
 from notifications.oauth2 import TokenRefused, tokens_for
 from notifications.tls import client_context, describe
 
@@ -31,13 +32,6 @@ log = logging.getLogger(__name__)
 FETCH_CHUNK = 500
 P = ParamSpec("P")
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class MailboxEntry:
-    uid: str
-    size: int
-    received_at: datetime  # INTERNALDATE (IMAP) or delivery time (Maildir), timezone-aware
 
 
 class Mailbox(Protocol):
@@ -260,6 +254,9 @@ def open_mailbox(settings: MailboxSettings) -> Iterator[Mailbox]:
     """Connect, log in and select ``settings.folder``; always logs out."""
     if settings.protocol == "maildir":
         yield MaildirMailbox(settings.maildir_path, settings.folder)
+        return
+    if settings.protocol == "graph":
+        yield GraphMailbox(graph_client(settings), settings.folder, settings.graph_page_size)
         return
     try:
         client = connect_imap(settings)

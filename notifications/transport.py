@@ -1,7 +1,9 @@
-"""Where replies go: an SMTP relay, or a folder of .eml files (the embedded default)."""
+"""Where replies go: an SMTP relay, Microsoft Graph (``sendMail``), or a folder of .eml files (the embedded
+default)."""
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import os
 import smtplib
@@ -14,6 +16,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from config import SmtpSettings
 from config.errors import UipIntakeError
+from notifications.graph_client import GraphClient, GraphError
 from notifications.oauth2 import TokenRefused, oauthbearer, tokens_for, xoauth2
 from notifications.tls import client_context, describe
 
@@ -167,5 +170,38 @@ class FileTransport:
         return data
 
 
+GRAPH_REQUEST_LIMIT = 4 * 1024 * 1024  # sendMail with MIME: the request body (base64) may be at most 4 MB
+
+
+class GraphTransport:
+    """Sends as the mailbox with Graph's ``sendMail``, the message given as MIME (base64, ``text/plain``), so
+    every header we render — ``Auto-Submitted``, ``In-Reply-To``, ``References``, ``X-Auto-Response-Suppress`` —
+    goes out exactly as rendered. Exchange keeps the copy in Sent Items itself. A message whose request would
+    pass Graph's 4 MB limit is refused (it stays in the outbox with the reason), never cut short."""
+
+    def __init__(self, settings: SmtpSettings) -> None:
+        self.settings = settings
+        self.client = GraphClient(settings.graph_url, settings.username, settings.oauth2, settings.ca_file,
+                                  settings.timeout_seconds)
+
+    def send(self, message: EmailMessage) -> bytes:
+        data = message.as_bytes(policy=SMTP)
+        body = base64.b64encode(data)
+        if len(body) > GRAPH_REQUEST_LIMIT:
+            raise TransportError(f"Graph sendMail: the reply is {len(body):,} bytes as sent, over Graph's limit of "
+                                 f"{GRAPH_REQUEST_LIMIT:,} bytes; it is kept in the outbox, not cut short")
+        try:
+            self.client.request("POST", "/sendMail", data=body, headers={"Content-Type": "text/plain"})
+        except GraphError as error:
+            # a request Graph calls malformed will not be accepted later either; the rest may pass later
+            raise TransportError(str(error), permanent=error.status == 400) from error
+        return data
+
+    def close(self) -> None:
+        self.client.close()
+
+
 def make_transport(settings: SmtpSettings) -> Transport:
-    return FileTransport(settings.outbox_dir) if settings.transport == "file" else SmtpTransport(settings)
+    if settings.transport == "file":
+        return FileTransport(settings.outbox_dir)
+    return GraphTransport(settings) if settings.transport == "graph" else SmtpTransport(settings)

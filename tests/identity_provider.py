@@ -31,6 +31,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 TENANT = "0d7e9a5c-1f2b-4c3d-9e8f-a1b2c3d4e5f6"
+# what an app may ask Microsoft's endpoint for: Exchange Online's IMAP/SMTP, or Microsoft Graph
+SCOPES = ("https://outlook.office365.com/.default", "https://graph.microsoft.com/.default")
 
 
 def _b64url_decode(text: str) -> bytes:
@@ -70,6 +72,7 @@ class IdentityProvider:
     folder: Path | None = None
     issued: dict[str, Issued] = field(default_factory=dict)
     requests: list[str] = field(default_factory=list)  # the grant of every token request, in order
+    scopes: list[str] = field(default_factory=list)  # the scope of every client-secret token request
     certificate_file: Path | None = None
     service_account_file: Path | None = None
 
@@ -209,9 +212,10 @@ def _handler(idp: IdentityProvider) -> type[BaseHTTPRequestHandler]:
                 self._json(401, {"error": "invalid_client", "error_description":
                                  "AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in "
                                  "the request is the client secret value, not the client secret ID."})
-            elif form.get("scope") != "https://outlook.office365.com/.default":
+            elif form.get("scope") not in SCOPES:
                 self._json(400, {"error": "invalid_scope", "error_description": "AADSTS70011: invalid scope"})
             else:
+                idp.scopes.append(form["scope"])
                 self._json(200, idp.issue(idp.mailbox, "microsoft-secret"))
 
         def _google(self, form: dict[str, str]) -> None:

@@ -1,0 +1,217 @@
+"""The Board's mailbox through Microsoft Graph (no IMAP), against a local Graph mailbox over verified HTTPS and
+the local identity provider: the same pipeline as IMAP mail, the size gate before any download, paging, the
+move after the commit, throttling and refused tokens handled as outages."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from graph_server import GraphServer
+from identity_provider import TENANT, IdentityProvider
+from sqlalchemy import select
+
+from config import Settings, load_settings
+from ingest.demo import application_email, complete_values, sized_email, to_bytes
+from ingest.errors import MailboxError
+from ingest.mailbox import open_mailbox
+from ingest.poller import Intake
+from notifications.graph_client import GRAPH_SCOPE
+from notifications.oauth2 import forget_tokens
+from storage import InboundMessage, Reply
+
+MAILBOX = "uip-imp2@socialstyrelsen.dk"
+ON_TIME = datetime(2019, 9, 2, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def idp() -> Iterator[IdentityProvider]:
+    provider = IdentityProvider(mailbox=MAILBOX).start(Path(tempfile.mkdtemp(prefix="uip-graph-idp-")))
+    yield provider
+    provider.stop()
+
+
+@pytest.fixture()
+def graph(idp: IdentityProvider) -> Iterator[GraphServer]:
+    idp.requests.clear()
+    idp.scopes.clear()
+    idp.lifetime = 3600.0
+    forget_tokens()
+    server = GraphServer(idp, MAILBOX).start()
+    yield server
+    server.stop()
+
+
+def graph_settings(tmp_path: Path, idp: IdentityProvider, graph: GraphServer, db_url: str) -> Settings:
+    return load_settings(None, **{
+        "mailbox": {"protocol": "graph", "auth": "oauth2", "username": MAILBOX, "graph_url": graph.url,
+                    "ca_file": str(idp.ca_file), "timeout_seconds": 20, "graph_page_size": 100},
+        "smtp": {"transport": "file", "outbox_dir": str(tmp_path / "outbox")},
+        "oauth2": {"provider": "microsoft", "tenant": TENANT, "client_id": idp.client_id,
+                   "client_secret": idp.client_secret, "token_url": idp.microsoft_token_url,
+                   "ca_file": str(idp.ca_file)},
+        "database": {"url": db_url},
+        "storage": {"archive_dir": str(tmp_path / "archive")},
+        "parsing": {"isolate": False},
+    })
+
+
+@pytest.fixture()
+def intake(tmp_path: Path, idp: IdentityProvider, graph: GraphServer, db_url: str) -> Iterator[Intake]:
+    service = Intake.from_settings(graph_settings(tmp_path, idp, graph, db_url))
+    service.db.migrate()
+    yield service
+    service.close()
+
+
+def rows(intake: Intake) -> list[InboundMessage]:
+    with intake.db.session() as session:
+        found = list(session.scalars(select(InboundMessage).order_by(InboundMessage.id)))
+        session.expunge_all()
+        return found
+
+
+def test_an_application_read_through_graph_is_stored_acknowledged_and_moved_after_the_commit(intake, graph, idp):
+    graph.deliver(to_bytes(application_email(complete_values(), message_id="<g1@aarhus.dk>")), ON_TIME)
+    report = intake.poll_once()
+    assert report.processed == 1
+    [row] = rows(intake)
+    assert (row.outcome, row.message_id, row.folder) == ("application", "<g1@aarhus.dk>", "INBOX")
+    assert row.uid.startswith("AAMkImm") and row.uidvalidity.startswith("graph:")
+    assert [m.id for m in graph.in_folder("Processed")] == [row.uid]  # the same (immutable) id after the move
+    assert graph.in_folder("Inbox") == []
+    with intake.db.session() as session:
+        assert session.scalars(select(Reply)).one().kind == "acknowledgement"
+    assert set(idp.scopes) == {GRAPH_SCOPE}  # Graph's scope, not Exchange's IMAP one
+    assert intake.poll_once().processed == 0  # nothing twice
+
+
+def test_an_email_over_10_mb_is_refused_from_its_headers_and_never_downloaded(intake, graph):
+    big = graph.deliver(sized_email(10 * 1024 * 1024 + 1, message_id="<big@horsens.dk>",
+                                    sender="Sofie Lind <sofie@horsens.dk>"), ON_TIME)
+    intake.poll_once()
+    [row] = rows(intake)
+    assert row.outcome == "rejected" and row.headers_only and row.sender == "sofie@horsens.dk"
+    assert not any(big in path for path in graph.downloaded())  # the body never left the server
+    with intake.db.session() as session:
+        reply = session.scalars(select(Reply)).one()
+        assert reply.kind == "size_rejection" and reply.to_addr == "sofie@horsens.dk"
+
+
+def test_a_backlog_larger_than_a_page_is_read_page_by_page_in_the_order_it_arrived(intake, graph):
+    graph.page_size = 4
+    for n in range(11):
+        graph.deliver(to_bytes(application_email(complete_values(), message_id=f"<p{n}@aarhus.dk>")),
+                      ON_TIME + timedelta(minutes=n))
+    intake.poll_once()
+    assert [r.message_id for r in rows(intake)] == [f"<p{n}@aarhus.dk>" for n in range(11)]
+    listed = [path for method, path in graph.requests if path.endswith("/messages") and method == "GET"]
+    assert len(listed) >= 3  # 11 messages at 4 a page: the next links were followed
+    assert len(graph.in_folder("Processed")) == 11
+
+
+def test_throttling_is_waited_out_as_the_server_asks(intake, graph):
+    graph.deliver(to_bytes(application_email(complete_values(), message_id="<t1@aarhus.dk>")), ON_TIME)
+    graph.throttle = 3  # three 429s (Retry-After: 0), then answers
+    assert intake.poll_once().processed == 1
+    assert rows(intake)[0].outcome == "application"
+
+
+def test_throttling_that_does_not_end_is_an_outage_no_message_is_charged_for(intake, graph, tmp_path):
+    graph.deliver(to_bytes(application_email(complete_values(), message_id="<t2@aarhus.dk>")), ON_TIME)
+    graph.throttle = 1_000
+    with pytest.raises(MailboxError, match="429"):
+        intake.poll_once()
+    assert all(r.attempts == 0 for r in rows(intake))
+    graph.throttle = 0
+    assert intake.poll_once().processed == 1  # the next poll reads it
+
+
+def test_a_refused_token_is_renewed_once_then_a_clear_error(intake, graph, idp):
+    graph.deliver(to_bytes(application_email(complete_values(), message_id="<r1@aarhus.dk>")), ON_TIME)
+    with open_mailbox(intake.settings.mailbox) as box:
+        box.entries()
+        idp.revoke_all()  # the cached token is refused from now on: a new one is fetched and used
+        assert len(box.entries()) == 1
+        original = idp.client_secret
+        idp.revoke_all()
+        idp.client_secret = "another"  # and now no new token can be had
+        try:
+            with pytest.raises(MailboxError, match="AADSTS7000215"):
+                box.entries()
+        finally:
+            idp.client_secret = original
+
+
+def test_a_mailbox_the_app_is_not_granted_is_refused_naming_what_to_grant(tmp_path, idp, graph, db_url):
+    settings = graph_settings(tmp_path, idp, graph, db_url)
+    settings.mailbox.username = "another@socialstyrelsen.dk"
+    with pytest.raises(MailboxError, match=r"Application Mail\.ReadWrite"), open_mailbox(settings.mailbox):
+        pass
+
+
+def test_a_message_gone_between_listing_and_download_is_no_error(intake, graph):
+    gone = graph.deliver(to_bytes(application_email(complete_values(), message_id="<gone@aarhus.dk>")), ON_TIME)
+    with open_mailbox(intake.settings.mailbox) as box:
+        [entry] = box.entries()
+        del graph.messages[gone]
+        assert box.fetch_many([entry.uid]) == {}
+        assert box.fetch_header(entry.uid) is None
+        box.move_many([entry.uid], "Processed")  # already gone: nothing to move, nothing raised
+
+
+def test_replies_are_sent_through_graph_as_our_own_mime_and_kept_by_exchange_in_sent_items(tmp_path, idp, graph,
+                                                                                          db_url):
+    settings = graph_settings(tmp_path, idp, graph, db_url)
+    settings = load_settings(None, **{**settings.model_dump(mode="json", exclude={"smtp"}),
+                                      "oauth2": {**settings.oauth2.model_dump(mode="json"),
+                                                 "client_secret": idp.client_secret},
+                                      "smtp": {"sender": settings.smtp.sender}})
+    assert settings.smtp.transport == "graph" and settings.smtp.username == MAILBOX  # the default for Graph mail
+    graph.deliver(to_bytes(application_email(complete_values(), message_id="<s1@aarhus.dk>")), ON_TIME)
+    service = Intake.from_settings(settings)
+    service.db.migrate()
+    try:
+        service.poll_once()
+    finally:
+        service.close()
+    [raw] = graph.sent
+    sent = message_from_bytes(raw, policy=policy.default)
+    assert sent["In-Reply-To"] == "<s1@aarhus.dk>" and sent["Auto-Submitted"] == "auto-replied"
+    assert sent["X-Auto-Response-Suppress"] == "All" and "<s1@aarhus.dk>" in sent["References"]
+    assert [m.raw for m in graph.in_folder("Sent Items")] == [raw]  # Exchange's copy; none of ours besides
+    with service.db.session() as session:
+        reply = session.scalars(select(Reply)).one()
+        assert reply.status == "sent" and reply.message_id_header == sent["Message-ID"].strip()
+    # our own reply coming back into the inbox (a colleague's redirect, a copy) is recognised, never answered
+    graph.deliver(raw, ON_TIME + timedelta(minutes=5))
+    service = Intake.from_settings(settings)
+    try:
+        service.poll_once()
+    finally:
+        service.close()
+    assert len(graph.sent) == 1
+    with service.db.session() as session:
+        back = session.scalars(select(InboundMessage).order_by(InboundMessage.id.desc())).first()
+        assert back.outcome == "ignored" and back.reason_params["no_reply"]["code"] in (
+            "our_message", "ourselves", "auto_submitted")
+
+
+def test_a_reply_over_graphs_4_mb_request_limit_stays_in_the_outbox_with_the_reason(tmp_path, idp, graph, db_url):
+    from notifications.transport import GraphTransport, TransportError
+
+    settings = graph_settings(tmp_path, idp, graph, db_url)
+    settings.smtp.transport, settings.smtp.graph_url, settings.smtp.username = "graph", graph.url, MAILBOX
+    settings.smtp.ca_file = str(idp.ca_file)
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = MAILBOX, "a@b.dk", "stor"
+    message["Message-ID"] = "<big-reply@socialstyrelsen.dk>"
+    message.set_content("x" * 3_200_000)
+    with pytest.raises(TransportError, match="over Graph's limit") as refused:
+        GraphTransport(settings.smtp).send(message)
+    assert not refused.value.permanent and graph.sent == []
