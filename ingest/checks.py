@@ -6,7 +6,9 @@ folder the service moves mail to may be created here (``create_folders``) instea
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import json
 import shutil
 import subprocess
 import tempfile
@@ -24,7 +26,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from config import Settings
 from config.consistency import Severity, findings
+from ingest.errors import MailboxError
+from ingest.graph_mailbox import GraphMailbox, graph_client
 from ingest.mailbox import connect_imap
+from notifications.graph_client import PERMISSION_HINT, GraphClient
 from notifications.oauth2 import TokenRefused, tokens_for
 from notifications.tls import describe
 from notifications.transport import SmtpTransport
@@ -109,6 +114,8 @@ def check_oauth2(settings: Settings) -> CheckResult | None:
 
 def check_mailbox(settings: Settings, create_folders: bool | FolderPrompt) -> list[CheckResult]:
     mailbox = settings.mailbox
+    if mailbox.protocol == "graph":
+        return check_graph_mailbox(settings, create_folders)
     if mailbox.protocol == "maildir":
         path = Path(mailbox.maildir_path)
         return [_writable("mailbox (local Maildir)", path, "the embedded default; for the real mailbox set "
@@ -147,8 +154,76 @@ def check_mailbox(settings: Settings, create_folders: bool | FolderPrompt) -> li
     return results
 
 
+def _wanted_folders(settings: Settings) -> list[str]:
+    mailbox = settings.mailbox
+    return [mailbox.processed_folder, mailbox.rejected_folder, mailbox.quarantine_folder,
+            *([settings.smtp.sent_folder] if settings.smtp.sent_folder else [])]
+
+
+def check_graph_mailbox(settings: Settings, create_folders: bool | FolderPrompt) -> list[CheckResult]:
+    """Token, mailbox and its folders through Graph, reading only (folders made only when asked)."""
+    mailbox = settings.mailbox
+    where = f"{mailbox.username} via {mailbox.graph_url}"
+    try:
+        box = GraphMailbox(graph_client(mailbox), mailbox.folder)
+        missing = [f for f in _wanted_folders(settings) if box.find_folder(f) is None]
+        create = create_folders(missing) if callable(create_folders) and missing else create_folders is True
+        if missing and create:
+            for folder in missing:
+                box.make_folder(folder)
+    except MailboxError as error:
+        return [CheckResult("mailbox (Microsoft Graph)", Status.FAILED, f"{where}: {error}",
+                            "check the [oauth2] app, mailbox.username and the app's access to this mailbox")]
+    results = [CheckResult("mailbox (Microsoft Graph)", Status.OK, f"{where}: {mailbox.folder} can be read")]
+    if missing and create:
+        results.append(CheckResult("mailbox folders", Status.OK, f"{mailbox.folder}; created {', '.join(missing)}"))
+    elif missing:
+        results.append(CheckResult("mailbox folders", Status.WARNING, f"{', '.join(missing)} missing",
+                                   "they are created at the first move; `uip-intake check --create-folders` "
+                                   "creates them now"))
+    else:
+        results.append(CheckResult("mailbox folders", Status.OK, ", ".join([mailbox.folder, *_wanted_folders(
+            settings)])))
+    return results
+
+
+def check_graph_send(settings: Settings) -> CheckResult:
+    """Whether the app may send as the mailbox, without sending: the token's application roles when it lists
+    them (Mail.Send); roles granted through Exchange's RBAC for Applications are not in the token, and only
+    sending would show them."""
+    smtp = settings.smtp
+    client = GraphClient(smtp.graph_url, smtp.username, smtp.oauth2, smtp.ca_file, smtp.timeout_seconds)
+    try:
+        roles = token_roles(client.tokens.token())
+    except TokenRefused as error:
+        return CheckResult("sending (Microsoft Graph)", Status.FAILED, str(error),
+                           "check oauth2.client_id, the secret or certificate, and the tenant")
+    where = f"as {smtp.username} via {smtp.graph_url}"
+    if not roles or "Mail.Send" not in roles:
+        shown = f"the token grants {', '.join(roles)}, not Mail.Send" if roles else \
+            "the token lists no application permissions"
+        return CheckResult("sending (Microsoft Graph)", Status.WARNING, f"{where}: {shown}; nothing was sent to "
+                           "find out whether Exchange allows it", PERMISSION_HINT)
+    return CheckResult("sending (Microsoft Graph)", Status.OK, f"{where}: Mail.Send granted, nothing sent")
+
+
+def token_roles(token: str) -> list[str] | None:
+    """The ``roles`` claim of a JWT access token (read, not verified: only to advise), or None."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except (ValueError, UnicodeDecodeError):
+        return None
+    roles = claims.get("roles") if isinstance(claims, dict) else None
+    return [str(r) for r in roles] if isinstance(roles, list) else None
+
+
 def check_smtp(settings: Settings) -> CheckResult:
     smtp = settings.smtp
+    if smtp.transport == "graph":
+        return check_graph_send(settings)
     if smtp.transport == "file":
         return _writable("replies (folder of .eml files)", Path(smtp.outbox_dir),
                          'the embedded default; to send them set smtp.transport = "smtp"')

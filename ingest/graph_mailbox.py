@@ -66,18 +66,27 @@ class GraphMailbox:
         """The id of the top-level folder named ``name`` (Inbox by its well-known name); made if missing."""
         if name in self._folders:
             return self._folders[name]
+        found = self.find_folder(name)
+        if found is None and not create:
+            raise MailboxError(f"Graph {self.client.mailbox}: there is no folder {name!r}")
+        self._folders[name] = found or str(self._create_folder(name)["id"])
+        return self._folders[name]
+
+    @_outage
+    def make_folder(self, name: str) -> str:
+        """The folder ``name``, made if missing (``check --create-folders``)."""
+        return self._folder_id(name, create=True)
+
+    @_outage
+    def find_folder(self, name: str) -> str | None:
+        """The id of the top-level folder ``name`` (Inbox, Sent Items by their well-known names), or None."""
         known = WELL_KNOWN.get(name.casefold())
         if known:
-            found = self._get(f"/mailFolders/{known}")
-        else:
-            quoted = name.replace("'", "''")
-            listed = self._get("/mailFolders", {"$filter": f"displayName eq '{quoted}'", "$select": "id,displayName"})
-            matches: list[dict[str, object]] = listed.get("value", [])  # type: ignore[assignment]
-            if not matches and not create:
-                raise MailboxError(f"Graph {self.client.mailbox}: there is no folder {name!r}")
-            found = matches[0] if matches else self._create_folder(name)
-        self._folders[name] = str(found["id"])
-        return self._folders[name]
+            return str(self._get(f"/mailFolders/{known}")["id"])
+        quoted = name.replace("'", "''")
+        listed = self._get("/mailFolders", {"$filter": f"displayName eq '{quoted}'", "$select": "id,displayName"})
+        matches: list[dict[str, object]] = listed.get("value", [])  # type: ignore[assignment]
+        return str(matches[0]["id"]) if matches else None
 
     def _create_folder(self, name: str) -> dict[str, object]:
         response = self.client.request("POST", "/mailFolders", json={"displayName": name})

@@ -49,6 +49,7 @@ class GraphServer:
     sent: list[bytes] = field(default_factory=list)
     throttle: int = 0  # the next this many requests are answered 429
     retry_after: str = "0"
+    fail_moves: bool = False  # every move answered 500 (a crash between the commit and the move, as seen)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def start(self) -> GraphServer:
@@ -194,6 +195,8 @@ def _handler(graph: GraphServer) -> type[BaseHTTPRequestHandler]:
                 folder = "folder-" + secrets.token_hex(6)
                 graph.folders[folder] = name
                 self._send(201, {"id": folder, "displayName": name})
+            elif segments[0] == "messages" and segments[2:] == ["move"] and graph.fail_moves:
+                self._send(500, _graph_error("InternalServerError", "The move failed."))
             elif segments[0] == "messages" and segments[2:] == ["move"]:
                 with graph.lock:
                     message = graph.messages.get(segments[1])

@@ -4,6 +4,7 @@ move after the commit, throttling and refused tokens handled as outages."""
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -215,3 +216,86 @@ def test_a_reply_over_graphs_4_mb_request_limit_stays_in_the_outbox_with_the_rea
     with pytest.raises(TransportError, match="over Graph's limit") as refused:
         GraphTransport(settings.smtp).send(message)
     assert not refused.value.permanent and graph.sent == []
+
+
+def test_check_reads_the_graph_mailbox_and_its_folders_and_sends_nothing(tmp_path, idp, graph, db_url):
+    from ingest.checks import Status, check_mailbox, check_smtp
+
+    settings = graph_settings(tmp_path, idp, graph, db_url)
+    results = check_mailbox(settings, create_folders=False)
+    assert [r.status for r in results] == [Status.OK, Status.WARNING]
+    assert "Processed, Rejected, Quarantine missing" in results[1].detail
+    assert graph.folder_id("Processed") is None  # a check makes nothing unless asked
+    created = check_mailbox(settings, create_folders=True)
+    assert created[1].status == Status.OK and "created Processed, Rejected, Quarantine" in created[1].detail
+    assert graph.folder_id("Quarantine") is not None
+    settings.smtp.transport, settings.smtp.graph_url, settings.smtp.username = "graph", graph.url, MAILBOX
+    settings.smtp.ca_file = str(idp.ca_file)
+    sending = check_smtp(settings)  # the local provider's tokens are opaque: nothing says Mail.Send
+    assert sending.status == Status.WARNING and "Application Mail.Send" in sending.fix and graph.sent == []
+    settings.mailbox.username = "another@socialstyrelsen.dk"
+    refused = check_mailbox(settings, create_folders=False)
+    assert refused[0].status == Status.FAILED and "403" in refused[0].detail
+
+
+def test_graph_settings_that_cannot_work_are_errors_naming_the_key():
+    from config.consistency import errors
+
+    found = {f.key for f in errors(load_settings(None, mailbox={"protocol": "graph", "username": MAILBOX,
+                                                                "graph_url": "http://graph.local/v1.0"}))}
+    assert {"mailbox.auth", "mailbox.graph_url"} <= found
+
+
+def test_a_move_that_fails_after_the_commit_is_done_at_the_next_poll_without_a_second_reply(intake, graph):
+    graph.deliver(to_bytes(application_email(complete_values(), message_id="<m1@aarhus.dk>")), ON_TIME)
+    graph.fail_moves = True
+    with contextlib.suppress(MailboxError):  # the poll may end as an outage: what matters is what is kept
+        intake.poll_once()
+    [row] = rows(intake)
+    assert row.outcome == "application" and len(graph.in_folder("Inbox")) == 1
+    graph.fail_moves = False
+    intake.poll_once()
+    assert graph.in_folder("Inbox") == [] and len(graph.in_folder("Processed")) == 1
+    assert len(rows(intake)) == 1
+    with intake.db.session() as session:
+        assert len(session.scalars(select(Reply)).all()) == 1  # answered once
+
+
+def test_two_workers_reading_one_graph_mailbox_process_and_answer_each_message_once(tmp_path, idp, graph, db_url):
+    """PostgreSQL: both poll at once and claim by (folder, uidvalidity, Graph id), as over IMAP. SQLite, where
+    one worker runs at a time: one after the other, the second finds nothing left to do."""
+    import threading
+
+    total = 16
+    for n in range(total):
+        graph.deliver(to_bytes(application_email(complete_values(), message_id=f"<w{n}@aarhus.dk>",
+                                                 sender=f"K{n} <k{n}@aarhus.dk>")), ON_TIME + timedelta(seconds=n))
+    workers = [Intake.from_settings(graph_settings(tmp_path / f"w{i}", idp, graph, db_url)) for i in range(2)]
+    workers[0].db.migrate()
+    failures: list[BaseException] = []
+
+    def poll(worker: Intake) -> None:
+        try:
+            worker.poll_once()
+        except BaseException as error:  # reported below, never lost in the thread
+            failures.append(error)
+
+    try:
+        if workers[0].db.engine.dialect.name == "sqlite":
+            for worker in workers:
+                poll(worker)
+        else:
+            threads = [threading.Thread(target=poll, args=(w,)) for w in workers]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(timeout=300)
+    finally:
+        for worker in workers:
+            worker.close()
+    assert failures == []
+    assert graph.in_folder("Inbox") == [] and len(graph.in_folder("Processed")) == total
+    with workers[0].db.session() as session:
+        assert len(session.scalars(select(InboundMessage)).all()) == total
+        replies = session.scalars(select(Reply)).all()
+        assert sorted(r.in_reply_to for r in replies) == sorted(f"<w{n}@aarhus.dk>" for n in range(total))
