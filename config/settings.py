@@ -90,6 +90,9 @@ class MailboxSettings(_SignIn):
     # tests); the mailbox is ``username`` (its address), signed in with the [oauth2] app, verified by ca_file
     graph_url: str = "https://graph.microsoft.com/v1.0"
     graph_page_size: int = Field(100, ge=1, le=1000)  # messages listed per request ($top)
+    # with idle = true, a Graph mailbox is asked this often what arrived (a delta query: a few bytes when
+    # nothing did), so new mail is answered within seconds without a public callback URL
+    graph_delta_seconds: float = Field(5, gt=0)
 
     @model_validator(mode="after")
     def _secret_from_file(self) -> MailboxSettings:

@@ -14,6 +14,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from ingest.errors import MailboxError, WorkerConflict
+from ingest.graph_delta import DeltaWatcher
 from ingest.idle import IdleWatcher
 from ingest.poller import OUTAGES, Intake
 
@@ -83,7 +84,11 @@ def run_worker(intake: Intake, stop: threading.Event | None = None) -> None:
             log.debug("could not schedule a poll: %s", error)
 
     mailbox = intake.settings.mailbox
-    watcher = IdleWatcher(mailbox, _wake, stop) if mailbox.protocol == "imap" and mailbox.idle else None
+    watcher: threading.Thread | None = None
+    if mailbox.idle and mailbox.protocol == "imap":
+        watcher = IdleWatcher(mailbox, _wake, stop)
+    elif mailbox.idle and mailbox.protocol == "graph":
+        watcher = DeltaWatcher(mailbox, intake.db, _wake, stop)
 
     def _stop(signum: int, _frame: FrameType | None) -> None:
         log.info("signal %s: stopping after the current poll", signal.Signals(signum).name)

@@ -412,6 +412,16 @@ class NamedCounter(Base):
     value: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class SyncState(Base):
+    """Where a watcher left off with a server, by name: a Graph folder's ``@odata.deltaLink``."""
+
+    __tablename__ = "sync_state"
+
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
 class WorkerLease(Base):
     """Who polls the mailbox on SQLite, where only one worker may run: host, pid and until when."""
 

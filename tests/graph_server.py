@@ -36,6 +36,7 @@ class StoredMessage:
     folder: str  # a folder id
     raw: bytes
     received: datetime
+    seq: int = 0  # the order of arrival (what a delta token counts)
 
 
 @dataclass
@@ -49,6 +50,8 @@ class GraphServer:
     sent: list[bytes] = field(default_factory=list)
     throttle: int = 0  # the next this many requests are answered 429
     retry_after: str = "0"
+    seq: int = 0
+    expire_deltas: bool = False  # a delta token is answered 410 Gone (a sync too old)
     fail_moves: bool = False  # every move answered 500 (a crash between the commit and the move, as seen)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -77,7 +80,9 @@ class GraphServer:
         with self.lock:
             inbox = self.folder_id("Inbox")
             assert inbox is not None
-            self.messages[message_id] = StoredMessage(message_id, inbox, raw, received or datetime.now(UTC))
+            self.seq += 1
+            self.messages[message_id] = StoredMessage(message_id, inbox, raw, received or datetime.now(UTC),
+                                                      self.seq)
         return message_id
 
     def in_folder(self, name: str) -> list[StoredMessage]:
@@ -154,6 +159,8 @@ def _handler(graph: GraphServer) -> type[BaseHTTPRequestHandler]:
                     self._send(200, {"id": folder, "displayName": graph.folders[folder]})
             elif segments[0] == "mailFolders" and segments[2:] == ["messages"]:
                 self._list(segments[1], query)
+            elif segments[0] == "mailFolders" and segments[2:] == ["messages", "delta"]:
+                self._delta(segments[1], query)
             elif segments[0] == "messages" and len(segments) in (2, 3):
                 message = graph.messages.get(segments[1])
                 if message is None:
@@ -179,6 +186,19 @@ def _handler(graph: GraphServer) -> type[BaseHTTPRequestHandler]:
                 body["@odata.nextLink"] = (f"{graph.url}/users/{graph.mailbox}/mailFolders/{folder}/messages"
                                            f"?$top={top}&$skip={skip + top}")
             self._send(200, body)
+
+        def _delta(self, folder: str, query: dict[str, list[str]]) -> None:
+            """What arrived in ``folder`` since the token (all of it without one), then the next link."""
+            token = query.get("$deltatoken", [None])[0]
+            if token is not None and graph.expire_deltas:
+                self._send(410, _graph_error("SyncStateNotFound", "The sync state is no longer valid."))
+                return
+            since = int(token or 0)
+            with graph.lock:
+                new = [{"id": m.id} for m in graph.messages.values() if m.folder == folder and m.seq > since]
+                now = graph.seq
+            self._send(200, {"value": new, "@odata.deltaLink": f"{graph.url}/users/{graph.mailbox}/mailFolders/"
+                                                              f"{folder}/messages/delta?$deltatoken={now}"})
 
         def do_POST(self) -> None:
             routed = self._route()

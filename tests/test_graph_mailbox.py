@@ -299,3 +299,44 @@ def test_two_workers_reading_one_graph_mailbox_process_and_answer_each_message_o
         assert len(session.scalars(select(InboundMessage)).all()) == total
         replies = session.scalars(select(Reply)).all()
         assert sorted(r.in_reply_to for r in replies) == sorted(f"<w{n}@aarhus.dk>" for n in range(total))
+
+
+def test_a_delta_query_sees_new_mail_within_seconds_and_a_restart_goes_on_from_the_kept_link(intake, graph):
+    import threading
+    import time
+
+    from ingest.graph_delta import DeltaWatcher
+    from storage.sync_state import sync_value
+
+    graph.deliver(to_bytes(application_email(complete_values(), message_id="<d0@aarhus.dk>")), ON_TIME)
+    woken, stop = threading.Event(), threading.Event()
+    settings = intake.settings.mailbox.model_copy(update={"graph_delta_seconds": 0.2})
+    settings._oauth2 = intake.settings.oauth2
+    watcher = DeltaWatcher(settings, intake.db, woken.set, stop)
+    watcher.start()
+    try:
+        assert woken.wait(10)  # the first round: a fresh sync, so the poll looks at the whole inbox
+        woken.clear()
+        rounds = watcher.rounds
+        while watcher.rounds < rounds + 2:  # nothing new: no wake
+            time.sleep(0.05)
+        assert not woken.is_set()
+        arrived = time.monotonic()
+        graph.deliver(to_bytes(application_email(complete_values(), message_id="<d1@aarhus.dk>")), ON_TIME)
+        assert woken.wait(10) and time.monotonic() - arrived < 2.0
+    finally:
+        stop.set()
+        watcher.join(timeout=10)
+    with intake.db.session() as session:
+        link = sync_value(session, watcher.key)
+    assert link is not None and "$deltatoken=" in link
+    # a new worker goes on from the kept link: no full listing, and nothing new means no wake
+    again = DeltaWatcher(settings, intake.db, woken.set, stop)
+    woken.clear()
+    assert again.check() is False
+    graph.expire_deltas = True  # Graph forgot the sync: start afresh, and wake the poll to look at everything
+    assert again.check() is True
+    with intake.db.session() as session:
+        assert sync_value(session, again.key) is None
+    graph.expire_deltas = False
+    assert again.check() is True  # the fresh sync
