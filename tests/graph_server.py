@@ -5,8 +5,9 @@ what Exchange Online answers a mail app through Graph v1.0, for one mailbox.
   ``POST /mailFolders``; ``/mailFolders/{id}/messages`` ordered by arrival, ``$top`` capped at ``page_size``
   with ``@odata.nextLink`` for the rest, each message's size as ``singleValueExtendedProperties`` (``Long
   0xe08``, as Graph spells it back); ``/messages/{id}`` with ``internetMessageHeaders``; ``/messages/{id}/$value``
-  (the MIME); ``POST /messages/{id}/move`` (ids immutable, as asked); ``POST /sendMail`` (base64 MIME, kept in
-  Sent Items by the server itself).
+  (the MIME); ``POST /messages/{id}/move`` (a new id, unless ``Prefer: IdType="ImmutableId"`` asked for ids
+  that stay); ``POST /sendMail`` (base64 MIME, kept in Sent Items by the server itself);
+  ``/mailFolders/{id}/messages/delta`` (what arrived since ``$deltatoken``, then an ``@odata.deltaLink``).
 * Tokens are the identity provider's, good for this one mailbox (else 401; another mailbox: 403).
 * Faults on demand: ``throttle`` answers the next requests 429 with ``Retry-After``; ``requests`` records
   every request, so a test can prove a body was never downloaded.
@@ -52,6 +53,7 @@ class GraphServer:
     retry_after: str = "0"
     seq: int = 0
     expire_deltas: bool = False  # a delta token is answered 410 Gone (a sync too old)
+    refuse_sends: bool = False  # sendMail answered 503 (Exchange busy)
     fail_moves: bool = False  # every move answered 500 (a crash between the commit and the move, as seen)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -218,15 +220,22 @@ def _handler(graph: GraphServer) -> type[BaseHTTPRequestHandler]:
             elif segments[0] == "messages" and segments[2:] == ["move"] and graph.fail_moves:
                 self._send(500, _graph_error("InternalServerError", "The move failed."))
             elif segments[0] == "messages" and segments[2:] == ["move"]:
+                immutable = 'IdType="ImmutableId"' in self.headers.get("Prefer", "")
                 with graph.lock:
                     message = graph.messages.get(segments[1])
                     target = json.loads(body)["destinationId"]
                     if message is not None:
                         message.folder = target
+                        if not immutable:  # Exchange's default ids change with the folder
+                            del graph.messages[message.id]
+                            message.id = "AAMkMoved" + secrets.token_urlsafe(24)
+                            graph.messages[message.id] = message
                 if message is None:
                     self._send(404, _graph_error("ErrorItemNotFound", "The specified object was not found."))
                 else:
                     self._send(201, {"id": message.id})
+            elif segments == ["sendMail"] and graph.refuse_sends:
+                self._send(503, _graph_error("ServiceUnavailable", "The service is busy."), {"Retry-After": "0"})
             elif segments == ["sendMail"]:
                 raw = base64.b64decode(body)
                 graph.sent.append(raw)

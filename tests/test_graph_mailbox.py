@@ -18,6 +18,7 @@ from identity_provider import TENANT, IdentityProvider
 from sqlalchemy import select
 
 from config import Settings, load_settings
+from config.faults import FAULT_POINTS
 from ingest.demo import application_email, complete_values, sized_email, to_bytes
 from ingest.errors import MailboxError
 from ingest.mailbox import open_mailbox
@@ -340,3 +341,74 @@ def test_a_delta_query_sees_new_mail_within_seconds_and_a_restart_goes_on_from_t
         assert sync_value(session, again.key) is None
     graph.expire_deltas = False
     assert again.check() is True  # the fresh sync
+
+
+def graph_env(settings: Settings, idp: IdentityProvider, **extra: str) -> dict[str, str]:
+    """The environment that gives a `uip-intake` process this Graph mailbox, sending through Graph."""
+    import os
+
+    return {**os.environ, "UIP_INTAKE_MAILBOX__PROTOCOL": "graph", "UIP_INTAKE_MAILBOX__AUTH": "oauth2",
+            "UIP_INTAKE_MAILBOX__USERNAME": MAILBOX, "UIP_INTAKE_MAILBOX__GRAPH_URL": settings.mailbox.graph_url,
+            "UIP_INTAKE_MAILBOX__CA_FILE": str(idp.ca_file), "UIP_INTAKE_MAILBOX__IDLE": "false",
+            "UIP_INTAKE_OAUTH2__PROVIDER": "microsoft", "UIP_INTAKE_OAUTH2__TENANT": TENANT,
+            "UIP_INTAKE_OAUTH2__CLIENT_ID": idp.client_id, "UIP_INTAKE_OAUTH2__CLIENT_SECRET": idp.client_secret,
+            "UIP_INTAKE_OAUTH2__TOKEN_URL": idp.microsoft_token_url, "UIP_INTAKE_OAUTH2__CA_FILE": str(idp.ca_file),
+            "UIP_INTAKE_SMTP__TRANSPORT": "auto", "UIP_INTAKE_DATABASE__URL": settings.database.url,
+            "UIP_INTAKE_STORAGE__ARCHIVE_DIR": str(settings.storage.archive_dir),
+            "UIP_INTAKE_PARSING__ISOLATE": "false", **extra}
+
+
+def cli(env: dict[str, str], *args: str):
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "cli.main", *args], env=env, capture_output=True, timeout=180)
+
+
+@pytest.mark.parametrize("fault", FAULT_POINTS)
+def test_a_graph_worker_killed_twice_at_each_point_loses_nothing_and_answers_each_email_once_per_window(
+        intake, graph, idp, fault):
+    import signal
+
+    for n, municipality in enumerate(("Aarhus", "Odense")):
+        graph.deliver(to_bytes(application_email(complete_values(municipality=municipality),
+                                                 message_id=f"<gkill-{n}@{municipality.lower()}.dk>")), ON_TIME)
+    kills = 0
+    for _ in range(2):
+        run = cli(graph_env(intake.settings, idp, UIP_INTAKE_FAULT=fault), "poll", "--once")
+        assert run.returncode in (-signal.SIGKILL, 0), run.stderr.decode()[-2000:]
+        kills += run.returncode == -signal.SIGKILL
+    assert kills >= 1
+    clean = cli(graph_env(intake.settings, idp), "poll", "--once")
+    assert clean.returncode == 0, clean.stderr.decode()[-2000:]
+    assert graph.in_folder("Inbox") == [] and len(graph.in_folder("Processed")) == 2
+    with intake.db.session() as session:
+        messages = session.scalars(select(InboundMessage)).all()
+        assert len(messages) == 2 and all(m.state == "processed" for m in messages)
+        assert sorted(r.status for r in session.scalars(select(Reply))) == ["sent", "sent"]
+    answered = {message_from_bytes(raw, policy=policy.default)["In-Reply-To"] for raw in graph.sent}
+    assert answered == {"<gkill-0@aarhus.dk>", "<gkill-1@odense.dk>"}
+    assert len(graph.sent) <= 2 + kills  # a second copy only for a kill between Graph's 202 and the commit
+
+
+def test_poll_send_and_reprocess_run_from_the_command_line_against_graph(intake, graph, idp):
+    from storage.models import utcnow
+
+    graph.deliver(to_bytes(application_email(complete_values(population=None), message_id="<cli@aarhus.dk>")),
+                  ON_TIME)
+    env = graph_env(intake.settings, idp)
+    graph.refuse_sends = True  # sendMail answers 503 for now: the reply waits in the outbox
+    polled = cli(env, "poll", "--once")
+    assert polled.returncode == 0, polled.stderr.decode()[-2000:]
+    with intake.db.session() as session:
+        [reply] = session.scalars(select(Reply)).all()
+        assert reply.status == "pending" and "503" in (reply.last_error or "")
+        reply.next_attempt_at = utcnow()  # its retry is due now
+    graph.refuse_sends = False
+    sent = cli(env, "send")
+    assert sent.returncode == 0, sent.stderr.decode()[-2000:]
+    with intake.db.session() as session:
+        assert [r.status for r in session.scalars(select(Reply))] == ["sent"]
+    assert len(graph.sent) == 1 and len(graph.in_folder("Processed")) == 1
+    reprocessed = cli(env, "reprocess", "--dry-run")
+    assert reprocessed.returncode == 0, reprocessed.stderr.decode()[-2000:]
