@@ -26,7 +26,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from parsers.form_record import Problem
 from parsers.problem_codes import ProblemCode
 from storage.reasons import Reason
-from storage.states import ApplicationStatus, MessageState, ReplyStatus, StaffRole
+from storage.states import MessageState, ReplyStatus, StaffRole, shown_status
 
 if TYPE_CHECKING:
     from storage.decision_models import DecisionLetter
@@ -185,10 +185,9 @@ class Application(Base):
     def queue_status(self) -> str:
         """What the queue shows: the outcome once its decision letter is released (awarded | declined), else
         rejected by staff, else complete | needs_clarification (``storage.queue_index`` says the same in SQL)."""
-        for letter in reversed(self.decision_letters):
-            if letter.reply_id is not None:
-                return ApplicationStatus.AWARDED if letter.kind == "award" else ApplicationStatus.DECLINED
-        return ApplicationStatus.REJECTED if self.rejected_reason else self.status
+        released = next((letter.kind for letter in reversed(self.decision_letters) if letter.reply_id is not None),
+                        None)
+        return shown_status(self.status, bool(self.rejected_reason), released)
 
 
 class Submission(Base):

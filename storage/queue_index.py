@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from storage.decision_models import DecisionLetter
 from storage.models import Application, FieldCorrection, ProblemRow, Reply, Submission
-from storage.states import ApplicationStatus
+from storage.states import shown_status
 
 EARLIEST = datetime.min.replace(tzinfo=UTC)
 SEARCHED_FIELDS = frozenset({"partners", "contact_email"})  # what the queue's search reads of the form
@@ -72,19 +72,12 @@ def queue_index(session: Session, search: bool = True, where: ColumnElement[bool
         query = query.where(where)
     rows = session.execute(query.order_by(Application.received_at, Application.id)).all()
     return [QueueEntry(id=row_id, reference=reference, municipality=municipality, received_at=received_at,
-                       late=bool(late), status=_shown_status(status, rejected, letter),
+                       late=bool(late), status=shown_status(status, bool(rejected), letter),
                        corrected=bool(corrections), problems=int(count or 0), last_reply_at=last_at,
                        haystack=search_text(reference, municipality, text), reviewed=reviewed_at is not None,
                        assigned_to=assigned_to)
             for (row_id, reference, municipality, received_at, late, status, rejected, corrections, count, last_at,
                  text, reviewed_at, assigned_to, letter) in rows]
-
-
-def _shown_status(status: str, rejected: str | None, letter: str | None) -> str:
-    """As ``Application.queue_status``: a released letter's outcome, else staff's rejection, else the status."""
-    if letter is not None:
-        return ApplicationStatus.AWARDED if letter == "award" else ApplicationStatus.DECLINED
-    return ApplicationStatus.REJECTED if rejected else status
 
 
 def form_search_text(fields: Mapping[str, Any]) -> str:

@@ -35,6 +35,14 @@ class ApplicationStatus(StrEnum):
     DECLINED = "declined"  # shown, never stored: its decision letter (a decline) is released
 
 
+def shown_status(status: str, rejected: bool, released_letter: str | None) -> str:
+    """What an application's status reads as: its released decision letter's outcome (``LetterKind``), else
+    staff's rejection, else the stored status (``Application.queue_status`` and the queue's index alike)."""
+    if released_letter is not None:
+        return ApplicationStatus.AWARDED if released_letter == "award" else ApplicationStatus.DECLINED
+    return ApplicationStatus.REJECTED if rejected else status
+
+
 class ReplyStatus(StrEnum):
     PENDING = "pending"  # waits in the outbox
     SENT = "sent"
