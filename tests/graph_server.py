@@ -18,9 +18,11 @@ from __future__ import annotations
 import base64
 import email
 import json
+import re
 import secrets
 import ssl
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email import policy
@@ -49,6 +51,7 @@ class GraphServer:
     messages: dict[str, StoredMessage] = field(default_factory=dict)
     requests: list[tuple[str, str]] = field(default_factory=list)  # (method, path) of each request
     sent: list[bytes] = field(default_factory=list)
+    sent_at: list[float] = field(default_factory=list)  # time.monotonic() of each sendMail (the bench's clock)
     throttle: int = 0  # the next this many requests are answered 429
     retry_after: str = "0"
     seq: int = 0
@@ -76,6 +79,11 @@ class GraphServer:
 
     def folder_id(self, name: str) -> str | None:
         return next((i for i, shown in self.folders.items() if shown.casefold() == name.casefold()), None)
+
+    def resolve(self, segment: str) -> str:
+        """A folder id, or a well-known folder name (``inbox``, ``sentitems``) as Graph accepts in its place."""
+        well_known = {"inbox": "Inbox", "sentitems": "Sent Items"}.get(segment.lower())
+        return (self.folder_id(well_known) or segment) if well_known else segment
 
     def deliver(self, raw: bytes, received: datetime | None = None) -> str:
         message_id = "AAMkImm" + secrets.token_urlsafe(24)
@@ -152,17 +160,15 @@ def _handler(graph: GraphServer) -> type[BaseHTTPRequestHandler]:
                 wanted = wanted.replace("''", "'")
                 found = [{"id": i, "displayName": n} for i, n in graph.folders.items() if n == wanted]
                 self._send(200, {"value": found})
+            elif segments[0] == "mailFolders" and graph.resolve(segments[1]) not in graph.folders:
+                self._send(404, _graph_error("ErrorItemNotFound", "The specified folder could not be found."))
             elif segments[0] == "mailFolders" and len(segments) == 2:
-                well_known = {"inbox": "Inbox", "sentitems": "Sent Items"}.get(segments[1].lower())
-                folder = graph.folder_id(well_known) if well_known else segments[1]
-                if folder not in graph.folders:
-                    self._send(404, _graph_error("ErrorItemNotFound", "The specified folder could not be found."))
-                else:
-                    self._send(200, {"id": folder, "displayName": graph.folders[folder]})
+                folder = graph.resolve(segments[1])
+                self._send(200, {"id": folder, "displayName": graph.folders[folder]})
             elif segments[0] == "mailFolders" and segments[2:] == ["messages"]:
-                self._list(segments[1], query)
+                self._list(graph.resolve(segments[1]), query)
             elif segments[0] == "mailFolders" and segments[2:] == ["messages", "delta"]:
-                self._delta(segments[1], query)
+                self._delta(graph.resolve(segments[1]), query)
             elif segments[0] == "messages" and len(segments) in (2, 3):
                 message = graph.messages.get(segments[1])
                 if message is None:
@@ -172,7 +178,7 @@ def _handler(graph: GraphServer) -> type[BaseHTTPRequestHandler]:
                 else:
                     head = email.message_from_bytes(message.raw, policy=policy.compat32)
                     self._send(200, {"id": message.id, "internetMessageHeaders": [
-                        {"name": k, "value": str(v)} for k, v in head.items()]})
+                        {"name": k, "value": re.sub(r"\r?\n(?=[ \t])", "", str(v))} for k, v in head.items()]})
             else:
                 self._send(400, _graph_error("BadRequest", f"unsupported {path}"))
 
@@ -223,7 +229,7 @@ def _handler(graph: GraphServer) -> type[BaseHTTPRequestHandler]:
                 immutable = 'IdType="ImmutableId"' in self.headers.get("Prefer", "")
                 with graph.lock:
                     message = graph.messages.get(segments[1])
-                    target = json.loads(body)["destinationId"]
+                    target = graph.resolve(json.loads(body)["destinationId"])
                     if message is not None:
                         message.folder = target
                         if not immutable:  # Exchange's default ids change with the folder
@@ -238,7 +244,9 @@ def _handler(graph: GraphServer) -> type[BaseHTTPRequestHandler]:
                 self._send(503, _graph_error("ServiceUnavailable", "The service is busy."), {"Retry-After": "0"})
             elif segments == ["sendMail"]:
                 raw = base64.b64decode(body)
-                graph.sent.append(raw)
+                with graph.lock:
+                    graph.sent.append(raw)
+                    graph.sent_at.append(time.monotonic())
                 sent_items = graph.folder_id("Sent Items")
                 assert sent_items is not None
                 graph.messages["AAMkSent" + secrets.token_urlsafe(12)] = StoredMessage(

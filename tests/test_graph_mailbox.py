@@ -412,3 +412,37 @@ def test_poll_send_and_reprocess_run_from_the_command_line_against_graph(intake,
     assert len(graph.sent) == 1 and len(graph.in_folder("Processed")) == 1
     reprocessed = cli(env, "reprocess", "--dry-run")
     assert reprocessed.returncode == 0, reprocessed.stderr.decode()[-2000:]
+
+
+def test_run_with_the_delta_watcher_answers_an_arrival_long_before_the_next_interval_poll(intake, graph, idp):
+    """`uip-intake run` on a Graph mailbox: the interval poll is 5 minutes away, so only the delta query can
+    explain an acknowledgement within half a minute of the arrival; SIGTERM then stops the worker cleanly."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    env = graph_env(intake.settings, idp, UIP_INTAKE_MAILBOX__IDLE="true", UIP_INTAKE_MAILBOX__POLL_SECONDS="300",
+                    UIP_INTAKE_MAILBOX__GRAPH_DELTA_SECONDS="0.5")
+    worker = subprocess.Popen([sys.executable, "-m", "cli.main", "run"], env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        # ready: the first poll is done and the watcher keeps a delta link (a second delta request follows it)
+        while sum(path.endswith("/messages/delta") for _, path in list(graph.requests)) < 2:
+            assert time.monotonic() < deadline and worker.poll() is None, "the worker did not start watching"
+            time.sleep(0.1)
+        arrived = time.monotonic()
+        graph.deliver(to_bytes(application_email(complete_values(), message_id="<run-delta@aarhus.dk>")), ON_TIME)
+        while not graph.sent:
+            assert time.monotonic() - arrived < 30 and worker.poll() is None, "no acknowledgement from the watcher"
+            time.sleep(0.1)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        _, stderr = worker.communicate(timeout=60)
+    assert worker.returncode == 0, stderr[-2000:]
+    [ack] = [message_from_bytes(raw, policy=policy.default) for raw in graph.sent]
+    assert ack["In-Reply-To"] == "<run-delta@aarhus.dk>" and ack["Auto-Submitted"] == "auto-replied"
+    assert graph.in_folder("Inbox") == [] and len(graph.in_folder("Processed")) == 1
+    with intake.db.session() as session:
+        [message] = session.scalars(select(InboundMessage)).all()
+        assert message.state == "processed"
