@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from email.header import decode_header, make_header
 from email.message import EmailMessage, Message
-from email.utils import getaddresses, parseaddr
+from email.utils import getaddresses
 
 from tnefparse import TNEF
 
@@ -87,14 +87,54 @@ def _decoded(raw: str) -> str:
         return raw.encode("ascii", "replace").decode("ascii")
 
 
+# an address we will answer: a plain addr-spec, nothing that could be a second address, a header or a group
+_SAFE_ADDRESS = re.compile(r"[^\s\"(),:;<>@\[\]\\]+@[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
+
+
+_NAME_AND_ADDRESS = re.compile(r"\s*([^<>]*?)\s*<([^<>]*)>\s*")
+
+
 def address_of(message: Message, name: str) -> tuple[str, str]:
-    """(display name, address) of the first address in header ``name``; ('', '') if none."""
-    value = header(message, name)
-    if not value:
-        return "", ""
-    pairs = [p for p in getaddresses([value]) if "@" in p[1]] or [parseaddr(value)]
-    display, address = pairs[0]
-    return clean(display, 255), clean(address, 320) if "@" in address else ""
+    """(display name, address) of the first address in header ``name``; ('', '') if none.
+
+    The address is the one the header's own syntax names: the header registry's address objects, or, where
+    the registry refuses the field (an encoded word in the display name that decodes to a line break), the
+    raw field's addr-specs with every encoded word still encoded. It is never read from decoded display text,
+    which a sender controls completely (``=?utf-8?q?Ole=0D=0ABcc:_x@evil.example?= <ole@aarhus.dk>`` is
+    ole@aarhus.dk). The display name is decoded and cleaned for showing only. An address that is not a plain
+    ``local@domain`` is no address ('')."""
+    pairs = _registry_addresses(message, name)
+    if pairs is None:
+        pairs = _raw_addresses(message, name)
+    for display, address in pairs:
+        if _SAFE_ADDRESS.fullmatch(address):
+            return clean(display, 255), clean(address, 320)
+    return (clean(pairs[0][0], 255), "") if pairs else ("", "")
+
+
+def _registry_addresses(message: Message, name: str) -> list[tuple[str, str]] | None:
+    """The header's addresses as the registry parsed them; None when it could not (or the field is absent:
+    ``[]``)."""
+    try:
+        value = message.get(name)
+    except Exception:  # a field the registry refuses: read from the raw field instead
+        return None
+    if value is None:
+        return []
+    addresses = getattr(value, "addresses", None)
+    if addresses is None:
+        return None
+    return [(str(a.display_name), str(a.addr_spec)) for a in addresses]
+
+
+def _raw_addresses(message: Message, name: str) -> list[tuple[str, str]]:
+    wanted = name.lower()
+    raw = next((str(value) for key, value in message.raw_items() if key.lower() == wanted), "")
+    unfolded = re.sub(r"[\r\n]+", " ", raw)  # the raw field: encoded words are still opaque atoms here
+    single = _NAME_AND_ADDRESS.fullmatch(unfolded)
+    if single:  # "phrase <addr>": the phrase is the display name, whatever it decodes to
+        return [(_decoded(single.group(1).strip('"')), single.group(2).strip())]
+    return [(_decoded(display), address) for display, address in getaddresses([unfolded]) if address]
 
 
 def reply_address(message: Message) -> str:
