@@ -93,10 +93,21 @@ class MailboxSettings(_SignIn):
     # with idle = true, a Graph mailbox is asked this often what arrived (a delta query: a few bytes when
     # nothing did), so new mail is answered within seconds without a public callback URL
     graph_delta_seconds: float = Field(5, gt=0)
+    # the receiving server's anti-spoofing verdict (Authentication-Results, RFC 8601): mail it shows forged
+    # (dmarc=fail) is recorded and shown to staff, never answered. trusted_authserv_id: the receiving server's
+    # authserv-id (the topmost field carrying it is read); authentication_results = "exchange_online": Exchange
+    # Online's field, which has none (the topmost field only). Neither set: not read (`check` says so).
+    trusted_authserv_id: str = ""
+    authentication_results: Literal["", "exchange_online"] = ""
+    spf_fail_is_forged: bool = False  # also spf=fail with no DKIM pass aligned with the From domain
 
     @model_validator(mode="after")
     def _secret_from_file(self) -> MailboxSettings:
         self.password = _read_secret(self.password, self.password_file)
+        if self.trusted_authserv_id and self.authentication_results:
+            raise ValueError("mailbox.trusted_authserv_id and mailbox.authentication_results = "
+                             f"\"{self.authentication_results}\" exclude each other: Exchange Online's field "
+                             "carries no authserv-id; set one of them")
         return self
 
 

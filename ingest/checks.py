@@ -315,9 +315,28 @@ def check_decision_letters(settings: Settings) -> CheckResult:
                        f"set {key}; edit the drafted letters or send the proposal back to draft them anew")
 
 
+def check_sender_authentication(settings: Settings) -> CheckResult:
+    """Whether forged senders are told apart (the receiving server's Authentication-Results), and by whom."""
+    mailbox = settings.mailbox
+    if mailbox.authentication_results:
+        return CheckResult("sender authentication", Status.OK, "Exchange Online's Authentication-Results (the "
+                           "topmost field): mail it finds forged (dmarc=fail) is shown to staff, not answered")
+    if mailbox.trusted_authserv_id:
+        return CheckResult("sender authentication", Status.OK, f"Authentication-Results by "
+                           f"{mailbox.trusted_authserv_id}: mail it finds forged (dmarc=fail) is shown to staff, "
+                           "not answered")
+    detail = "not read: every sender is answered as its From says, forged or not"
+    if mailbox.protocol == "maildir":
+        return CheckResult("sender authentication", Status.OK, detail)
+    return CheckResult("sender authentication", Status.WARNING, detail,
+                       fix="set mailbox.authentication_results = \"exchange_online\" for Microsoft 365, or "
+                           "mailbox.trusted_authserv_id to the receiving server's authserv-id")
+
+
 def run_checks(settings: Settings, create_folders: bool | FolderPrompt = False) -> list[CheckResult]:
     results = check_settings(settings)
     results.append(check_database(settings))
+    results.append(check_sender_authentication(settings))
     results.append(check_decision_letters(settings))
     oauth = check_oauth2(settings)
     if oauth is not None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from email.message import Message
 
-from config import Settings
-from ingest.mime import address_of, header
+from config import MailboxSettings, Settings
+from ingest.mime import address_of, clean, header
 from notifications.compose import parse_sender, sender_domain
+from parsers.authentication_results import verdict
 from storage.reasons import NoReply, NoReplyCode
 
 _ROBOT_LOCAL = re.compile(r"^(mailer-daemon|postmaster|no-?reply|do-?not-?reply|owner-.*|.*-request|bounce.*)$",
@@ -54,6 +55,18 @@ def no_reply_reason(message: Message, own_address: str, own_domain: str = "") ->
 
 
 def no_reply_reason_for(message: Message, settings: Settings) -> NoReply | None:
-    """``no_reply_reason`` with this service's own address and Message-ID domain (every path uses this)."""
+    """``no_reply_reason`` with this service's own address and Message-ID domain, then the receiving server's
+    verdict on the sender where one is trusted (every path uses this)."""
     sender = settings.smtp.sender
-    return no_reply_reason(message, parse_sender(sender)[1], sender_domain(sender))
+    return no_reply_reason(message, parse_sender(sender)[1], sender_domain(sender)) or forged_sender(
+        message, settings.mailbox)
+
+
+def forged_sender(message: Message, mailbox: MailboxSettings) -> NoReply | None:
+    """AUTHENTICATION_FAILED when the trusted ``Authentication-Results`` field shows From forged."""
+    if not (mailbox.trusted_authserv_id or mailbox.authentication_results):
+        return None
+    fields = [str(value) for name, value in message.raw_items() if name.lower() == "authentication-results"]
+    found = verdict(fields, address_of(message, "From")[1].rpartition("@")[2], mailbox.trusted_authserv_id,
+                    mailbox.authentication_results, mailbox.spf_fail_is_forged)
+    return NoReply(NoReplyCode.AUTHENTICATION_FAILED, clean(found.detail, 300)) if found and found.forged else None

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, selectinload
 from storage.clarifications import open_clarifications, overdue
 from storage.models import Application, InboundMessage, Reply, utcnow
 from storage.queries import in_round
-from storage.reasons import ReasonCode
+from storage.reasons import NoReplyCode, ReasonCode
 from storage.states import Attention, Handled, MessageState, Outcome, ReplyKind
 
 # an email turned away for want of a form, not tied to an application: someone wrote to the mailbox
@@ -55,10 +55,19 @@ def needs_person() -> ColumnElement[bool]:
         and_(m.state == MessageState.ERROR, m.attempts >= FAILING_ATTEMPTS),
         and_(processed, m.outcome.in_((Outcome.FOLLOW_UP, Outcome.QUARANTINED))),
         and_(processed, m.outcome == Outcome.REJECTED, m.reason_code.in_([str(c) for c in QUESTION_REASONS]),
-             m.application_id.is_(None))))
+             m.application_id.is_(None)),
+        and_(processed, _no_reply_code() == str(NoReplyCode.AUTHENTICATION_FAILED))))
+
+
+def _no_reply_code() -> ColumnElement[str]:
+    """The code of why an email got no automatic reply (``reason_params.no_reply.code``), in SQL."""
+    return InboundMessage.reason_params["no_reply"]["code"].as_string()
 
 
 def message_kind(message: InboundMessage, decided_at: datetime | None) -> Attention:
+    no_reply = (message.reason_params or {}).get("no_reply")
+    if isinstance(no_reply, dict) and no_reply.get("code") == NoReplyCode.AUTHENTICATION_FAILED:
+        return Attention.FORGED
     if message.state != MessageState.PROCESSED or message.outcome == Outcome.QUARANTINED:
         return Attention.TROUBLE
     if message.outcome == Outcome.FOLLOW_UP:

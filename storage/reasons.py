@@ -41,6 +41,7 @@ class NoReplyCode(StrEnum):
     OURSELVES = "ourselves"
     OUR_MESSAGE = "our_message"  # one of our own Message-IDs came back
     RAW_UNAVAILABLE = "raw_unavailable"  # the worker gave up and the stored email could not be read
+    AUTHENTICATION_FAILED = "authentication_failed"  # the receiving server found the sender forged (RFC 8601)
 
 
 class QuarantineCode(StrEnum):

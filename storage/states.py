@@ -82,6 +82,7 @@ class Attention(StrEnum):
     FOLLOW_UP = "follow_up"  # an email without a form, tied to an application
     AFTER_DECISION = "after_decision"  # a follow-up that came after the application's decision letter
     TROUBLE = "trouble"  # parked, quarantined, or failing again and again
+    FORGED = "forged"  # the receiving server found the sender forged: not answered, for a person to judge
     OVERDUE = "overdue"  # a clarification request whose answer-by date has passed
     NOT_REVIEWED = "not_reviewed"  # an application nobody has reviewed yet
 

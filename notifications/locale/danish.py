@@ -31,6 +31,7 @@ NO_REPLY_WHY = {
     "ourselves": "sendt af os selv",
     "our_message": "en af vores egne e-mails kom retur",
     "raw_unavailable": "den gemte e-mail kunne ikke læses",
+    "authentication_failed": "afsenderen er sandsynligvis forfalsket ({detail})",
 }
 FOUND_BY = {"reference": "referencenummeret i emnet", "message_id": "svar-id'et (In-Reply-To/References)",
             "sender": "afsenderens adresse"}
@@ -203,6 +204,7 @@ REPLY_STATUS = {"pending": "afventer afsendelse", "sent": "sendt", "failed": "fe
 # why something is on the start page (storage.states.Attention), and how an email was dealt with (Handled)
 ATTENTION = {"question": "Spørgsmål uden skema", "follow_up": "Svar på en ansøgning",
              "after_decision": "Henvendelse efter afgørelsen", "trouble": "Fejlet eller i karantæne",
+             "forged": "Mulig forfalsket afsender (ikke besvaret)",
              "overdue": "Svarfristen er overskredet", "not_reviewed": "Ikke gennemgået"}
 HANDLED = {"answered": "besvaret", "forwarded": "videresendt", "linked": "knyttet til en ansøgning",
            "noted": "markeret som behandlet"}
