@@ -84,7 +84,7 @@ def test_nothing_configured_reads_nothing_and_a_field_that_does_not_parse_is_not
 
 
 def test_both_ways_of_trusting_at_once_is_an_error_naming_both_keys():
-    with pytest.raises(ValueError, match="mailbox.trusted_authserv_id and mailbox.authentication_results"):
+    with pytest.raises(ValueError, match=r"mailbox\.trusted_authserv_id and mailbox\.authentication_results"):
         load_settings(None, mailbox={"trusted_authserv_id": OURS, "authentication_results": "exchange_online"})
 
 
