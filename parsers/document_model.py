@@ -53,3 +53,5 @@ class FormDocument:
     controls: list[Control] = field(default_factory=list)
     rows: list[Row] = field(default_factory=list)
     paragraphs: list[str] = field(default_factory=list)
+    # indexes into ``paragraphs`` of those that look like headings: a heading style or outline level, or bold
+    headings: set[int] = field(default_factory=set)

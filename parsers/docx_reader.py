@@ -9,6 +9,7 @@ nothing is read twice.
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 import zlib
 
@@ -98,12 +99,35 @@ def read_docx(data: bytes) -> FormDocument:
     for paragraph in _body_paragraphs(body):
         text = clean_text(_render(paragraph))
         if text:
+            if _looks_like_heading(paragraph):
+                document.headings.add(len(document.paragraphs))
             document.paragraphs.append(text)
     for n, sdt in enumerate(_sdts(body)):
         control = _control(sdt, n, row_index)
         if control is not None:
             document.controls.append(control)
     return document
+
+
+_paragraph_style = etree.XPath("string(./w:pPr/w:pStyle/@w:val)", namespaces=NS)
+_outline_level = etree.XPath("./w:pPr/w:outlineLvl", namespaces=NS)
+_text_runs = etree.XPath(".//w:r[w:t[normalize-space()]]", namespaces=NS)
+_HEADING_STYLE = re.compile(r"(?i)heading|overskrift|title|titel")
+BOLD = _q(W, "b")
+
+
+def _looks_like_heading(paragraph: etree._Element) -> bool:
+    """A heading style (Word's 'Heading 2', Danish 'Overskrift 2', 'Title'), an outline level, or every run
+    that has text set in bold."""
+    if _HEADING_STYLE.search(str(_paragraph_style(paragraph))) or _outline_level(paragraph):
+        return True
+    runs = _text_runs(paragraph)
+    return bool(runs) and all(_bold(run) for run in runs)
+
+
+def _bold(run: etree._Element) -> bool:
+    found = run.find(f"{_q(W, 'rPr')}/{BOLD}")
+    return found is not None and found.get(VAL, "true").lower() not in {"0", "false", "off"}
 
 
 def _cell_text(tc: etree._Element) -> str:

@@ -105,6 +105,16 @@ def split_label_value(text: str) -> tuple[FieldSpec, str] | None:
 _HEADING = re.compile(r"^\s*(?:afsnit|del|punkt|pkt\.?)?\s*(\d{1,2})\s*[.):\-–]?\s+(\S.{0,100})$", re.I)
 
 
+def heading_number(text: str) -> int | None:
+    """The section number a heading-like paragraph begins with ('5. Kommunens erfaring …' → 5), if it is one
+    of the form's sections; None otherwise."""
+    found = _HEADING.match(text)
+    if found is None:
+        return None
+    number = int(found[1])
+    return number if any(section.number == number for section in SECTIONS) else None
+
+
 def is_section_heading(text: str) -> bool:
     """A section title of the form ('4. Målgruppe'), which ends the value of the field before it: also when
     retyped with more words or another number style ('Afsnit 5 – Erfaring med Åben Dialog i kommunen',

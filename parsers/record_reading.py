@@ -13,7 +13,7 @@ from dataclasses import replace
 from parsers.document_model import CHECKED, UNCHECKED, Cell, Control, FormDocument
 from parsers.form_fields import FIELDS_BY_KEY, FieldSpec
 from parsers.form_record import FormRecord, RecordBuilder, strip_placeholders
-from parsers.labels import is_section_heading, match_label, split_label_value
+from parsers.labels import heading_number, is_section_heading, match_label, split_label_value
 from parsers.problem_codes import ProblemCode, ValueCode
 from parsers.table_reading import from_tables, partners
 
@@ -37,6 +37,7 @@ def _without_placeholders(document: FormDocument) -> FormDocument:
         controls=[replace(c, text=strip_placeholders(c.text)) for c in document.controls],
         rows=[replace(r, cells=tuple(Cell(strip_placeholders(c.text)) for c in r.cells)) for r in document.rows],
         paragraphs=[strip_placeholders(p) for p in document.paragraphs],
+        headings=set(document.headings),
     )
 
 
@@ -80,7 +81,11 @@ def _from_paragraphs(document: FormDocument, builder: RecordBuilder) -> None:
         if found is not None:
             flush()
             current, lines, start = found[0], [found[1]] if found[1] else [], n
-        elif is_section_heading(text):
+        elif is_section_heading(text) or (n in document.headings and current is not None
+                                          and (number := heading_number(text)) is not None
+                                          and number > current.section):
+            # a section title, or a bold or heading-styled paragraph numbered as a later section, whatever
+            # its words ('5. Kommunens erfaring med metoden' in bold ends 4.3's free text)
             flush()
             current, lines = None, []
         elif current is not None and text and (not lines or current.kind in _MULTI_PARAGRAPH):

@@ -112,9 +112,17 @@ def parse_yes_no(value: str) -> bool:
     raise ValueProblem(ValueCode.NEITHER_YES_NOR_NO, value)
 
 
+def _without_label(text: str, words: str) -> str:
+    """``text`` without leading label words (``words``: a regex alternation, e.g. 'tlf|telefon') and their
+    punctuation: 'Tlf.: 12 34 56 78' → '12 34 56 78', 'CVR-nr. 29189579' → '29189579'."""
+    label = re.compile(rf"^\s*(?:(?i:{words})\b\.?\s*[-:.]?\s*)+")
+    return label.sub("", text, count=1)
+
+
 def parse_phone(value: str) -> str:
-    """'+45 12 34 56 78', '0045 12345678', '12 34 56 78' → '+4512345678'."""
-    digits = re.sub(r"[\s\-./()]", "", clean_text(value))
+    """'+45 12 34 56 78', '0045 12345678', '12 34 56 78', 'Tlf. (+45) 12-34-56-78' → '+4512345678'."""
+    text = _without_label(clean_text(value), r"tlf|telefon|telefonnummer|telefonnr|mobil|mobilnr|tel|phone|nr")
+    digits = re.sub(r"[\s\-./()]", "", text)
     if digits.startswith("+45"):
         digits = digits[3:]
     elif digits.startswith("0045"):
@@ -128,9 +136,12 @@ _CVR_WEIGHTS = (2, 7, 6, 5, 4, 3, 2, 1)
 
 
 def parse_cvr(value: str) -> str:
-    """8 digits (spaces allowed), modulus-11 check → '12345678'."""
-    digits = re.sub(r"[\s\-]", "", clean_text(value))
-    digits = re.sub(r"^(?i:cvr)[.:\-]?(?:nr\.?)?[:.]?", "", digits)
+    """8 digits, modulus-11 check → '12345678'; spaces, dashes and dots between the digits, a country prefix
+    and a label are allowed when the digits are unambiguous: 'DK29189579', 'DK-29 18 95 79', 'CVR-nr. 29189579',
+    'CVR: 29 18 95 79'."""
+    text = _without_label(clean_text(value), r"cvr-nummer|cvr-nr|cvr|nr|nummer|dk")
+    text = re.sub(r"^(?i:dk)[-\s]?(?=\d)", "", text)  # 'DK29189579', 'DK-29…'
+    digits = re.sub(r"(?<=\d)[\s\-.]+(?=\d)", "", text).strip()
     if not re.fullmatch(r"\d{8}", digits):
         raise ValueProblem(ValueCode.CVR_FORMAT, value)
     if sum(int(d) * w for d, w in zip(digits, _CVR_WEIGHTS, strict=True)) % 11:
@@ -151,7 +162,7 @@ def parse_email(value: str) -> str:
 
 
 def parse_postal(value: str) -> str:
-    text = clean_text(value).replace("\n", " ")
+    text = _without_label(clean_text(value).replace("\n", " "), r"postnummer|postnr|post nr")
     text = re.sub(r"^(?i:dk)[- ]?", "", text)
     if not re.fullmatch(r"\d{4}\s+\S.*", text):
         raise ValueProblem(ValueCode.POSTAL, value)

@@ -306,6 +306,42 @@ def numbered_headings_form() -> bytes:
     return _save(document)
 
 
+# section headings in the municipality's own words, set in bold or a heading style: only the number is the form's
+_OWN_HEADINGS = {1: "Om kommunen", 2: "Hvem kan I kontakte", 3: "Samarbejdet", 4: "Borgerne det handler om",
+                 5: "Kommunens erfaring med metoden", 6: "Sådan vil vi gøre det", 7: "Hvorfor vi søger",
+                 8: "Underskrift"}
+
+
+def bold_headings_form() -> bytes:
+    """'Label: value' paragraphs, free text over several paragraphs right before each section heading, and the
+    headings numbered as the form's but worded freely ('5. Kommunens erfaring med metoden'): odd sections in
+    bold, even ones in Word's heading style."""
+    document = docx.Document()
+    document.add_heading(FORM_TITLE, level=1)
+    values = complete_values()
+    for section in SECTIONS:
+        heading = f"{section.number}. {_OWN_HEADINGS[section.number]}"
+        if section.number % 2:
+            document.add_paragraph().add_run(heading).bold = True
+        else:
+            document.add_heading(heading, level=2)
+        for spec in (f for f in FIELDS if f.section == section.number and f.kind != "partners"):
+            text = _display(values.get(spec.key))
+            if spec.kind == "freetext":
+                document.add_paragraph(f"{spec.label}:")
+                for line in text.split("\n"):
+                    document.add_paragraph(line)
+            else:
+                document.add_paragraph(f"{spec.label}: {text}")
+    return _save(document)
+
+
+# identifiers typed as Danes type them; each must read as the plain value
+CVR_SPELLINGS = ("DK55133018", "DK-55 13 30 18", "CVR-nr. 55133018", "CVR: 55 13 30 18", "cvr nr.: 55-13-30-18")
+PHONE_SPELLINGS = ("Tlf. +45 41 87 20 00", "(+45) 41-87-20-00", "tlf.: 41872000", "Mobil: 0045 41 87 20 00")
+POSTAL_SPELLINGS = ("Postnr. 8000 Aarhus C", "DK-8000 Aarhus C")
+
+
 # the director's date as Danes write it; each must read as 2 September 2019
 DATE_SPELLINGS = ("d. 2/9-2019", "den 2. september 2019", "2. sep. 2019", "02.09.19", "mandag den 2. sept. 2019",
                   "Aarhus d. 2.9.2019", "2-sep-2019")
@@ -452,6 +488,17 @@ FIXTURES: tuple[Fixture, ...] = (
     Fixture("value below the label, and label row then value row", "skema.docx", below_form, EXPECTED),
     Fixture("Label: value paragraphs without tables", "skema.docx", paragraph_form, EXPECTED),
     Fixture("paragraphs under retyped numbered section headings", "skema.docx", numbered_headings_form, EXPECTED),
+    Fixture("paragraphs under bold or heading-styled section headings in the municipality's own words",
+            "skema.docx", bold_headings_form, EXPECTED),
+    *(Fixture(f"CVR written {spelling!r}", "skema.docx",
+              lambda spelling=spelling: fill_form(complete_values(cvr=spelling), mode="typed"), EXPECTED)
+      for spelling in CVR_SPELLINGS),
+    *(Fixture(f"telephone written {spelling!r}", "skema.docx",
+              lambda spelling=spelling: fill_form(complete_values(contact_phone=spelling), mode="typed"), EXPECTED)
+      for spelling in PHONE_SPELLINGS),
+    *(Fixture(f"postal code written {spelling!r}", "skema.docx",
+              lambda spelling=spelling: fill_form(complete_values(postal_code_city=spelling), mode="typed"),
+              EXPECTED) for spelling in POSTAL_SPELLINGS),
     *(Fixture(f"director's date written {spelling!r}", "skema.docx",
               lambda spelling=spelling: fill_form(complete_values(approval_date=spelling), mode="typed"), EXPECTED)
       for spelling in DATE_SPELLINGS),
