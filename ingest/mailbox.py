@@ -181,10 +181,10 @@ class MaildirMailbox:
         except stdlib_mailbox.NoSuchMailboxError:
             target = self.box.add_folder(folder)
         try:
-            message = self.box.get_message(uid)
+            raw = self.box.get_bytes(uid)  # the bytes, never parsed again (a hostile nesting would not parse)
         except KeyError:
             return
-        target.add(message)
+        target.add(raw)
         self.box.discard(uid)
 
     def append(self, folder: str, raw: bytes) -> None:

@@ -121,6 +121,7 @@ def read_message(raw: bytes, limits: MessageLimits = DEFAULT_LIMITS) -> EmailMes
     """The whole message parsed with ``READING_POLICY`` (``policy.default``, each header parsed once), or
     MessageStructureError when beyond ``limits``."""
     _check_head(split_head(raw)[0], limits, "the message")
+    _check_delimiters(raw, limits)
     try:
         parser = BytesFeedParser(EmailMessage, policy=READING_POLICY)
         view = memoryview(raw)
@@ -133,6 +134,49 @@ def read_message(raw: bytes, limits: MessageLimits = DEFAULT_LIMITS) -> EmailMes
         raise MessageStructureError("unparseable", f"{type(error).__name__}") from error
     check_structure(message, limits)
     return message
+
+
+# the parameter as mail clients write it (a literal the regex engine searches for fast; a rarer spelling is
+# still bounded by check_structure after the parse)
+_BOUNDARY = re.compile(rb'(?i:b)oundary\s*=\s*(?:"([^"\r\n]{1,200})"|([^\s;"]{1,200}))')
+
+
+_DELIMITER_LINE = re.compile(rb"\n--([^\r\n]{1,210})")
+
+
+def _check_delimiters(raw: bytes, limits: MessageLimits) -> None:
+    """Too deep or too many MIME parts, told from the raw bytes before any parse: the email package makes an
+    object of some kilobytes per part (9.9 MB of tiny parts, ~250,000, took ~270 MB to parse only to be
+    refused) and recurses per level. Follows the delimiter lines of every boundary the message declares: a
+    boundary's first delimiter opens a level below the current one, a later one is a sibling, its closing
+    delimiter ends the level."""
+    boundaries: set[bytes] = set()
+    at = raw.find(b"oundary")  # bytes.find is some 10x faster over 10 MB than a regex search
+    while at > 0:
+        found = _BOUNDARY.match(raw, at - 1)
+        if found is not None:
+            boundaries.add(found[1] or found[2])
+        at = raw.find(b"oundary", at + 7)
+    if not boundaries:
+        return
+    open_levels: list[bytes] = []
+    parts = 0
+    for line in _DELIMITER_LINE.finditer(raw):
+        text = line[1].rstrip()
+        closing = text.endswith(b"--") and text[:-2] in boundaries
+        boundary = text[:-2] if closing else text
+        if boundary not in boundaries:
+            continue
+        if boundary in open_levels:
+            del open_levels[open_levels.index(boundary) + (0 if closing else 1):]
+        elif not closing:
+            open_levels.append(boundary)
+            if len(open_levels) > limits.max_depth:
+                raise MessageStructureError("too_deep", f"MIME parts nested more than {limits.max_depth} deep")
+        if not closing:
+            parts += 1
+            if parts > limits.max_parts:
+                raise MessageStructureError("too_many_parts", f"more than {limits.max_parts} MIME parts")
 
 
 def check_structure(message: Message, limits: MessageLimits = DEFAULT_LIMITS) -> None:

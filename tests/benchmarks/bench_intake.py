@@ -14,6 +14,8 @@
    service's peak RSS, when its acknowledgements reached the relay (first, half, last); arrival →
    acknowledgement under IDLE (p50/p95); .doc conversion cold and warm; two workers on one mailbox against
    one (PostgreSQL, with UIP_INTAKE_TEST_POSTGRES_URL).
+7. Memory (``hostile.py``): the peak RSS of every process of one poll (the poll, its parse workers, LibreOffice),
+   for the backlog of 200 and for a hostile and real-world set.
 6. The backlog of 200 through Microsoft Graph (``graph_backlog.py``, the local Graph mailbox of the tests): the
    service against a plain Graph loop (ratio), beside the IMAP figure of item 5.
 
@@ -302,3 +304,6 @@ if __name__ == "__main__":
     bench_size_gate()
     bench_web()
     bench_backlog()
+    import hostile
+
+    hostile.bench_memory()
