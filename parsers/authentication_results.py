@@ -30,7 +30,7 @@ class Verdict:
     """What the trusted field says: ``forged`` when it shows the sender is not who From says."""
 
     forged: bool
-    detail: str  # the deciding results, e.g. "dmarc=fail header.from=aarhus.dk (mx.socialstyrelsen.dk)"
+    detail: str  # who judged and the deciding results: "mx.socialstyrelsen.dk: dmarc=fail header.from=aarhus.dk"
 
 
 def trusted_results(fields: list[str], authserv_id: str = "", provider: str = ""
@@ -85,16 +85,16 @@ def verdict(fields: list[str], from_domain: str, authserv_id: str = "", provider
     by = "Exchange Online" if provider == EXCHANGE_ONLINE else authserv_id
     dmarc = results.get("dmarc", [])
     if any(_result(r) == "fail" for r in dmarc):
-        return Verdict(True, f"dmarc=fail header.from={_property(dmarc[0], 'header', 'from') or from_domain} ({by})")
+        return Verdict(True, f"{by}: dmarc=fail header.from={_property(dmarc[0], 'header', 'from') or from_domain}")
     spf = results.get("spf", [])
     if spf_fail_is_forged and spf and _result(spf[0]) == "fail":
         signers = [_property(r, "header", "d") or _property(r, "header", "i").rpartition("@")[2]
                    for r in results.get("dkim", []) if _result(r) == "pass"]
         if not any(_aligned(signer, from_domain) for signer in signers):
-            return Verdict(True, f"spf=fail smtp.mailfrom={_property(spf[0], 'smtp', 'mailfrom')}, no aligned "
-                                 f"dkim=pass ({by})")
+            return Verdict(True, f"{by}: spf=fail smtp.mailfrom={_property(spf[0], 'smtp', 'mailfrom')}, "
+                                 "no aligned dkim=pass")
     summary = " ".join(f"{method}={_result(found[0])}" for method, found in sorted(results.items()))
-    return Verdict(False, f"{summary} ({by})")
+    return Verdict(False, f"{by}: {summary}")
 
 
 def _result(result: authres.core.AuthenticationResult) -> str:

@@ -458,3 +458,33 @@ def test_in_chromium_an_invalid_correction_opens_at_its_error_with_the_field_foc
     assert in_view(page, "#err-population"), "the error is out of sight"
     assert page.evaluate("document.activeElement.id") == "c-population"
     shots(page, "44-correction-error")
+
+
+def test_in_chromium_a_forged_email_waits_on_til_behandling_marked_and_unanswered(page, site):
+    """A form-less email the receiving server found forged (dmarc=fail) gets no reply and is shown, with why."""
+    from ingest.demo import application_email, to_bytes
+    from ingest.poller import Intake
+
+    _, bench = site
+    settings = bench.settings.model_copy(update={"mailbox": bench.settings.mailbox.model_copy(
+        update={"trusted_authserv_id": "mx.socialstyrelsen.dk"})})
+    raw = (b"Authentication-Results: mx.socialstyrelsen.dk; dmarc=fail (p=reject dis=none) header.from=aarhus.dk\r\n"
+           + to_bytes(application_email(None, sender="Borgmesteren <borgmester@aarhus.dk>",
+                                        message_id="<forged-demo@aarhus.dk>", subject="Hastende: betal faktura",
+                                        body="Betal vedhæftede faktura i dag.\n")))
+    maildir = Path(settings.mailbox.maildir_path)
+    (maildir / "new" / "9999.forged.eml").write_bytes(raw)
+    intake = Intake.from_settings(settings)
+    try:
+        intake.poll_once()
+    finally:
+        intake.close()
+    log_in(page)
+    page.goto("/til-behandling")
+    item = page.locator("li.at-forged")
+    assert "Mulig forfalsket afsender" in item.inner_text()
+    assert "afsenderen er sandsynligvis forfalsket (modtageserverens vurdering: mx.socialstyrelsen.dk: dmarc=fail" \
+        in item.inner_text()
+    shots(page, "45-forged-sender")
+    assert not any(b"forged-demo@aarhus.dk" in path.read_bytes()
+                   for path in Path(settings.smtp.outbox_dir).glob("*.eml"))

@@ -60,7 +60,7 @@ def test_gmails_verdict_counts_under_its_id_whatever_was_forged_above_or_below_i
     forged_below = "mx.google.com; dmarc=pass header.from=aarhus.dk"
     other_above = "mx.evil.example; dkim=pass header.d=aarhus.dk; dmarc=pass header.from=aarhus.dk"
     result = verdict([other_above, GMAIL_FAIL, forged_below], "aarhus.dk", authserv_id="mx.google.com")
-    assert result is not None and result.forged and result.detail == "dmarc=fail header.from=aarhus.dk (mx.google.com)"
+    assert result is not None and result.forged and result.detail == "mx.google.com: dmarc=fail header.from=aarhus.dk"
     assert not verdict([GMAIL_PASS], "aarhus.dk", authserv_id="mx.google.com").forged
 
 
@@ -121,7 +121,8 @@ def test_a_forged_email_gets_no_reply_and_waits_for_a_caseworker_while_an_authen
                 InboundMessage.message_id == "<forged@aarhus.dk>")).one()
             assert forged.outcome == Outcome.IGNORED
             assert reason_text(forged.reason) == ("intet automatisk svar: afsenderen er sandsynligvis forfalsket "
-                                                  f"(dmarc=fail header.from=aarhus.dk ({OURS}))")
+                                                  f"(modtageserverens vurdering: {OURS}: dmarc=fail "
+                                                  "header.from=aarhus.dk)")
             first = trusted.call_rounds[0].name
             waiting = attention_items(session, first, first)
             assert sorted((i.kind, i.message.message_id) for i in waiting if i.message is not None) == [

@@ -31,7 +31,7 @@ NO_REPLY_WHY = {
     "ourselves": "sendt af os selv",
     "our_message": "en af vores egne e-mails kom retur",
     "raw_unavailable": "den gemte e-mail kunne ikke læses",
-    "authentication_failed": "afsenderen er sandsynligvis forfalsket ({detail})",
+    "authentication_failed": "afsenderen er sandsynligvis forfalsket (modtageserverens vurdering: {detail})",
 }
 FOUND_BY = {"reference": "referencenummeret i emnet", "message_id": "svar-id'et (In-Reply-To/References)",
             "sender": "afsenderens adresse"}

@@ -30,7 +30,7 @@ NO_REPLY_WHY = {
     "ourselves": "sent by ourselves",
     "our_message": "one of our own messages came back",
     "raw_unavailable": "the stored email could not be read",
-    "authentication_failed": "the sender is probably forged ({detail})",
+    "authentication_failed": "the sender is probably forged (the receiving server's verdict: {detail})",
 }
 FOUND_BY = {"reference": "the reference in the subject", "message_id": "In-Reply-To/References",
             "sender": "the sender's address"}
