@@ -318,13 +318,12 @@ def check_decision_letters(settings: Settings) -> CheckResult:
 def check_sender_authentication(settings: Settings) -> CheckResult:
     """Whether forged senders are told apart (the receiving server's Authentication-Results), and by whom."""
     mailbox = settings.mailbox
-    if mailbox.authentication_results:
-        return CheckResult("sender authentication", Status.OK, "Exchange Online's Authentication-Results (the "
-                           "topmost field): mail it finds forged (dmarc=fail) is shown to staff, not answered")
-    if mailbox.trusted_authserv_id:
-        return CheckResult("sender authentication", Status.OK, f"Authentication-Results by "
-                           f"{mailbox.trusted_authserv_id}: mail it finds forged (dmarc=fail) is shown to staff, "
-                           "not answered")
+    trusted = ("Exchange Online's Authentication-Results (the topmost field)" if mailbox.authentication_results
+               else f"Authentication-Results by {mailbox.trusted_authserv_id}" if mailbox.trusted_authserv_id
+               else "")
+    if trusted:
+        return CheckResult("sender authentication", Status.OK,
+                           f"{trusted}: mail it finds forged (dmarc=fail) is shown to staff, not answered")
     detail = "not read: every sender is answered as its From says, forged or not"
     if mailbox.protocol == "maildir":
         return CheckResult("sender authentication", Status.OK, detail)

@@ -136,8 +136,8 @@ def read_message(raw: bytes, limits: MessageLimits = DEFAULT_LIMITS) -> EmailMes
     return message
 
 
-# the parameter as mail clients write it (a literal the regex engine searches for fast; a rarer spelling is
-# still bounded by check_structure after the parse)
+# a declared boundary, matched where bytes.find met "oundary" (a spelling such as "BOUNDARY" is not looked
+# for here: check_structure still bounds it after the parse)
 _BOUNDARY = re.compile(rb'(?i:b)oundary\s*=\s*(?:"([^"\r\n]{1,200})"|([^\s;"]{1,200}))')
 
 

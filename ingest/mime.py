@@ -73,11 +73,14 @@ def header(message: Message, name: str) -> str:
         return clean(str(value)) if value is not None else ""
     except Exception:  # any header the registry refuses falls back to the raw field
         pass
+    raw = _raw_field(message, name)
+    return clean(_decoded(raw)) if raw is not None else ""
+
+
+def _raw_field(message: Message, name: str) -> str | None:
+    """The first field ``name`` as it stands in the message, undecoded; None if absent."""
     wanted = name.lower()
-    for key, raw in message.raw_items():
-        if key.lower() == wanted:
-            return clean(_decoded(raw if isinstance(raw, str) else str(raw)))
-    return ""
+    return next((str(value) for key, value in message.raw_items() if key.lower() == wanted), None)
 
 
 def _decoded(raw: str) -> str:
@@ -128,9 +131,8 @@ def _registry_addresses(message: Message, name: str) -> list[tuple[str, str]] | 
 
 
 def _raw_addresses(message: Message, name: str) -> list[tuple[str, str]]:
-    wanted = name.lower()
-    raw = next((str(value) for key, value in message.raw_items() if key.lower() == wanted), "")
-    unfolded = re.sub(r"[\r\n]+", " ", raw)  # the raw field: encoded words are still opaque atoms here
+    # the raw field, unfolded: its encoded words are still opaque atoms here
+    unfolded = re.sub(r"[\r\n]+", " ", _raw_field(message, name) or "")
     single = _NAME_AND_ADDRESS.fullmatch(unfolded)
     if single:  # "phrase <addr>": the phrase is the display name, whatever it decodes to
         return [(_decoded(single.group(1).strip('"')), single.group(2).strip())]

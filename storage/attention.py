@@ -65,8 +65,7 @@ def _no_reply_code() -> ColumnElement[str]:
 
 
 def message_kind(message: InboundMessage, decided_at: datetime | None) -> Attention:
-    no_reply = (message.reason_params or {}).get("no_reply")
-    if isinstance(no_reply, dict) and no_reply.get("code") == NoReplyCode.AUTHENTICATION_FAILED:
+    if message.reason is not None and message.reason.no_reply_code == NoReplyCode.AUTHENTICATION_FAILED:
         return Attention.FORGED
     if message.state != MessageState.PROCESSED or message.outcome == Outcome.QUARANTINED:
         return Attention.TROUBLE

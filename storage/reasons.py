@@ -79,6 +79,12 @@ class Reason:
         return Reason(self.code, {**self.params, "no_reply": no_reply.as_dict()})
 
     @property
+    def no_reply_code(self) -> str | None:
+        """Why the loop rules kept the sender from an automatic reply (a ``NoReplyCode``), if they did."""
+        no_reply = self.params.get("no_reply")
+        return str(no_reply.get("code")) if isinstance(no_reply, dict) else None
+
+    @property
     def answered(self) -> bool:
         """False when the loop rules kept the sender from getting an automatic reply."""
         return "no_reply" not in self.params

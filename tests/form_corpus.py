@@ -282,6 +282,18 @@ def paragraph_form() -> bytes:
     return _save(document)
 
 
+def _section_paragraphs(document: Any, number: int, values: dict[str, FormValue]) -> None:
+    """Section ``number``'s fields as 'Label: value' paragraphs; free text below its label, one paragraph a line."""
+    for spec in (f for f in FIELDS if f.section == number and f.kind != "partners"):
+        text = _display(values.get(spec.key))
+        if spec.kind == "freetext":
+            document.add_paragraph(f"{spec.label}:")
+            for line in text.split("\n"):
+                document.add_paragraph(line)
+        else:
+            document.add_paragraph(f"{spec.label}: {text}")
+
+
 _HEADING_STYLES = ("Afsnit {n} – {title} i kommunen", "{n}) {upper}:", "{n} {title}", "Del {n}: {title}")
 
 
@@ -295,14 +307,7 @@ def numbered_headings_form() -> bytes:
     for section in SECTIONS:
         style = _HEADING_STYLES[section.number % len(_HEADING_STYLES)]
         document.add_paragraph(style.format(n=section.number, title=section.title, upper=section.title.upper()))
-        for spec in (f for f in FIELDS if f.section == section.number and f.kind != "partners"):
-            text = _display(values.get(spec.key))
-            if spec.kind == "freetext":
-                document.add_paragraph(f"{spec.label}:")
-                for line in text.split("\n"):
-                    document.add_paragraph(line)
-            else:
-                document.add_paragraph(f"{spec.label}: {text}")
+        _section_paragraphs(document, section.number, values)
     return _save(document)
 
 
@@ -325,14 +330,7 @@ def bold_headings_form() -> bytes:
             document.add_paragraph().add_run(heading).bold = True
         else:
             document.add_heading(heading, level=2)
-        for spec in (f for f in FIELDS if f.section == section.number and f.kind != "partners"):
-            text = _display(values.get(spec.key))
-            if spec.kind == "freetext":
-                document.add_paragraph(f"{spec.label}:")
-                for line in text.split("\n"):
-                    document.add_paragraph(line)
-            else:
-                document.add_paragraph(f"{spec.label}: {text}")
+        _section_paragraphs(document, section.number, values)
     return _save(document)
 
 

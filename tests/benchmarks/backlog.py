@@ -136,20 +136,23 @@ def plain_loop(servers: Servers, user: str, database: Path) -> float:
     for start in range(0, len(small), 100):
         for uid, data in client.fetch(small[start:start + 100], ["BODY.PEEK[]"]).items():
             message = message_from_bytes(data[b"BODY[]"], policy=policy.default)
-            municipality = ""
-            for part in message.iter_attachments():
-                payload = part.get_payload(decode=True)
-                if isinstance(payload, bytes) and payload.startswith(b"PK"):
-                    with zipfile.ZipFile(io.BytesIO(payload)) as archive:
-                        root = etree.fromstring(archive.read("word/document.xml"))
-                        municipality = "".join(root.itertext())[:40]
             db.execute("INSERT INTO message VALUES (?, ?, ?, ?)",
-                       (uid, str(message["From"]), municipality, len(data[b"BODY[]"])))
+                       (uid, str(message["From"]), municipality_of(message), len(data[b"BODY[]"])))
             db.commit()
             _answer(smtp, message, "kvittering")
     smtp.quit()
     client.logout()
     return len(sizes) / (time.perf_counter() - started)
+
+
+def municipality_of(message: EmailMessage) -> str:
+    """The plain loops' reading of a form: the text of the first .docx annex's document.xml, unzipped."""
+    for part in message.iter_attachments():
+        payload = part.get_payload(decode=True)
+        if isinstance(payload, bytes) and payload.startswith(b"PK"):
+            with zipfile.ZipFile(io.BytesIO(payload)) as archive:
+                return "".join(etree.fromstring(archive.read("word/document.xml")).itertext())[:40]
+    return ""
 
 
 def _answer(smtp: smtplib.SMTP, message: EmailMessage, text: str) -> None:

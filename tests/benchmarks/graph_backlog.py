@@ -15,20 +15,18 @@ what the figure is for, measured on identical mailbox contents in the same run.
 from __future__ import annotations
 
 import base64
-import io
 import json
 import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
-import zipfile
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-from backlog import HERE, LIMIT, PollFailed, _child_env, backlog_messages, bulky
+from backlog import HERE, LIMIT, PollFailed, _child_env, backlog_messages, bulky, municipality_of
 from graph_server import GraphServer
 from identity_provider import TENANT, IdentityProvider
 
@@ -146,16 +144,8 @@ def plain_loop(options: dict[str, str]) -> float:
                 continue
             raw = session.get(f"{base}/messages/{item['id']}/$value").content
             parsed = message_from_bytes(raw, policy=policy.default)
-            municipality = ""
-            for part in parsed.iter_attachments():
-                payload = part.get_payload(decode=True)
-                if isinstance(payload, bytes) and payload.startswith(b"PK"):
-                    from lxml import etree
-
-                    with zipfile.ZipFile(io.BytesIO(payload)) as archive:
-                        municipality = "".join(etree.fromstring(archive.read("word/document.xml")).itertext())[:40]
-            db.execute("INSERT INTO message VALUES (?, ?, ?, ?)", (item["id"], str(parsed["From"]), municipality,
-                                                                   len(raw)))
+            db.execute("INSERT INTO message VALUES (?, ?, ?, ?)",
+                       (item["id"], str(parsed["From"]), municipality_of(parsed), len(raw)))
             db.commit()
             _answer(session, base, parsed, "kvittering")
             _move(session, base, item["id"], done)
