@@ -108,7 +108,7 @@ def reprocess(references: Annotated[list[str] | None, typer.Argument(help="refer
     settings = _settings()
     db = _database(settings)
     # the service's parsing: bounded workers and, for .doc files, the LibreOffice kept running
-    parser = ParsePool.from_settings(settings.parsing) if settings.parsing.isolate else None
+    parser = ParsePool.from_settings(settings.parsing, settings.limits) if settings.parsing.isolate else None
     try:
         results = run_reprocess(settings, db, Archive(settings.storage.archive_dir), parser or parse_form,
                                 references or (), since.replace(tzinfo=since.tzinfo or UTC) if since else None,

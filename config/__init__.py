@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from config.settings import (
         CallSettings,
         DatabaseSettings,
+        LimitsSettings,
         MailboxSettings,
         OAuth2Settings,
         ParsingSettings,
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CallSettings",
     "DatabaseSettings",
+    "LimitsSettings",
     "MailboxSettings",
     "OAuth2Settings",
     "ParsingSettings",

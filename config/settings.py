@@ -176,6 +176,15 @@ class ParsingSettings(_Section):
         return self
 
 
+class LimitsSettings(_Section):
+    """What one message may cost the service."""
+
+    # reading one message (its MIME, its files) may take this much memory above what the process held before:
+    # a parse worker's address space is limited to that per message, and a message whose parse is estimated
+    # above it is not parsed in the poll's own process; beyond it the message is quarantined (a file, refused)
+    max_message_memory_mb: int = Field(256, ge=32)
+
+
 class ContactSettings(_Section):
     """Whom a municipality may ask about the call and its decision (the call names one)."""
 
@@ -266,6 +275,7 @@ class Settings(BaseSettings):
     storage: StorageSettings = StorageSettings()
     call: CallSettings = CallSettings()
     parsing: ParsingSettings = ParsingSettings()
+    limits: LimitsSettings = LimitsSettings()
     web: WebSettings = WebSettings()
     oauth2: OAuth2Settings = OAuth2Settings()
     logging: LoggingSettings = LoggingSettings()

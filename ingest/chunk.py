@@ -28,7 +28,7 @@ from ingest.form_sandbox import options_from
 from ingest.inbound_row import row_for
 from ingest.mailbox import Mailbox, MailboxEntry
 from ingest.message_files import MessageFiles
-from ingest.message_reading import MessageStructureError, read_headers, read_message
+from ingest.message_reading import MessageLimits, MessageStructureError, read_headers, read_message
 from ingest.mime import MimePart, attachments
 from ingest.parking import MAX_ATTEMPTS, park, record_failure
 from ingest.parse_pool import ParsePool
@@ -95,6 +95,7 @@ class _Stored:
     row_id: int | None
     parsed: EmailMessage | None = None  # the whole message, parsed once (None: beyond the limits)
     parts: list[MimePart] | None = None
+    refusal: tuple[str, str] | None = None  # or the limit it broke, read ahead: (code, detail)
     reading: Future[MessageFiles | None] | None = None  # the parse pool reading it
     row: InboundMessage | None = None  # a new one's row, made by _archive, written by _store; the pipeline
     # takes it up from there (not read again)
@@ -280,14 +281,15 @@ def _parse_ahead(intake: Intake, waiting: list[_Stored]) -> None:
     each since it was archived)."""
     if isinstance(intake.form_parser, ParsePool):
         return
+    limits = MessageLimits.from_settings(intake.settings.limits)
     for item in waiting:
         if item.headers_only:
             continue
         try:
-            item.parsed = read_message(item.raw)
+            item.parsed = read_message(item.raw, limits)
             item.parts = attachments(item.parsed)
-        except MessageStructureError:
-            continue  # beyond its limits: the structure stage quarantines it
+        except MessageStructureError as error:  # beyond its limits: the structure stage quarantines it
+            item.refusal = (error.code, error.detail)
 
 
 def _await_reading(item: _Stored) -> None:
@@ -302,7 +304,7 @@ def _await_reading(item: _Stored) -> None:
         log.exception("uid %s: the parse pool failed to read the message", item.entry.uid)
         return
     if files is not None:
-        item.parsed, item.parts = files.parsed, files.parts
+        item.parsed, item.parts, item.refusal = files.parsed, files.parts, files.refusal
 
 
 def _failed(intake: Intake, entry: MailboxEntry, row_id: int | None, exc: Exception, report: PollReport) -> bool:
@@ -323,7 +325,7 @@ def _run_stored(intake: Intake, item: _Stored, report: PollReport) -> str | None
     try:
         row, item.row = item.row, None
         outcome = run_stored_message(intake, item.row_id, item.raw, OVERSIZED_PIPELINE if item.headers_only else None,
-                                     item.headers, item.parsed, item.parts, row)
+                                     item.headers, item.parsed, item.parts, row, item.refusal)
     except OUTAGES:
         raise  # not the message's fault: the poll stops, the message stays in the inbox untouched
     except Exception as exc:  # one bad message must not stop the others
@@ -361,7 +363,8 @@ def _move(intake: Intake, mailbox: Mailbox, moves: list[tuple[MailboxEntry, int,
 
 def run_stored_message(intake: Intake, row_id: int, raw: bytes, stages: tuple[Stage, ...] | None,
          headers: EmailMessage | None = None, parsed: EmailMessage | None = None,
-         parts: list[MimePart] | None = None, row: InboundMessage | None = None) -> str | None:
+         parts: list[MimePart] | None = None, row: InboundMessage | None = None,
+         refusal: tuple[str, str] | None = None) -> str | None:
     """The pipeline over one stored message, committed once: outcome, application and reply together.
     ``row``: the message's row as this poll just wrote it (taken into the session as it is, not read again);
     without it, the row ``row_id`` is read. Returns the outcome."""
@@ -375,6 +378,7 @@ def run_stored_message(intake: Intake, row_id: int, raw: bytes, stages: tuple[St
         ctx = MessageContext(settings=settings, session=session, archive=intake.archive, row=row,
                              message=headers if headers is not None else read_headers(raw),
                              raw=None if stages else raw, parsed_ahead=parsed, parts_ahead=parts,
+                             refused_ahead=refusal,
                              parse=intake.form_parser or parse_form, parse_options=options_from(settings.parsing))
         started = time.monotonic()
         run_pipeline(ctx, stages or PIPELINE)

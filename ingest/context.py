@@ -27,6 +27,7 @@ class MessageContext:
     raw: bytes | None = None
     parsed_ahead: EmailMessage | None = None  # ``raw`` already parsed within the limits (the poller's chunk)
     parts_ahead: list[MimePart] | None = None  # and its attached files
+    refused_ahead: tuple[str, str] | None = None  # or the limit it broke there (code, detail): not parsed again
     attachments: list[Attachment] = field(default_factory=list)
     attachment_data: list[bytes] = field(default_factory=list)  # the bytes of attachments[n], in order
     files_writing: list[Future[str]] = field(default_factory=list)  # their archive writes, done before the commit

@@ -2,8 +2,9 @@
 time and memory, so no file can stall or kill the worker.
 
 The worker comes from a ``forkserver`` (safe beside the scheduler's and the SMTP client's threads, unlike a
-plain fork) and is reused from file to file. It lowers its own address-space limit (``RLIMIT_AS``) before
-it reads anything. A worker that overruns the time is killed; one that runs out of memory or dies
+plain fork) and is reused from file to file. Before each file (or message) it lowers its own address-space
+limit (``RLIMIT_AS``) to its size then plus the budget of one message (``limits.max_message_memory_mb``),
+never above ``parsing.memory_mb``. A worker that overruns the time is killed; one that runs out of memory or dies
 answers as an unreadable file: the sender gets a clear reply, staff see the reason, and the poll goes on
 with the next message on a fresh worker.
 """
@@ -77,12 +78,33 @@ def spent(outcome: tuple[Any, ...]) -> bool:
     return outcome[0] == "unreadable" and outcome[1].get("code") == Code.TOO_LARGE
 
 
-def _serve(connection: Connection, memory_bytes: int) -> None:
-    """The worker: lower its own memory limit, then run what the parent sends until told to stop."""
+def address_space() -> int | None:
+    """This process's address space (VmSize) in bytes, from /proc; None where there is none."""
+    try:
+        with open("/proc/self/statm", "rb") as statm:
+            return int(statm.read().split()[0]) * resource.getpagesize()
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def limit_memory(cap_bytes: int, budget_bytes: int | None = None) -> int:
+    """Set this process's soft address-space limit to its size now plus ``budget_bytes`` (``None``: no budget),
+    at most ``cap_bytes`` and the hard limit (a soft limit may be raised again, up to the hard one); returns
+    the limit set."""
     _, hard = resource.getrlimit(resource.RLIMIT_AS)
-    limit = memory_bytes if hard == resource.RLIM_INFINITY else min(memory_bytes, hard)
+    size = address_space() if budget_bytes is not None else None
+    limit = cap_bytes if size is None or budget_bytes is None else min(cap_bytes, size + budget_bytes)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
     resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    return limit
+
+
+def _serve(connection: Connection, cap_bytes: int, budget_bytes: int) -> None:
+    """The worker: run what the parent sends until told to stop. A request is received within the cap, then
+    run within the budget above what the worker holds with the request received."""
     while True:
+        limit_memory(cap_bytes)
         try:
             request = connection.recv()
         except (EOFError, OSError):
@@ -90,8 +112,10 @@ def _serve(connection: Connection, memory_bytes: int) -> None:
         if request is None:
             return
         function, args, filename = request
+        limit_memory(cap_bytes, budget_bytes)
         result = outcome_of(function, args, filename)
         del request, args
+        limit_memory(cap_bytes)  # the result is sent within the cap (what it holds was made within the budget)
         connection.send(result)
 
 
@@ -104,7 +128,8 @@ class FormSandbox:
     """
 
     timeout: float = 90.0
-    memory_mb: int = 1536
+    memory_mb: int = 1536  # the worker's address space, whatever it reads
+    budget_mb: int = 256  # what one request may take above the worker's size when it starts on it
     parse_function: Parse = field(default=parse_form)
     max_tasks: int = 200
     _process: Any = field(default=None, init=False, repr=False)
@@ -113,12 +138,12 @@ class FormSandbox:
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     @classmethod
-    def from_settings(cls, settings: ParsingSettings) -> FormSandbox:
-        return cls(timeout=settings.timeout_seconds, memory_mb=settings.memory_mb)
+    def from_settings(cls, settings: ParsingSettings, budget_mb: int = 256) -> FormSandbox:
+        return cls(timeout=settings.timeout_seconds, memory_mb=settings.memory_mb, budget_mb=budget_mb)
 
     def _start(self) -> Connection:
         receiver, sender = _CONTEXT.Pipe(duplex=True)
-        self._process = _CONTEXT.Process(target=_serve, args=(sender, self.memory_mb * 1024 * 1024),
+        self._process = _CONTEXT.Process(target=_serve, args=(sender, self.memory_mb << 20, self.budget_mb << 20),
                                          daemon=True, name="uip-intake parser")
         self._process.start()
         sender.close()

@@ -18,14 +18,16 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from config import ParsingSettings
+from config import LimitsSettings, ParsingSettings
 from ingest.form_sandbox import FormSandbox, ParserCrash, failure_of, spent
 from ingest.message_files import ELSEWHERE, MessageFiles, read_message_files
+from ingest.message_reading import DEFAULT_LIMITS, MessageLimits
 from parsers.doc_converter import WarmConverter
 from parsers.errors import UnreadableFile
 from parsers.file_safety import OLE_MAGIC, FileKind, inspect_file
 from parsers.form_file import Parse, ParseOptions, parse_converted_doc
 from parsers.form_record import FormRecord
+from storage.reasons import QuarantineCode
 
 log = logging.getLogger(__name__)
 Parsed = tuple[FileKind, FormRecord | None]
@@ -39,8 +41,10 @@ def worker_count(settings: ParsingSettings) -> int:
 class ParsePool:
     """A ``parsers.form_file.Parse`` over ``len(sandboxes)`` worker processes."""
 
-    def __init__(self, sandboxes: list[FormSandbox], converter: WarmConverter | None = None) -> None:
+    def __init__(self, sandboxes: list[FormSandbox], converter: WarmConverter | None = None,
+                 limits: MessageLimits = DEFAULT_LIMITS) -> None:
         self._sandboxes = sandboxes
+        self._limits = limits
         self._converter = converter  # .doc files: converted by a LibreOffice kept running, then read in a sandbox
         self._idle: queue.SimpleQueue[FormSandbox] = queue.SimpleQueue()
         for sandbox in sandboxes:
@@ -55,11 +59,14 @@ class ParsePool:
         self._forgotten = 0  # every batch up to this one is forgotten: what it still reads is dropped
 
     @classmethod
-    def from_settings(cls, settings: ParsingSettings) -> ParsePool:
+    def from_settings(cls, settings: ParsingSettings, limits: LimitsSettings | None = None) -> ParsePool:
+        """The pool ``settings`` ask for; each message read within ``limits`` (its structure, its memory)."""
+        message_limits = MessageLimits.from_settings(limits) if limits is not None else DEFAULT_LIMITS
         converter = (WarmConverter(settings.libreoffice, settings.uno_python, settings.conversions_per_office,
                                    settings.office_idle_minutes * 60)
                      if settings.libreoffice and settings.warm_libreoffice else None)
-        return cls([FormSandbox.from_settings(settings) for _ in range(worker_count(settings))], converter)
+        return cls([FormSandbox.from_settings(settings, message_limits.max_memory_mb)
+                    for _ in range(worker_count(settings))], converter, message_limits)
 
     def warm_up(self) -> None:
         """Start the worker processes ahead of the first file, without waiting for them (the first call only:
@@ -111,8 +118,9 @@ class ParsePool:
     def submit_message(self, raw: bytes, options: ParseOptions, batch: Batch = 0) -> Future[MessageFiles | None]:
         """Read a whole message in a worker ahead of the pipeline: its MIME, its attached files, and each file
         as a form. The files' readings are handed out when the form finder asks for those very files (the
-        ``MimePart.data`` objects of the result). None when the message is beyond its limits or the worker
-        failed on it: the pipeline then reads it itself, as without a pool."""
+        ``MimePart.data`` objects of the result). Refused (``MessageFiles.refusal``) when the message is beyond
+        its limits or its memory budget; None when the worker failed on it: the pipeline then reads it itself,
+        as without a pool."""
         future = self._executor.submit(self._read_message, raw, options, batch)
         with self._lock:
             self._messages[future] = batch
@@ -127,17 +135,18 @@ class ParsePool:
         elsewhere = self._converter is not None and bool(options.libreoffice)
         sandbox = self._idle.get()
         try:
-            files = sandbox.call(read_message_files, (raw, options, elsewhere, sandbox.parse_function),
-                                 "message.eml")
-            if files is not None and any(spent(outcome) for outcome in files.outcomes):
-                sandbox.close()  # ran out of memory on a file: not trusted with the next one (started afresh)
+            files = sandbox.call(read_message_files,
+                                 (raw, options, elsewhere, sandbox.parse_function, self._limits), "message.eml")
+            over_budget = files.refusal is not None and files.refusal[0] == QuarantineCode.OVER_MEMORY_BUDGET
+            if over_budget or any(spent(outcome) for outcome in files.outcomes):
+                sandbox.close()  # ran out of memory: not trusted with the next one (started afresh)
         except (UnreadableFile, ParserCrash) as error:
             log.warning("reading a message in a parse worker failed (%s); the pipeline reads it", error)
             return None
         finally:
             self._idle.put(sandbox)
-        if files is None:
-            return None
+        if files.refusal is not None:
+            return files  # beyond its limits: quarantined, never parsed in the poll's own process
         for part, outcome in zip(files.parts, files.outcomes, strict=True):
             if outcome == ELSEWHERE:
                 self.submit_ahead(part.data, part.filename, options, batch)

@@ -58,7 +58,8 @@ class Intake:
     def __post_init__(self) -> None:
         if self.form_parser is None:
             isolate = self.settings.parsing.isolate
-            self.form_parser = ParsePool.from_settings(self.settings.parsing) if isolate else parse_form
+            self.form_parser = (ParsePool.from_settings(self.settings.parsing, self.settings.limits) if isolate
+                                else parse_form)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Intake:

@@ -3,7 +3,8 @@
 Three sources, as a PDF can carry them: fillable-form (AcroForm) field values, whose names or tooltips
 say which field they are; ruled tables (a Word form exported or printed to PDF), read cell by cell
 from word positions, with drawn checkboxes turned into ☒/☐; and the text lines outside tables, grouped
-into paragraphs. Small squares and their crossing lines are removed before tables are found, so a
+into paragraphs, where a line all in a bold or larger font is a heading of its own (as a bold or heading-styled
+paragraph of a .docx). Small squares and their crossing lines are removed before tables are found, so a
 checkbox never splits a row into extra columns.
 """
 
@@ -33,6 +34,17 @@ MAX_FIELDS = 2000
 _BOX_MIN, _BOX_MAX = 5.0, 16.0  # a drawn checkbox is a small square, in points
 _PAGE_NUMBER = re.compile(r"^(side\s+)?\d+(\s*(af|/)\s*\d+)?$", re.IGNORECASE)
 Box = tuple[float, float, float, float, bool]  # x0, top, x1, bottom, checked
+_BOLD = re.compile(r"bold|black|heavy|demi", re.IGNORECASE)  # in a font's name: Arial-BoldMT, DejaVuSans-Bold …
+_LARGER = 1.15  # a word this much larger than the page's usual size is set as a heading
+Spot = tuple[float, float]  # where a word starts (x0, top), rounded: how an emphasised word is known again
+
+
+def _emphasised(words: list[dict[str, Any]]) -> set[Spot]:
+    """Where the words in a bold font, or in a font larger than the page's usual one, start."""
+    sizes = sorted(float(w.get("size") or 0) for w in words)
+    usual = sizes[len(sizes) // 2] if sizes else 0.0
+    return {(round(w["x0"], 1), round(w["top"], 1)) for w in words
+            if _BOLD.search(str(w.get("fontname", ""))) or (usual and float(w.get("size") or 0) > usual * _LARGER)}
 
 
 def read_pdf(data: bytes, max_pages: int = MAX_PAGES) -> FormDocument:
@@ -183,7 +195,7 @@ def _cell_text(bbox: tuple[float, float, float, float], words: list[dict[str, An
 
 def _read_page(page: Any, document: FormDocument, table_index: int) -> int:
     boxes = _checkboxes(page)
-    words = page.extract_words(keep_blank_chars=False, use_text_flow=False)
+    words = page.extract_words(keep_blank_chars=False, use_text_flow=False, extra_attrs=["fontname", "size"])
     tables = page.filter(lambda obj: not _is_small_graphic(obj)).find_tables()
     for table in tables:
         for r, row in enumerate(table.rows):
@@ -194,24 +206,33 @@ def _read_page(page: Any, document: FormDocument, table_index: int) -> int:
                if not any(_inside(w, t.bbox) for t in tables)]
     outside += [(b[0], b[1], b[2], b[3], CHECKED if b[4] else UNCHECKED) for b in boxes
                 if not any(_inside(b, t.bbox) for t in tables)]
-    document.paragraphs.extend(_paragraphs(_lines(outside), page.width))
+    texts, headings = _paragraphs(_lines(outside), page.width, _emphasised(words))
+    document.headings.update(len(document.paragraphs) + n for n in headings)
+    document.paragraphs.extend(texts)
     return table_index
 
 
-def _paragraphs(lines: list[list[tuple[float, float, float, float, str]]], page_width: float) -> list[str]:
-    """Lines close together form one paragraph; a larger gap, or a new label, starts the next."""
+def _paragraphs(lines: list[list[tuple[float, float, float, float, str]]], page_width: float,
+                emphasised: set[Spot]) -> tuple[list[str], set[int]]:
+    """Lines close together form one paragraph; a larger gap, or a new label, starts the next, and a line all
+    in ``emphasised`` words is a heading, a paragraph of its own. Returns the paragraphs and which are
+    headings."""
     paragraphs: list[list[list[tuple[float, float, float, float, str]]]] = []
+    headings: set[int] = set()
     for line in lines:
         text = " ".join(i[4] for i in line)
         if _PAGE_NUMBER.match(text.strip()):
             continue
         height = max(i[3] - i[1] for i in line)
-        if paragraphs:
+        heading = all((round(i[0], 1), round(i[1], 1)) in emphasised for i in line)
+        if paragraphs and heading == (len(paragraphs) - 1 in headings):
             last = paragraphs[-1][-1]
             gap = line[0][1] - max(i[3] for i in last)
             if gap <= height * 0.5 and not re.match(r"^\d+(\.\d+)+\s", text):
                 paragraphs[-1].append(line)
                 continue
+        if heading:
+            headings.add(len(paragraphs))
         paragraphs.append([line])
     right = max((i[2] for line in lines for i in line), default=page_width)
-    return [clean_text(_unwrap(p, right)) for p in paragraphs]
+    return [clean_text(_unwrap(p, right)) for p in paragraphs], headings

@@ -50,6 +50,7 @@ class QuarantineCode(StrEnum):
     TOO_MANY_HEADERS = "too_many_headers"
     HEADER_LINE_TOO_LONG = "header_line_too_long"
     UNPARSEABLE = "unparseable"
+    OVER_MEMORY_BUDGET = "over_memory_budget"  # reading it would take more than limits.max_message_memory_mb
     WORKER_GAVE_UP = "worker_gave_up"
 
 

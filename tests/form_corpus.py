@@ -535,6 +535,8 @@ FIXTURES: tuple[Fixture, ...] = (
             expected(joint_application=True, partners=PARTNERS_READ), libreoffice=True),
     Fixture("PDF export of Label: value paragraphs", "skema.pdf", _lo(paragraph_form, ".docx", "pdf"), EXPECTED,
             libreoffice=True),
+    Fixture("PDF export of paragraphs under bold or heading-styled section headings in the municipality's own "
+            "words", "skema.pdf", _lo(bold_headings_form, ".docx", "pdf"), EXPECTED, libreoffice=True),
 )
 
 

@@ -278,11 +278,13 @@ def test_a_file_refused_in_the_message_worker_is_refused_when_the_finder_asks(po
     assert refused.value.code == "corrupt" and refused.value.filename == "skema.docx"
 
 
-def test_a_message_beyond_its_limits_comes_back_unread_for_the_structure_stage_to_quarantine(pool):
+def test_a_message_beyond_its_limits_comes_back_refused_for_the_structure_stage_to_quarantine_unparsed(pool):
     deep = (b"From: a@aarhus.dk\r\nMessage-ID: <d@aarhus.dk>\r\nContent-Type: multipart/mixed; boundary=b0\r\n\r\n"
             + b"".join(b"--b%d\r\nContent-Type: multipart/mixed; boundary=b%d\r\n\r\n" % (i, i + 1)
                        for i in range(40)))
-    assert pool.submit_message(deep, OPTIONS).result() is None
+    files = pool.submit_message(deep, OPTIONS).result()
+    assert files is not None and files.parsed is None and files.refusal is not None
+    assert files.refusal[0] == "too_deep"
 
 
 def test_the_same_bytes_in_another_object_still_find_their_reading(pool):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from ingest.context import MessageContext
 from ingest.errors import QuarantineMessage
 from ingest.loop_guard import no_reply_reason_for
-from ingest.message_reading import MessageStructureError, read_message
+from ingest.message_reading import MessageLimits, MessageStructureError, read_message
 from storage.reasons import Reason, ReasonCode
 
 
@@ -25,12 +25,14 @@ def quarantine(ctx: MessageContext, code: str, detail: str) -> QuarantineMessage
 
 
 def process(ctx: MessageContext) -> None:
+    if ctx.refused_ahead is not None:  # beyond its limits where it was read ahead (a parse worker)
+        raise quarantine(ctx, *ctx.refused_ahead)
     if ctx.parsed_ahead is not None:  # the poller parsed it within the same limits already
         ctx.message = ctx.parsed_ahead
         return
     if ctx.raw is None:  # a test built the context from a parsed message
         return
     try:
-        ctx.message = read_message(ctx.raw)
+        ctx.message = read_message(ctx.raw, MessageLimits.from_settings(ctx.settings.limits))
     except MessageStructureError as error:
         raise quarantine(ctx, error.code, error.detail) from error

@@ -44,6 +44,7 @@ QUARANTINE = {
     "too_many_headers": "for mange brevhoveder",
     "header_line_too_long": "en for lang brevhovedlinje",
     "unparseable": "kunne ikke læses",
+    "over_memory_budget": "ville kræve for meget hukommelse at læse",
     "worker_gave_up": "behandlingen fejlede for mange gange",
 }
 QUARANTINE_WHY = {
@@ -52,6 +53,7 @@ QUARANTINE_WHY = {
     "too_many_headers": "den har for mange brevhoveder",
     "header_line_too_long": "et af dens brevhoveder er for langt",
     "unparseable": "dens opbygning ikke kunne læses",
+    "over_memory_budget": "den er for stor og indviklet til, at vi kan læse den automatisk",
     "worker_gave_up": "den fik behandlingen til at fejle flere gange",
 }
 ATTEMPTS = "{attempts} forsøg"

@@ -42,6 +42,7 @@ QUARANTINE = {
     "too_many_headers": "too many header fields",
     "header_line_too_long": "a header line too long",
     "unparseable": "could not be read",
+    "over_memory_budget": "would take too much memory to read",
     "worker_gave_up": "processing failed too many times",
 }
 QUARANTINE_WHY = {
@@ -50,6 +51,7 @@ QUARANTINE_WHY = {
     "too_many_headers": "it has too many header fields",
     "header_line_too_long": "one of its header lines is too long",
     "unparseable": "its structure could not be read",
+    "over_memory_budget": "it is too large and intricate for us to read automatically",
     "worker_gave_up": "processing it failed several times",
 }
 ATTEMPTS = "{attempts} attempts"
