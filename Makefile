@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench servers run serve clean
+.PHONY: demo test check lint bench servers run serve clean
 
 $(BIN)/uip-intake: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,11 @@ lint: $(BIN)/uip-intake
 
 test: $(BIN)/uip-intake servers lint
 	$(BIN)/python -m pytest
+
+# the tests that start no server, browser, LibreOffice, image or service process: no set-up
+# beyond the virtualenv (the markers are set in tests/conftest.py from the fixtures each test uses)
+check: $(BIN)/uip-intake lint
+	$(BIN)/python -m pytest -q -n auto -m "not servers and not browser and not libreoffice and not slow and not image"
 
 bench: $(BIN)/uip-intake servers
 	$(BIN)/python tests/benchmarks/bench_intake.py

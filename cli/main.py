@@ -23,8 +23,8 @@ from cli.support import (
     _worker,
 )
 from config.runtime import tune_process
-from ingest.errors import WorkerConflict
-from ingest.poller import OUTAGES, Intake
+from ingest.errors import OUTAGES, WorkerConflict
+from ingest.poller import Intake
 from notifications.locale import problem_text, reason_text
 from storage.models import StaffUser
 from storage.passwords import PasswordTooShort, hash_password

@@ -18,12 +18,11 @@ from email.message import EmailMessage
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import DBAPIError
 
 from config import Settings
 from config.faults import fault_point
 from ingest.context import MessageContext
-from ingest.errors import MailboxError
+from ingest.errors import OUTAGES
 from ingest.form_sandbox import options_from
 from ingest.inbound_row import row_for
 from ingest.mailbox import Mailbox, MailboxEntry
@@ -35,7 +34,7 @@ from ingest.parse_pool import ParsePool
 from ingest.pipeline import OVERSIZED_PIPELINE, PIPELINE, Stage, run_pipeline
 from ingest.poll_report import PollReport
 from parsers.form_file import parse_form
-from storage import ArchiveUnavailable, InboundMessage
+from storage import InboundMessage
 from storage.coordination import claim_many
 from storage.states import MessageState, Outcome
 
@@ -48,8 +47,6 @@ CHUNK_MESSAGES = 20  # messages stored, parsed ahead and run together
 # next chunk read ahead, twice this is held at most (peak memory). Not smaller: a large message is then read
 # while the chunk before it runs, instead of alone in a chunk of its own with nothing to overlap it
 CHUNK_BYTES = 12 * 1024 * 1024
-# an outage, not a fault of the message: the poll stops and no message is charged an attempt
-OUTAGES = (MailboxError, ArchiveUnavailable, DBAPIError)
 
 
 def _target(settings: Settings, outcome: str | None) -> str:

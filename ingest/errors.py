@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy.exc import DBAPIError
+
 from config.errors import PipelineSignal, UipIntakeError
+from storage.archive import ArchiveUnavailable
 from storage.reasons import Reason
 from storage.states import Outcome
 
@@ -19,6 +22,10 @@ class MailboxError(UipIntakeError):
 
 class WorkerConflict(UipIntakeError):
     """Another worker holds the mailbox (SQLite allows one); this one must not start."""
+
+
+# an outage, not a fault of the message: the poll stops and no message is charged an attempt
+OUTAGES = (MailboxError, ArchiveUnavailable, DBAPIError)
 
 
 class StopPipeline(PipelineSignal):

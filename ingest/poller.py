@@ -23,8 +23,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 
 from config import MailboxSettings, Settings
-from ingest.chunk import OUTAGES, run_stored_message
-from ingest.errors import MailboxError, WorkerConflict
+from ingest.chunk import run_stored_message
+from ingest.errors import OUTAGES, MailboxError, WorkerConflict
 from ingest.form_sandbox import FormSandbox
 from ingest.mailbox import Mailbox, open_mailbox
 from ingest.parking import MAX_ATTEMPTS, park, record_failure

@@ -13,10 +13,10 @@ from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MAX_INSTANCES, JobExec
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from ingest.errors import MailboxError, WorkerConflict
+from ingest.errors import OUTAGES, MailboxError, WorkerConflict
 from ingest.graph_delta import DeltaWatcher
 from ingest.idle import IdleWatcher
-from ingest.poller import OUTAGES, Intake
+from ingest.poller import Intake
 
 log = logging.getLogger(__name__)
 

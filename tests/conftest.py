@@ -148,13 +148,66 @@ def demo_maildir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def populated_sqlite(tmp_path_factory: pytest.TempPathFactory, demo_maildir: Path) -> Path:
+    """The demo's mail processed once by a real poll into SQLite (with a staff account): each SQLite bench starts
+    from a copy of the folder (database, archive, Maildir, outbox), as if it had run the poll itself."""
+    from web_support import demo_settings, populate
+
+    root = tmp_path_factory.mktemp("populated")
+    settings = demo_settings(root, f"sqlite:///{root / 'intake.db'}")
+    shutil.copytree(demo_maildir, settings.mailbox.maildir_path)
+    populate(settings).dispose()
+    return root
+
+
 @pytest.fixture()
-def bench(tmp_path: Path, db_url: str, demo_maildir: Path) -> Iterator[object]:
+def bench(tmp_path: Path, db_url: str, demo_maildir: Path, request: pytest.FixtureRequest) -> Iterator[object]:
     """The demo's mail processed into a fresh database (SQLite, and PostgreSQL in CI) with a staff account."""
     from web_support import Bench, demo_settings, populate
 
     settings = demo_settings(tmp_path, db_url)
-    shutil.copytree(demo_maildir, settings.mailbox.maildir_path)
-    database = populate(settings)
+    if db_url.startswith("sqlite:"):
+        template: Path = request.getfixturevalue("populated_sqlite")
+        shutil.copytree(template, tmp_path, dirs_exist_ok=True)
+        database = Database(db_url)
+        with database.session() as session:  # its poll is this test's: just now, not when the template was made
+            from sqlalchemy import update
+
+            from storage.models import ServiceStatus, utcnow
+
+            session.execute(update(ServiceStatus).values(last_attempt_at=utcnow(), last_success_at=utcnow()))
+    else:
+        shutil.copytree(demo_maildir, settings.mailbox.maildir_path)
+        database = populate(settings)
     yield Bench(settings, database)
     database.dispose()
+
+
+# What each marker means, told from what a test uses, so a new test is marked by its fixtures: `make check` runs
+# the tests that start none of these (pytest -m "not servers and not browser and not libreoffice and not image")
+SERVER_FIXTURES = frozenset({
+    "dovecot", "smtp_sink", "smtp", "settings", "intake", "imap", "large_message_user",  # Dovecot, aiosmtpd
+    "idp", "graph", "oauth_dovecot", "oauth_smtp", "mailbox_user",  # the identity provider, the Graph server
+    "pki", "tls_dovecot", "misnamed_dovecot", "tls_smtp"})
+BROWSER_FIXTURES = frozenset({"browser", "page", "site"})
+LIBREOFFICE_FIXTURES = frozenset({"doc", "make_converter"})
+
+
+def _uses_libreoffice(item: pytest.Item) -> bool:
+    callspec = getattr(item, "callspec", None)
+    params = callspec.params.values() if callspec is not None else ()
+    return any(getattr(value, "libreoffice", False) is True for value in params)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        callspec = getattr(item, "callspec", None)
+        on_postgres = callspec is not None and callspec.params.get("db_url") == "postgresql"
+        if used & SERVER_FIXTURES or on_postgres:
+            item.add_marker(pytest.mark.servers)
+        if used & BROWSER_FIXTURES:
+            item.add_marker(pytest.mark.browser)
+        if used & LIBREOFFICE_FIXTURES or _uses_libreoffice(item):
+            item.add_marker(pytest.mark.libreoffice)

@@ -30,7 +30,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 ARTIFACTS = Path(os.environ.get("UIP_INTAKE_ARTIFACTS", Path(__file__).parents[1] / "test-artifacts")) / "screenshots"
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.servers
 
 
 @pytest.fixture(scope="module")

@@ -79,7 +79,7 @@ def env_of(settings, **extra: str) -> dict[str, str]:
     return {**env_for_settings(settings), "UIP_INTAKE_SMTP__AUTH": "none", **extra}
 
 
-@pytest.mark.integration
+@pytest.mark.servers
 def test_a_good_configuration_passes_every_check_and_creates_the_folders_when_asked(settings, imap):
     env = env_of(settings)
     before = CliRunner().invoke(app, ["check"], env=env)
@@ -98,7 +98,7 @@ def test_a_good_configuration_passes_every_check_and_creates_the_folders_when_as
     assert all(imap.folder_exists(f) for f in ("Processed", "Rejected", "Quarantine"))
 
 
-@pytest.mark.integration
+@pytest.mark.servers
 def test_a_broken_configuration_fails_with_what_to_do_and_shows_no_secret(settings):
     env = env_of(settings, UIP_INTAKE_MAILBOX__PASSWORD="wrong-password-xyz",
                  UIP_INTAKE_SMTP__PORT=str(free_port()))

@@ -14,7 +14,7 @@ from cli.main import app
 from ingest.demo import application_email, complete_values, to_bytes
 from storage import Application, Reply
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.servers
 MORNING = datetime(2019, 9, 2, 8, 0, tzinfo=UTC)
 
 

@@ -22,6 +22,8 @@ from ingest.poller import Intake
 from parsers import parse_form
 from parsers.form_file import ParseOptions
 
+pytestmark = pytest.mark.slow  # runs the service as its own process
+
 
 @pytest.fixture()
 def demo(tmp_path, monkeypatch) -> Result:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.servers
 
 
 def dockerfile_steps() -> tuple[list[tuple[str, str]], list[str]]:

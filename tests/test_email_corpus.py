@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from storage import InboundMessage
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.servers
 CORPUS = sorted(glob.glob("/usr/lib/python3*/test/test_email/data/msg_*.txt"))
 OUTCOMES = {"application", "follow_up", "rejected", "ignored", "duplicate", "quarantined"}
 

@@ -18,7 +18,7 @@ from config.faults import FAULT_POINTS
 from ingest.demo import application_email, complete_values, to_bytes
 from storage import Application, InboundMessage, Reply
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.servers
 MORNING = datetime(2019, 9, 2, 8, 0, tzinfo=UTC)
 
 

@@ -57,6 +57,7 @@ def test_a_file_whose_bytes_are_not_what_its_name_says_is_refused(data):
     assert error.value.code == "corrupt"
 
 
+@pytest.mark.libreoffice  # the document is made (or read) by LibreOffice
 def test_damaged_pdf_and_doc_files_are_answered_as_damaged_naming_the_file():
     for data, name in ((b"%PDF-1.4\n...", "skema.pdf"), (OLE_MAGIC + b"\x00" * 1024, "skema.doc")):
         choice = choose_form([FormCandidate(1, name, data)])

@@ -57,6 +57,7 @@ def test_values_record_the_reader_and_location_they_came_from():
     assert columns.values["startup_meeting"].source.endswith("kolonnerne Ja/Nej")
 
 
+@pytest.mark.libreoffice  # the document is made (or read) by LibreOffice
 def test_drawn_checkbox_crosses_in_a_pdf_export_are_read_as_ticks():
     by_name = {f.name: f for f in FIXTURES}
     record = parse_form(build(by_name["PDF export of legacy checkboxes (drawn crosses)"]), "skema.pdf")[1]
@@ -64,6 +65,7 @@ def test_drawn_checkbox_crosses_in_a_pdf_export_are_read_as_ticks():
     assert record.values["director_approved"].raw == "☒ Ja ☐ Nej"
 
 
+@pytest.mark.libreoffice  # the document is made (or read) by LibreOffice
 def test_placeholder_text_is_never_a_value_even_as_plain_text_after_conversion():
     require_libreoffice()
     blank_doc = convert(legacy_form({}), ".docx", "doc")
@@ -71,6 +73,7 @@ def test_placeholder_text_is_never_a_value_even_as_plain_text_after_conversion()
     assert record is not None and record.values == {}
 
 
+@pytest.mark.libreoffice  # the document is made (or read) by LibreOffice
 def test_without_libreoffice_a_doc_form_is_answered_with_a_request_for_docx():
     fixture = next(f for f in FIXTURES if f.filename == "skema.doc")
     with pytest.raises(UnreadableFile) as error:
@@ -163,6 +166,7 @@ def test_a_bug_in_the_parser_is_reported_as_a_crash_for_the_error_state():
         FormSandbox(timeout=60, parse_function=buggy)(b"x", "skema.docx", ParseOptions())
 
 
+@pytest.mark.libreoffice  # the document is made (or read) by LibreOffice
 def test_a_doc_form_converts_inside_the_memory_bounded_sandbox():
     fixture = next(f for f in FIXTURES if f.filename == "skema.doc")
     data = build(fixture)

@@ -59,7 +59,7 @@ def test_a_field_naming_no_plain_address_is_no_reply_target():
         assert reply_address(message) == "", value
 
 
-@pytest.mark.integration
+@pytest.mark.servers
 def test_an_application_with_a_hostile_reply_to_is_answered_at_its_real_address_only(intake, imap, smtp):
     sink, _ = smtp
     raw = to_bytes(application_email(complete_values(), sender="Sagsbehandler <sag@aarhus.dk>",

@@ -14,7 +14,7 @@ from ingest.idle import IdleWatcher
 from ingest.worker import run_worker
 from storage import InboundMessage
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.servers
 
 
 def processed(intake) -> int:

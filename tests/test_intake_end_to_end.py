@@ -22,7 +22,7 @@ from parsers.form_file import Parse, ParseOptions, parse_form
 from parsers.form_record import FormRecord
 from storage import Application, InboundMessage, Reply
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.servers
 ON_TIME = datetime(2019, 9, 2, 9, 0, tzinfo=UTC)
 TEN_MIB = 10 * 1024 * 1024
 

@@ -13,7 +13,7 @@ from ingest.demo import application_email, complete_values, to_bytes
 from parsers.blank_form import fill_form
 from storage import Application, InboundMessage, Reply
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.servers
 ON_TIME = datetime(2019, 9, 2, 9, 0, tzinfo=UTC)
 
 

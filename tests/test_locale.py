@@ -24,6 +24,7 @@ from parsers import Problem, UnreadableFile
 from parsers.problem_codes import ProblemCode, RefusalCause, UnreadableCode, ValueCode
 from parsers.values import ValueProblem, parse_integer
 from storage.reasons import NoReply, NoReplyCode, QuarantineCode, Reason, ReasonCode, ThreadMatch
+from storage.states import ApplicationStatus, DecisionState, MessageState, Outcome
 
 
 def test_dates_and_times_are_written_as_people_write_them_in_danish_time():
@@ -43,9 +44,13 @@ def test_numbers_and_sizes_have_one_formatter_each_counting_megabytes_as_mail_pr
 
 def test_both_languages_word_every_code():
     for table in ("REASONS", "NO_REPLY_WHY", "QUARANTINE", "QUARANTINE_WHY", "PROBLEMS", "VALUES", "REFUSALS",
-                  "EXPECTED", "FOUND_BY", "UNREADABLE", "COLUMNS"):
+                  "EXPECTED", "FOUND_BY", "UNREADABLE", "COLUMNS", "APPLICATION_STATES", "MESSAGE_STATES",
+                  "DECISION_STATES"):
         assert set(getattr(danish, table)) == set(getattr(english, table)), table
     assert set(danish.REASONS) == {str(c) for c in ReasonCode}
+    assert set(danish.APPLICATION_STATES) == {str(s) for s in ApplicationStatus}
+    assert set(danish.MESSAGE_STATES) == {str(o) for o in Outcome} | {str(s) for s in MessageState} - {"processed"}
+    assert set(danish.DECISION_STATES) == {str(s) for s in DecisionState}
     assert set(danish.NO_REPLY_WHY) == {str(c) for c in NoReplyCode}
     assert set(danish.QUARANTINE) == {str(c) for c in QuarantineCode} == set(danish.QUARANTINE_WHY)
     assert set(danish.PROBLEMS) == {str(c) for c in ProblemCode}

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from ingest.demo import application_email, complete_values, to_bytes
 from storage import InboundMessage, Reply
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.servers
 ON_TIME = datetime(2019, 9, 2, 9, 0, tzinfo=UTC)
 
 LOOP_CASES = {

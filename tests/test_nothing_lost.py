@@ -16,7 +16,7 @@ from parsers.form_file import parse_form
 from storage import Application, Archive, ArchiveUnavailable, Database, InboundMessage, Reply
 from storage.staff import messages_by_state, service_status
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.servers
 MORNING = datetime(2019, 9, 2, 8, 0, tzinfo=UTC)
 
 

@@ -32,7 +32,7 @@ from notifications.oauth2 import forget_tokens
 from storage import InboundMessage
 from storage.staff import service_status
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.servers
 MORNING = datetime(2019, 9, 2, 8, 0, tzinfo=UTC)
 
 

@@ -23,7 +23,7 @@ from ingest.poller import Intake
 from notifications import send_pending
 from storage import InboundMessage, Reply
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.servers
 MORNING = datetime(2019, 9, 2, 8, 0, tzinfo=UTC)
 
 

@@ -28,6 +28,8 @@ from parsers.doc_converter import WarmConverter
 from parsers.form_file import FormCandidate, ParseOptions, choose_form
 from storage import InboundMessage
 
+pytestmark = pytest.mark.slow  # starts parse worker processes (and LibreOffice for a .doc)
+
 OPTIONS = ParseOptions()
 
 

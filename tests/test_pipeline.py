@@ -87,3 +87,13 @@ def test_a_stage_failing_after_the_attachments_leaves_none_of_their_writes_runni
     with pytest.raises(RuntimeError, match="a bug"):
         run_pipeline(ctx, (structure.process, attachments.process, broken))
     assert ctx.files_writing and all(writing.done() for writing in ctx.files_writing)
+
+
+def test_every_handler_has_its_own_stage_test_module():
+    from pathlib import Path
+
+    handlers = Path(__file__).resolve().parent.parent / "ingest" / "handlers"
+    stages = {path.stem for path in handlers.glob("*.py") if path.stem != "__init__"}
+    tests = Path(__file__).resolve().parent
+    missing = sorted(stage for stage in stages if not (tests / f"test_stage_{stage}.py").exists())
+    assert stages and missing == [], f"handlers without tests/test_stage_<name>.py: {missing}"

@@ -102,7 +102,7 @@ def _email(message_id: str, results: list[str], sender: str = "Sagsbehandler <sa
     return fields + raw
 
 
-@pytest.mark.integration
+@pytest.mark.servers
 def test_a_forged_email_gets_no_reply_and_waits_for_a_caseworker_while_an_authenticated_one_is_answered(
         settings, imap, smtp):
     sink, _ = smtp

@@ -11,7 +11,7 @@ import pytest
 from config import load_settings
 from notifications.transport import SmtpTransport
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.servers
 
 
 def _message(n: int) -> EmailMessage:

@@ -19,8 +19,28 @@ def test_alembic_head_creates_exactly_the_schema_of_the_models(db):
     assert diff == []
 
 
-def test_migrating_twice_is_harmless(db):
+def test_migrating_twice_keeps_the_rows_the_revision_and_a_schema_matching_the_models(db):
+    from sqlalchemy import func, select
+
+    from storage import InboundMessage
+    from storage.models import utcnow
+    from storage.staff import record_poll
+
+    with db.session() as session:
+        record_poll(session)
+        session.add(InboundMessage(folder="INBOX", uidvalidity="1", uid="7", message_id="<m@aarhus.dk>",
+                                   dedupe_key="<m@aarhus.dk>", sender="sag@aarhus.dk", subject="Ansøgning", size=10,
+                                   raw_sha256="0" * 64, received_at=utcnow()))
+    with db.engine.connect() as connection:
+        before = MigrationContext.configure(connection).get_current_revision()
     db.migrate()
+    with db.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        assert context.get_current_revision() == before is not None
+        assert compare_metadata(context, Base.metadata) == []
+    with db.session() as session:
+        assert session.scalar(select(func.count()).select_from(InboundMessage)) == 1
+        assert session.scalars(select(InboundMessage.uid)).one() == "7"
 
 
 def test_archive_stores_by_digest_and_never_by_a_senders_name(tmp_path):

@@ -20,7 +20,7 @@ from ingest.errors import MailboxError
 from ingest.mailbox import open_mailbox
 from notifications.transport import SmtpTransport, TransportError
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.servers
 
 
 @pytest.fixture(scope="module")

@@ -17,6 +17,8 @@ from storage import Application, Attachment
 from storage.models import AuditEntry, FieldCorrection
 from storage.staff import record_poll
 
+pytestmark = pytest.mark.slow  # many threads at once against the app, repeated
+
 PARALLEL = 30
 
 

@@ -32,7 +32,7 @@ from storage import Archive, Database, InboundMessage
 from storage.attention import attention_count
 from storage.models import utcnow
 from storage.reasons import Reason
-from storage.states import ApplicationStatus, DecisionState, MessageState, Outcome
+from storage.states import MessageState
 from web.application_record import display_value, source_text
 from web.security import Staff
 
@@ -48,26 +48,11 @@ class _ShownUndefinedFails(StrictUndefined):
 TEMPLATES = Jinja2Templates(env=Environment(loader=FileSystemLoader(Path(__file__).with_name("templates")),
                                             autoescape=True, undefined=_ShownUndefinedFails))
 
-STATUS_LABELS: dict[str, str] = {
-    ApplicationStatus.COMPLETE: "Komplet",
-    ApplicationStatus.NEEDS_CLARIFICATION: "Afventer svar",
-    ApplicationStatus.REJECTED: "Afvist",
-    ApplicationStatus.AWARDED: "Tilsagn",
-    ApplicationStatus.DECLINED: "Afslag",
-}
+# the states' words are the locale's (notifications.locale.danish), keyed by the enums' values
+STATUS_LABELS: dict[str, str] = danish.APPLICATION_STATES
 REPLY_KINDS: dict[str, str] = danish.REPLY_KINDS  # the same words as the case file's
 REPLY_STATUS: dict[str, str] = danish.REPLY_STATUS
-OUTCOMES: dict[str, str] = {  # an inbound message's state as message_state() names it
-    Outcome.APPLICATION: "Ansøgning",
-    Outcome.FOLLOW_UP: "Opfølgning",
-    Outcome.REJECTED: "Afvist",
-    Outcome.IGNORED: "Ignoreret",
-    Outcome.DUPLICATE: "Dublet",
-    Outcome.QUARANTINED: "I karantæne",
-    MessageState.RECEIVED: "Under behandling",
-    "error": "Fejl",
-    "parked": "Opgivet (karantæne)",
-}
+OUTCOMES: dict[str, str] = danish.MESSAGE_STATES  # an inbound message's state as message_state() names it
 
 
 # a row id in a path: within the database's integer range, else 404 (never a database error)
@@ -145,10 +130,7 @@ def local_time(request: Request, moment: datetime | None) -> str:
     return short_time_text(moment, settings_of(request).call.zone)
 
 
-DECISION_STATES = {DecisionState.PROPOSED: "indstillet, venter på godkendelse",
-                   DecisionState.RETURNED: "sendt tilbage", DecisionState.APPROVED: "godkendt, brevene er ikke sendt",
-                   DecisionState.SENT: "afgjort, brevene er frigivet til afsendelse",
-                   DecisionState.WITHDRAWN: "trukket tilbage af den, der indstillede"}
+DECISION_STATES = danish.DECISION_STATES
 # What a page says after an action; the query carries only the code, never text (no spoofed messages)
 FLASH = {
     "logged_out": "Du er logget ud.",

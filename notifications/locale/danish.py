@@ -210,3 +210,13 @@ ATTENTION = {"question": "Spørgsmål uden skema", "follow_up": "Svar på en ans
              "overdue": "Svarfristen er overskredet", "not_reviewed": "Ikke gennemgået"}
 HANDLED = {"answered": "besvaret", "forwarded": "videresendt", "linked": "knyttet til en ansøgning",
            "noted": "markeret som behandlet"}
+# the states staff see: an application's (storage.states.ApplicationStatus), an inbound email's as
+# web.pages.message_state names it (its outcome, or received, error, parked), a round's decision (DecisionState)
+APPLICATION_STATES = {"complete": "Komplet", "needs_clarification": "Afventer svar", "rejected": "Afvist",
+                      "awarded": "Tilsagn", "declined": "Afslag"}
+MESSAGE_STATES = {"application": "Ansøgning", "follow_up": "Opfølgning", "rejected": "Afvist", "ignored": "Ignoreret",
+                  "duplicate": "Dublet", "quarantined": "I karantæne", "received": "Under behandling",
+                  "error": "Fejl", "parked": "Opgivet (karantæne)"}
+DECISION_STATES = {"proposed": "indstillet, venter på godkendelse", "returned": "sendt tilbage",
+                   "approved": "godkendt, brevene er ikke sendt", "sent": "afgjort, brevene er frigivet til afsendelse",
+                   "withdrawn": "trukket tilbage af den, der indstillede"}

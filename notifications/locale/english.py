@@ -196,3 +196,11 @@ EXPERIENCE = {"none": ", and none of its municipalities has implemented Open Dia
 AND = " and "
 LETTER_STATES = {"drafted": "draft, awaiting approval", "approved": "approved, not sent", "queued": "in the outbox",
                  "sent": "sent", "failed": "sending failed", "no_address": "not sent: no address to answer"}
+APPLICATION_STATES = {"complete": "Complete", "needs_clarification": "Awaiting an answer", "rejected": "Rejected",
+                      "awarded": "Awarded", "declined": "Declined"}
+MESSAGE_STATES = {"application": "Application", "follow_up": "Follow-up", "rejected": "Rejected", "ignored": "Ignored",
+                  "duplicate": "Duplicate", "quarantined": "Quarantined", "received": "Being processed",
+                  "error": "Failed", "parked": "Given up on (quarantine)"}
+DECISION_STATES = {"proposed": "proposed, awaiting approval", "returned": "sent back",
+                   "approved": "approved, the letters are not sent", "sent": "decided, the letters are released",
+                   "withdrawn": "withdrawn by the one who proposed it"}
