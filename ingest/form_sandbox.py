@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from config.errors import UipIntakeError
+from ingest.message_reading import DEFAULT_LIMITS
 from parsers import UnreadableFile
 from parsers.file_safety import FileKind
 from parsers.form_file import Parse, ParseOptions, parse_form
@@ -92,8 +93,9 @@ def limit_memory(cap_bytes: int, budget_bytes: int | None = None) -> int:
     at most ``cap_bytes`` and the hard limit (a soft limit may be raised again, up to the hard one); returns
     the limit set."""
     _, hard = resource.getrlimit(resource.RLIMIT_AS)
-    size = address_space() if budget_bytes is not None else None
-    limit = cap_bytes if size is None or budget_bytes is None else min(cap_bytes, size + budget_bytes)
+    limit = cap_bytes
+    if budget_bytes is not None and (size := address_space()) is not None:
+        limit = min(cap_bytes, size + budget_bytes)
     if hard != resource.RLIM_INFINITY:
         limit = min(limit, hard)
     resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
@@ -129,7 +131,7 @@ class FormSandbox:
 
     timeout: float = 90.0
     memory_mb: int = 1536  # the worker's address space, whatever it reads
-    budget_mb: int = 256  # what one request may take above the worker's size when it starts on it
+    budget_mb: int = DEFAULT_LIMITS.max_memory_mb  # what one request may take above the worker's size then
     parse_function: Parse = field(default=parse_form)
     max_tasks: int = 200
     _process: Any = field(default=None, init=False, repr=False)
@@ -138,7 +140,7 @@ class FormSandbox:
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     @classmethod
-    def from_settings(cls, settings: ParsingSettings, budget_mb: int = 256) -> FormSandbox:
+    def from_settings(cls, settings: ParsingSettings, budget_mb: int = DEFAULT_LIMITS.max_memory_mb) -> FormSandbox:
         return cls(timeout=settings.timeout_seconds, memory_mb=settings.memory_mb, budget_mb=budget_mb)
 
     def _start(self) -> Connection:

@@ -21,13 +21,12 @@ from typing import Any
 from config import LimitsSettings, ParsingSettings
 from ingest.form_sandbox import FormSandbox, ParserCrash, failure_of, spent
 from ingest.message_files import ELSEWHERE, MessageFiles, read_message_files
-from ingest.message_reading import DEFAULT_LIMITS, MessageLimits
+from ingest.message_reading import DEFAULT_LIMITS, OVER_MEMORY_BUDGET, MessageLimits
 from parsers.doc_converter import WarmConverter
 from parsers.errors import UnreadableFile
 from parsers.file_safety import OLE_MAGIC, FileKind, inspect_file
 from parsers.form_file import Parse, ParseOptions, parse_converted_doc
 from parsers.form_record import FormRecord
-from storage.reasons import QuarantineCode
 
 log = logging.getLogger(__name__)
 Parsed = tuple[FileKind, FormRecord | None]
@@ -137,7 +136,7 @@ class ParsePool:
         try:
             files = sandbox.call(read_message_files,
                                  (raw, options, elsewhere, sandbox.parse_function, self._limits), "message.eml")
-            over_budget = files.refusal is not None and files.refusal[0] == QuarantineCode.OVER_MEMORY_BUDGET
+            over_budget = files.refusal is not None and files.refusal[0] == OVER_MEMORY_BUDGET
             if over_budget or any(spent(outcome) for outcome in files.outcomes):
                 sandbox.close()  # ran out of memory: not trusted with the next one (started afresh)
         except (UnreadableFile, ParserCrash) as error:

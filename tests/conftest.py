@@ -185,7 +185,7 @@ def bench(tmp_path: Path, db_url: str, demo_maildir: Path, request: pytest.Fixtu
 
 
 # What each marker means, told from what a test uses, so a new test is marked by its fixtures: `make check` runs
-# the tests that start none of these (pytest -m "not servers and not browser and not libreoffice and not image")
+# the tests that start none of these (and are not marked slow or image by hand)
 SERVER_FIXTURES = frozenset({
     "dovecot", "smtp_sink", "smtp", "settings", "intake", "imap", "large_message_user",  # Dovecot, aiosmtpd
     "idp", "graph", "oauth_dovecot", "oauth_smtp", "mailbox_user",  # the identity provider, the Graph server
