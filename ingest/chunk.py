@@ -27,13 +27,10 @@ from ingest.form_sandbox import options_from
 from ingest.inbound_row import row_for
 from ingest.mailbox import Mailbox, MailboxEntry
 from ingest.message_files import MessageFiles
-from ingest.message_reading import MessageLimits, MessageStructureError, read_headers, read_message
-from ingest.mime import MimePart, attachments
+from ingest.message_reading import read_headers
 from ingest.parking import MAX_ATTEMPTS, park, record_failure
-from ingest.parse_pool import ParsePool
 from ingest.pipeline import OVERSIZED_PIPELINE, PIPELINE, Stage, run_pipeline
 from ingest.poll_report import PollReport
-from parsers.form_file import parse_form
 from storage import InboundMessage
 from storage.coordination import claim_many
 from storage.states import MessageState, Outcome
@@ -90,10 +87,7 @@ class _Stored:
     headers_only: bool
     digest: str
     row_id: int | None
-    parsed: EmailMessage | None = None  # the whole message, parsed once (None: beyond the limits)
-    parts: list[MimePart] | None = None
-    refusal: tuple[str, str] | None = None  # or the limit it broke, read ahead: (code, detail)
-    reading: Future[MessageFiles | None] | None = None  # the parse pool reading it
+    reading: Future[MessageFiles] | None = None  # the message reader reading it (None: headers only)
     row: InboundMessage | None = None  # a new one's row, made by _archive, written by _store; the pipeline
     # takes it up from there (not read again)
 
@@ -120,18 +114,13 @@ class PreparedChunk:
     moves: list[tuple[MailboxEntry, int, str]]  # where each message goes, once its pipeline is done
     report: PollReport  # what preparing it counted (on its own thread): added to the poll's by run_chunk
     claims: ExitStack  # this worker's claims on the chunk's messages, held until finish_chunk (or release)
-    batch: int  # the parse pool's readings for this chunk (0: no pool)
 
-    def release(self, intake: Intake) -> None:
+    def release(self) -> None:
         """Let go of the chunk without running it (the poll stopped first): its claims and its readings."""
-        _forget_readings(intake, self.batch)
+        for item in self.waiting:
+            if item.reading is not None:
+                item.reading.cancel()
         self.claims.close()
-
-
-def _forget_readings(intake: Intake, batch: int) -> None:
-    """Drop what the parse pool read for the chunk ``batch`` and nobody asked for."""
-    if isinstance(intake.form_parser, ParsePool):
-        intake.form_parser.forget_ahead(batch)
 
 
 def prepare_chunk(intake: Intake, mailbox: Mailbox, chunk: list[MailboxEntry]) -> PreparedChunk:
@@ -142,8 +131,6 @@ def prepare_chunk(intake: Intake, mailbox: Mailbox, chunk: list[MailboxEntry]) -
     account = f"{settings.mailbox.username}@{settings.mailbox.host}"
     report = PollReport()
     moves: list[tuple[MailboxEntry, int, str]] = []
-    pool = intake.form_parser if isinstance(intake.form_parser, ParsePool) else None
-    batch = pool.new_batch() if pool is not None else 0
     keys = [f"{account}\0{mailbox.folder}\0{mailbox.uidvalidity}\0{entry.uid}" for entry in chunk]
     claims = ExitStack()
     try:
@@ -180,12 +167,11 @@ def prepare_chunk(intake: Intake, mailbox: Mailbox, chunk: list[MailboxEntry]) -
                 continue
             if raw is not None:  # None: it vanished from the mailbox meanwhile
                 fetched.append((entry, row_id, raw))
-        waiting = _archive(intake, fetched, report, moves, batch, (mailbox.folder, mailbox.uidvalidity))
+        waiting = _archive(intake, fetched, report, moves, (mailbox.folder, mailbox.uidvalidity))
     except BaseException:
-        _forget_readings(intake, batch)
         claims.close()
         raise
-    return PreparedChunk(waiting, moves, report, claims, batch)
+    return PreparedChunk(waiting, moves, report, claims)
 
 
 def run_chunk(intake: Intake, prepared: PreparedChunk, report: PollReport,
@@ -196,19 +182,16 @@ def run_chunk(intake: Intake, prepared: PreparedChunk, report: PollReport,
     report.add(prepared.report)
     try:
         _store(intake, prepared.waiting)
-        _parse_ahead(intake, prepared.waiting)
         for item in prepared.waiting:
-            _await_reading(item)
             started()
             target = _run_stored(intake, item, report)
             committed()  # its reply can go now
-            item.raw, item.parsed, item.parts = b"", None, None  # done with: the memory goes back now
+            item.raw, item.reading = b"", None  # done with: the memory goes back now
             if target is not None:
                 prepared.moves.append((item.entry, item.row_id or 0, target))
     except BaseException:
-        prepared.release(intake)
+        prepared.release()
         raise
-    _forget_readings(intake, prepared.batch)
 
 
 def finish_chunk(intake: Intake, mailbox: Mailbox, prepared: PreparedChunk, report: PollReport) -> None:
@@ -227,14 +210,13 @@ def _fetch(mailbox: Mailbox, entry: MailboxEntry, limit: int, body: bytes | None
 
 
 def _archive(intake: Intake, fetched: list[tuple[MailboxEntry, int | None, bytes]], report: PollReport,
-             moves: list[tuple[MailboxEntry, int, str]], batch: int, place: tuple[str, str]) -> list[_Stored]:
+             moves: list[tuple[MailboxEntry, int, str]], place: tuple[str, str]) -> list[_Stored]:
     """Archive the chunk's messages, all at once: the raw message is stored before anything else happens to it
     (this returns once every write is done, so the rows written next refer only to durable files). Each one
     stored goes to the parse pool (its MIME, files and forms read in a worker, nothing kept) meanwhile, and a
     new one's row is made ready here (its digests and addresses worked out on this thread, which may be the
     read-ahead's, not on the poll's), to be written by ``_store``."""
     limit = intake.settings.call.max_message_bytes
-    pool = intake.form_parser if isinstance(intake.form_parser, ParsePool) else None
     options = options_from(intake.settings.parsing)
     stored = intake.archive.put_many("messages", [raw for _, _, raw in fetched])
     waiting: list[_Stored] = []
@@ -248,8 +230,8 @@ def _archive(intake: Intake, fetched: list[tuple[MailboxEntry, int | None, bytes
                 moves.append((entry, row_id, intake.settings.mailbox.quarantine_folder))
             continue
         fault_point("kill-after-archive")
-        if pool is not None and not item.headers_only:
-            item.reading = pool.submit_message(raw, options, batch)
+        if not item.headers_only:
+            item.reading = intake.reader.read(raw, options)
         if row_id is None:
             item.row = row_for(place, item.entry, item.raw, item.digest, item.headers_only, item.headers)
         waiting.append(item)
@@ -273,37 +255,6 @@ def _store(intake: Intake, waiting: list[_Stored]) -> None:
     fault_point("kill-after-row")
 
 
-def _parse_ahead(intake: Intake, waiting: list[_Stored]) -> None:
-    """Without a parse pool, read each message here, once, before the pipelines run (with one, the pool has
-    each since it was archived)."""
-    if isinstance(intake.form_parser, ParsePool):
-        return
-    limits = MessageLimits.from_settings(intake.settings.limits)
-    for item in waiting:
-        if item.headers_only:
-            continue
-        try:
-            item.parsed = read_message(item.raw, limits)
-            item.parts = attachments(item.parsed)
-        except MessageStructureError as error:  # beyond its limits: the structure stage quarantines it
-            item.refusal = (error.code, error.detail)
-
-
-def _await_reading(item: _Stored) -> None:
-    """The message as the parse pool read it. When the pool could not read it, the pipeline does (its
-    structure stage, which quarantines a message beyond its limits; its files then parsed on demand)."""
-    if item.reading is None:
-        return
-    reading, item.reading = item.reading, None
-    try:
-        files = reading.result()
-    except Exception:  # a fault of the pool, not of the message
-        log.exception("uid %s: the parse pool failed to read the message", item.entry.uid)
-        return
-    if files is not None:
-        item.parsed, item.parts, item.refusal = files.parsed, files.parts, files.refusal
-
-
 def _failed(intake: Intake, entry: MailboxEntry, row_id: int | None, exc: Exception, report: PollReport) -> bool:
     """Count a message's failed attempt; True when it is now parked (and must be moved to quarantine)."""
     log.exception("message uid %s failed", entry.uid, exc_info=exc)
@@ -321,8 +272,9 @@ def _run_stored(intake: Intake, item: _Stored, report: PollReport) -> str | None
     started = time.monotonic()
     try:
         row, item.row = item.row, None
+        files = item.reading.result() if item.reading is not None else None  # a fault reading it: a failed attempt
         outcome = run_stored_message(intake, item.row_id, item.raw, OVERSIZED_PIPELINE if item.headers_only else None,
-                                     item.headers, item.parsed, item.parts, row, item.refusal)
+                                     item.headers, files, row)
     except OUTAGES:
         raise  # not the message's fault: the poll stops, the message stays in the inbox untouched
     except Exception as exc:  # one bad message must not stop the others
@@ -359,13 +311,16 @@ def _move(intake: Intake, mailbox: Mailbox, moves: list[tuple[MailboxEntry, int,
 
 
 def run_stored_message(intake: Intake, row_id: int, raw: bytes, stages: tuple[Stage, ...] | None,
-         headers: EmailMessage | None = None, parsed: EmailMessage | None = None,
-         parts: list[MimePart] | None = None, row: InboundMessage | None = None,
-         refusal: tuple[str, str] | None = None) -> str | None:
+                       headers: EmailMessage | None = None, files: MessageFiles | None = None,
+                       row: InboundMessage | None = None) -> str | None:
     """The pipeline over one stored message, committed once: outcome, application and reply together.
-    ``row``: the message's row as this poll just wrote it (taken into the session as it is, not read again);
-    without it, the row ``row_id`` is read. Returns the outcome."""
+    ``files``: the message as the reader read it (else it is read now); ``row``: the message's row as this poll
+    just wrote it (taken into the session as it is, not read again); without it, the row ``row_id`` is read.
+    Returns the outcome."""
     settings = intake.settings
+    options = options_from(settings.parsing)
+    if stages is None and files is None:
+        files = intake.reader.read(raw, options).result()
     with intake.db.session() as session:
         if row is not None:
             session.add(row)
@@ -373,11 +328,13 @@ def run_stored_message(intake: Intake, row_id: int, raw: bytes, stages: tuple[St
             row = session.get(InboundMessage, row_id)
         assert row is not None and row.id == row_id
         ctx = MessageContext(settings=settings, session=session, archive=intake.archive, row=row,
-                             message=headers if headers is not None else read_headers(raw),
-                             raw=None if stages else raw, parsed_ahead=parsed, parts_ahead=parts,
-                             refused_ahead=refusal,
-                             parse=intake.form_parser or parse_form, parse_options=options_from(settings.parsing))
+                             message=headers if headers is not None else read_headers(raw), files=files,
+                             parse=intake.reader, parse_options=options)
         started = time.monotonic()
-        run_pipeline(ctx, stages or PIPELINE)
+        try:
+            run_pipeline(ctx, stages or PIPELINE)
+        finally:
+            if files is not None:
+                files.cancel_readings()  # a .doc's, when the message stopped before its form was looked for
         row.processing_ms = round((time.monotonic() - started) * 1000)
         return row.outcome

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from config import Settings
 from config.rounds import Round
+from ingest.message_files import MessageFiles
 from ingest.mime import MimePart
 from parsers import ParsedForm, Problem
 from parsers.form_file import Parse, ParseOptions, parse_form
@@ -23,13 +24,11 @@ class MessageContext:
     session: Session
     archive: Archive
     row: InboundMessage
-    message: EmailMessage  # the headers only until the structure stage has parsed ``raw`` within its limits
-    raw: bytes | None = None
-    parsed_ahead: EmailMessage | None = None  # ``raw`` already parsed within the limits (the poller's chunk)
-    parts_ahead: list[MimePart] | None = None  # and its attached files
-    refused_ahead: tuple[str, str] | None = None  # or the limit it broke there (code, detail): not parsed again
+    message: EmailMessage  # the headers only until the structure stage takes the message as ``files`` read it
+    files: MessageFiles | None = None  # the message as read (parsed, its files, or its refusal); None: headers only
     attachments: list[Attachment] = field(default_factory=list)
-    attachment_data: list[bytes] = field(default_factory=list)  # the bytes of attachments[n], in order
+    attachment_parts: list[MimePart] = field(default_factory=list)  # the file of attachments[n] (its bytes and
+    # its reading), in order
     files_writing: list[Future[str]] = field(default_factory=list)  # their archive writes, done before the commit
     form: ParsedForm | None = None
     form_attachment: Attachment | None = None

@@ -11,15 +11,19 @@ import binascii
 import email
 import mimetypes
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.header import decode_header, make_header
 from email.message import EmailMessage, Message
 from email.utils import getaddresses
+from typing import TYPE_CHECKING
 
 from tnefparse import TNEF
 
 from ingest.message_reading import DEFAULT_LIMITS, READING_POLICY
 from parsers.display_text import visible_text
+
+if TYPE_CHECKING:
+    from ingest.file_reading import Reading
 
 _EXTENSIONS = {
     "application/pdf": ".pdf",
@@ -36,6 +40,7 @@ class MimePart:
     filename: str
     content_type: str
     data: bytes
+    reading: Reading | None = field(default=None, compare=False, repr=False)  # read as a form ahead, if it was
 
 
 def decoded_payload(part: Message) -> bytes | None:

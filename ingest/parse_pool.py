@@ -1,12 +1,11 @@
 """Several bounded parse workers at once, fed ahead of the pipeline so parsing overlaps fetching and storing.
 
-The poller stores a chunk of messages, then hands each one's bytes to the pool (``submit_message``) before it
-runs the first message's pipeline. A worker parses the message's MIME, takes out its files and reads each
-as a form; when the pipeline's form finder asks for a file, its reading is usually ready, and the poll's
-own thread never ran the email parser. A .doc goes to the LibreOffice kept running, then to a worker. Each
-worker is a :class:`FormSandbox` with the same time and memory bounds as before; a file nobody read ahead
-is parsed on the spot. A result is handed out once and never kept: what was read for a chunk and not asked
-for is forgotten when the chunk ends (``forget_ahead(batch)``; the next chunk, read meanwhile, keeps its own).
+The fetch step hands each archived message's bytes to the pool (``read``) before the process step runs its
+pipeline. A worker parses the message's MIME, takes out its files and reads each as a form, the reading
+carried on the file's part (``MimePart.reading``): the form finder uses it, and the poll's own thread never
+ran the email parser. A .doc goes to the LibreOffice kept running, then to a worker. Each worker is a
+:class:`FormSandbox` with its time and memory bounds; a file without a reading is parsed on the spot (the
+pool called as a ``Parse``). Nothing is kept in the pool: a message's readings go when the message does.
 """
 
 from __future__ import annotations
@@ -14,23 +13,20 @@ from __future__ import annotations
 import logging
 import os
 import queue
-import threading
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
+from dataclasses import replace
 
 from config import LimitsSettings, ParsingSettings
-from ingest.form_sandbox import FormSandbox, ParserCrash, failure_of, spent
-from ingest.message_files import ELSEWHERE, MessageFiles, read_message_files
+from ingest.file_reading import Parsed, Reading
+from ingest.form_sandbox import FormSandbox, ParserCrash, outcome_of
+from ingest.message_files import MessageFiles, read_message_files
 from ingest.message_reading import DEFAULT_LIMITS, OVER_MEMORY_BUDGET, MessageLimits
 from parsers.doc_converter import WarmConverter
 from parsers.errors import UnreadableFile
-from parsers.file_safety import OLE_MAGIC, FileKind, inspect_file
+from parsers.file_safety import OLE_MAGIC, inspect_file
 from parsers.form_file import Parse, ParseOptions, parse_converted_doc
-from parsers.form_record import FormRecord
 
 log = logging.getLogger(__name__)
-Parsed = tuple[FileKind, FormRecord | None]
-Batch = int  # what was submitted for one chunk (``ParsePool.new_batch``); 0: no chunk (forgotten with any)
 
 
 def worker_count(settings: ParsingSettings) -> int:
@@ -49,13 +45,7 @@ class ParsePool:
         for sandbox in sandboxes:
             self._idle.put(sandbox)
         self._executor = ThreadPoolExecutor(len(sandboxes), thread_name_prefix="uip-parse")
-        # by the file's bytes object (and name); the same file in several emails is held once for each
-        self._ahead: dict[tuple[int, str], list[tuple[bytes, Future[Parsed], Batch]]] = {}
-        self._messages: dict[Future[MessageFiles | None], Batch] = {}  # submitted, not yet read
-        self._lock = threading.Lock()
         self._warmed = False
-        self._batches = 0  # the last batch handed out
-        self._forgotten = 0  # every batch up to this one is forgotten: what it still reads is dropped
 
     @classmethod
     def from_settings(cls, settings: ParsingSettings, limits: LimitsSettings | None = None) -> ParsePool:
@@ -108,119 +98,44 @@ class ParsePool:
         finally:
             self._idle.put(sandbox)
 
-    def new_batch(self) -> Batch:
-        """A token for what is submitted for one chunk, to forget it (and only it) when the chunk ends."""
-        with self._lock:
-            self._batches += 1
-            return self._batches
-
-    def submit_message(self, raw: bytes, options: ParseOptions, batch: Batch = 0) -> Future[MessageFiles | None]:
+    def read(self, raw: bytes, options: ParseOptions) -> Future[MessageFiles]:
         """Read a whole message in a worker ahead of the pipeline: its MIME, its attached files, and each file
-        as a form. The files' readings are handed out when the form finder asks for those very files (the
-        ``MimePart.data`` objects of the result). Refused (``MessageFiles.refusal``) when the message is beyond
-        its limits or its memory budget; None when the worker failed on it: the pipeline then reads it itself,
-        as without a pool."""
-        future = self._executor.submit(self._read_message, raw, options, batch)
-        with self._lock:
-            self._messages[future] = batch
-        future.add_done_callback(self._read)  # its result is the pipeline's to hold, and to let go of
-        return future
+        as a form, each reading carried on its part (a .doc's under way on the LibreOffice kept running).
+        Refused (``MessageFiles.refusal``) when the message is beyond its limits or its memory budget. When
+        the worker itself failed on it, the message is read here, its files then parsed on demand."""
+        return self._executor.submit(self._read_message, raw, options)
 
-    def _read(self, future: Future[MessageFiles | None]) -> None:
-        with self._lock:
-            self._messages.pop(future, None)
-
-    def _read_message(self, raw: bytes, options: ParseOptions, batch: Batch = 0) -> MessageFiles | None:
+    def _read_message(self, raw: bytes, options: ParseOptions) -> MessageFiles:
         elsewhere = self._converter is not None and bool(options.libreoffice)
         sandbox = self._idle.get()
         try:
-            files = sandbox.call(read_message_files,
-                                 (raw, options, elsewhere, sandbox.parse_function, self._limits), "message.eml")
+            files = sandbox.call(read_message_files, (raw, options, self._limits, sandbox.parse_function, elsewhere),
+                                 "message.eml")
             over_budget = files.refusal is not None and files.refusal[0] == OVER_MEMORY_BUDGET
-            if over_budget or any(spent(outcome) for outcome in files.outcomes):
+            if over_budget or any(part.reading is not None and part.reading.spent for part in files.parts):
                 sandbox.close()  # ran out of memory: not trusted with the next one (started afresh)
         except (UnreadableFile, ParserCrash) as error:
-            log.warning("reading a message in a parse worker failed (%s); the pipeline reads it", error)
-            return None
+            log.warning("reading a message in a parse worker failed (%s); read here instead", error)
+            return read_message_files(raw, options, self._limits)
         finally:
             self._idle.put(sandbox)
-        if files.refusal is not None:
-            return files  # beyond its limits: quarantined, never parsed in the poll's own process
-        for part, outcome in zip(files.parts, files.outcomes, strict=True):
-            if outcome == ELSEWHERE:
-                self.submit_ahead(part.data, part.filename, options, batch)
-                continue
-            future: Future[Parsed] = Future()
-            failure = failure_of(outcome, part.filename)
-            if failure is None:
-                future.set_result(outcome[1])
-            else:
-                future.set_exception(failure)
-            self._hold(part.data, part.filename, future, batch)
+        if elsewhere:
+            files.parts = [part if part.reading is not None or not self._maybe_doc(part.data, options)
+                           else replace(part, reading=self._under_way(part.data, part.filename, options))
+                           for part in files.parts]
         return files
 
-    def submit_ahead(self, data: bytes, filename: str, options: ParseOptions, batch: Batch = 0) -> None:
-        """Start parsing a file the pipeline will soon ask for (a .doc: LibreOffice is started now if it
-        is not running, not when a worker gets to the file)."""
-        if self._converter is not None and self._maybe_doc(data, options):
+    def _under_way(self, data: bytes, filename: str, options: ParseOptions) -> Reading:
+        """A .doc's reading, started now (LibreOffice too, if it is not running)."""
+        if self._converter is not None:
             self._converter.warm_up()
-        self._hold(data, filename, self._executor.submit(self._on_a_worker, data, filename, options), batch)
-
-    def _hold(self, data: bytes, filename: str, future: Future[Parsed], batch: Batch) -> None:
-        with self._lock:
-            if batch and batch <= self._forgotten:  # its chunk ended while it was being read: not kept
-                future.cancel()
-                return
-            self._ahead.setdefault((id(data), filename), []).append((data, future, batch))
-
-    def _take(self, data: bytes, filename: str) -> Future[Parsed] | None:
-        """The future held for this very file (the same bytes object: no hashing), else for equal bytes."""
-        with self._lock:
-            key = (id(data), filename)  # held, the bytes object is alive: no other object has its id
-            if key not in self._ahead:
-                key = next((k for k, entries in self._ahead.items()
-                            if k[1] == filename and len(entries[0][0]) == len(data) and entries[0][0] == data), key)
-            held = self._ahead.get(key)
-            if not held:
-                return None
-            _, future, _ = held.pop(0)
-            if not held:
-                del self._ahead[key]
-            return future
+        return Reading(filename, under_way=self._executor.submit(outcome_of, self._on_a_worker,
+                                                                 (data, filename, options), filename))
 
     def __call__(self, data: bytes, filename: str, options: ParseOptions) -> Parsed:
-        future = self._take(data, filename)
-        if future is None:
-            return self._on_a_worker(data, filename, options)
-        try:
-            return future.result()  # the file's result, or its UnreadableFile / ParserCrash raised here
-        finally:
-            # the future holds that exception, whose traceback holds this frame: without this the cycle
-            # keeps the message's bytes alive until a full garbage collection
-            del future
-
-    def forget_ahead(self, batch: Batch | None = None) -> None:
-        """Drop what was submitted and not asked for (the message failed or was a duplicate): for ``batch`` and
-        the batches before it (what they still read is dropped when it is done), or everything."""
-        with self._lock:
-            if batch is None:
-                batch = self._batches
-            self._forgotten = max(self._forgotten, batch)
-            dropped: list[Future[Any]] = [future for future, of in self._messages.items() if of <= batch]
-            for future in dropped:
-                del self._messages[future]
-            for key, held in list(self._ahead.items()):
-                dropped += [future for _, future, of in held if of <= batch]
-                kept = [entry for entry in held if entry[2] > batch]
-                if kept:
-                    self._ahead[key] = kept
-                else:
-                    del self._ahead[key]
-        for future in dropped:
-            future.cancel()
+        return self._on_a_worker(data, filename, options)
 
     def close(self) -> None:
-        self.forget_ahead()
         self._executor.shutdown(wait=True, cancel_futures=True)
         for sandbox in self._sandboxes:
             sandbox.close()

@@ -25,16 +25,14 @@ from sqlalchemy.exc import DBAPIError
 from config import MailboxSettings, Settings
 from ingest.chunk import run_stored_message
 from ingest.errors import OUTAGES, MailboxError, WorkerConflict
-from ingest.form_sandbox import FormSandbox
 from ingest.mailbox import Mailbox, open_mailbox
+from ingest.message_reader import MessageReader, reader_for
 from ingest.parking import MAX_ATTEMPTS, park, record_failure
-from ingest.parse_pool import ParsePool
 from ingest.pipeline import OVERSIZED_PIPELINE
 from ingest.poll_report import PollReport
 from ingest.read_ahead import handle_chunks
 from ingest.reply_sender import ReplySender
 from notifications import OutboxReport, Transport, make_transport, send_pending
-from parsers.form_file import Parse, parse_form
 from storage import Archive, Database, InboundMessage
 from storage.coordination import acquire_lease, claim, release_lease
 from storage.staff import record_poll
@@ -53,13 +51,12 @@ class Intake:
     archive: Archive
     transport: Transport
     mailbox_factory: MailboxFactory = open_mailbox
-    form_parser: Parse | None = None  # default: the pool of bounded sandboxes, or parse_form when isolate is off
+    # default (None given): the settings' reader, bounded parse workers or this process (made in __post_init__)
+    reader: MessageReader = None  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
-        if self.form_parser is None:
-            isolate = self.settings.parsing.isolate
-            self.form_parser = (ParsePool.from_settings(self.settings.parsing, self.settings.limits) if isolate
-                                else parse_form)
+        if self.reader is None:
+            self.reader = reader_for(self.settings.parsing, self.settings.limits)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Intake:
@@ -78,9 +75,8 @@ class Intake:
 
     def poll_once(self) -> PollReport:
         self.take_lease()
-        if isinstance(self.form_parser, ParsePool):
-            self.form_parser.retire_idle()  # a LibreOffice no .doc has needed for a while is ended
-            self.form_parser.warm_up()  # the parse workers start while the mailbox is opened and listed
+        self.reader.retire_idle()  # a LibreOffice no .doc has needed for a while is ended
+        self.reader.warm_up()  # the parse workers start while the mailbox is opened and listed
         report = PollReport()
         one_writer = self.db.engine.dialect.name == "sqlite"  # the sender's commits take turns with the poll's
         sender = ReplySender(lambda on_sent: self._send_run(
@@ -118,8 +114,7 @@ class Intake:
     def close(self) -> None:
         """Stop the parsing worker and the archive's writers, give up the lease and release database
         connections."""
-        if isinstance(self.form_parser, ParsePool | FormSandbox):
-            self.form_parser.close()
+        self.reader.close()
         self.archive.close()
         try:
             release_lease(self.db)

@@ -50,7 +50,7 @@ def handle_chunks(intake: Intake, mailbox: Mailbox, entries: list[MailboxEntry],
                 after_each()
             except BaseException:
                 if next_chunk is not None:
-                    next_chunk.release(intake)
+                    next_chunk.release()
                 raise
             if error is not None:
                 raise error  # an outage met while preparing the next chunk: this one was finished first
@@ -68,4 +68,4 @@ def _let_go(intake: Intake, following: Future[PreparedChunk] | None) -> None:
     """Wait for the chunk being prepared, then release its claims and forget its readings."""
     next_chunk, _ = _wait(following)  # its own failure, if any, is not the poll's error
     if next_chunk is not None:
-        next_chunk.release(intake)
+        next_chunk.release()

@@ -33,6 +33,7 @@ class FormCandidate:
     index: int
     filename: str
     data: bytes
+    read: Callable[[], tuple[FileKind, FormRecord | None]] | None = None  # its reading, when it was read ahead
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,8 @@ def choose_form(candidates: list[FormCandidate], options: ParseOptions | None = 
     unreadable: list[tuple[str, UnreadableFile]] = []
     for candidate in candidates:
         try:
-            kind, record = parse(candidate.data, candidate.filename, options)
+            kind, record = (candidate.read() if candidate.read is not None
+                            else parse(candidate.data, candidate.filename, options))
         except UnreadableFile as error:
             # the refusal as data: a fresh exception, never raised, holds no traceback (a raised one keeps
             # every frame of the pipeline, and the message's bytes in them, alive until a full collection)

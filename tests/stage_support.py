@@ -12,8 +12,10 @@ from sqlalchemy.orm import Session
 from config import Settings, load_settings
 from ingest.context import MessageContext
 from ingest.demo import application_email, complete_values, to_bytes
-from ingest.message_reading import content_digest, read_headers
+from ingest.message_files import read_message_files
+from ingest.message_reading import MessageLimits, content_digest, read_headers
 from parsers.blank_form import FormValue
+from parsers.form_file import ParseOptions
 from storage import Archive, Database, InboundMessage
 
 WHEN = datetime(2019, 9, 2, 9, 0, tzinfo=UTC)
@@ -33,8 +35,12 @@ def context(db: Database, tmp_path: Path, raw: bytes, uid: str = "1", size: int 
                          size=size or len(raw), headers_only=headers_only, state="received")
     session.add(row)
     session.flush()
-    return MessageContext(settings=settings or load_settings(None), session=session, archive=Archive(tmp_path),
-                          row=row, message=headers, raw=None if headers_only else raw)
+    settings = settings or load_settings(None)
+    # read as the poll's message reader reads it, in this process (its files parsed on demand by the stages)
+    files = None if headers_only else read_message_files(raw, ParseOptions(),
+                                                         MessageLimits.from_settings(settings.limits))
+    return MessageContext(settings=settings, session=session, archive=Archive(tmp_path), row=row, message=headers,
+                          files=files)
 
 
 def through(ctx: MessageContext, *stages: Callable[[MessageContext], None]) -> MessageContext:

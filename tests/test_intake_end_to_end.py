@@ -16,6 +16,7 @@ from config import Settings
 from ingest.demo import application_email, complete_values, sized_email, to_bytes
 from ingest.errors import MailboxError
 from ingest.mailbox import open_mailbox
+from ingest.message_reader import InlineReader
 from ingest.poller import Intake
 from parsers.file_safety import FileKind
 from parsers.form_file import Parse, ParseOptions, parse_form
@@ -294,7 +295,7 @@ def test_a_chunks_replies_are_sent_while_the_next_chunk_is_being_processed(intak
     _deliver_from_different_senders(imap, count, "chunked")
     parse_watching_the_relay, sent_before_second_chunk = _parser_watching_the_relay(sink, CHUNK_MESSAGES + 1)
     watching = Intake(intake.settings, intake.db, intake.archive, intake.transport,
-                      form_parser=parse_watching_the_relay)
+                      reader=InlineReader(parse_watching_the_relay))
     report = watching.poll_once()
     assert report.processed == count and report.errors == 0
     assert sent_before_second_chunk and sent_before_second_chunk[0] >= 1
@@ -348,7 +349,7 @@ def test_the_first_reply_reaches_the_relay_while_the_first_chunks_next_message_i
     _deliver_from_different_senders(imap, 3, "soon")
     parse_watching_the_relay, seen_at_second = _parser_watching_the_relay(sink, 2)
     watching = Intake(intake.settings, intake.db, intake.archive, intake.transport,
-                      form_parser=parse_watching_the_relay)
+                      reader=InlineReader(parse_watching_the_relay))
     assert watching.poll_once().processed == 3
     assert seen_at_second == [1]
 

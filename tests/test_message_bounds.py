@@ -130,11 +130,11 @@ def test_a_message_that_runs_a_parse_worker_out_of_its_budget_comes_back_refused
     # this message takes 40-56 MB above the worker's size, depending on the machine's allocator)
     pool = ParsePool([FormSandbox(timeout=60, budget_mb=16)], limits=MessageLimits(max_memory_mb=1024))
     try:
-        files = pool.submit_message(unbroken_base64(), ParseOptions()).result()
-        assert files is not None and files.parsed is None and files.parts == []
+        files = pool.read(unbroken_base64(), ParseOptions()).result()
+        assert files.parsed is None and files.parts == []
         assert files.refusal is not None and files.refusal[0] == QuarantineCode.OVER_MEMORY_BUDGET
-        readable = pool.submit_message(_parts(3), ParseOptions()).result()  # the worker after it: a fresh one
-        assert readable is not None and readable.refusal is None and readable.parsed is not None
+        readable = pool.read(_parts(3), ParseOptions()).result()  # the worker after it: a fresh one
+        assert readable.refusal is None and readable.parsed is not None
     finally:
         pool.close()
 

@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import select
 
 from ingest.demo import application_email, complete_values, to_bytes
+from ingest.message_reader import InlineReader
 from ingest.poller import MAX_ATTEMPTS, Intake
 from notifications import make_transport
-from parsers.form_file import parse_form
 from storage import Application, Archive, ArchiveUnavailable, Database, InboundMessage, Reply
 from storage.staff import messages_by_state, service_status
 
@@ -134,7 +134,7 @@ def _failing_parser(data: bytes, filename: str, options: object) -> object:
 def test_a_message_that_fails_every_attempt_is_parked_moved_to_quarantine_and_its_sender_told(settings, imap, smtp):
     sink, _ = smtp
     intake = Intake(settings, Database(settings.database.url), Archive(settings.storage.archive_dir),
-                    make_transport(settings.smtp), form_parser=_failing_parser)
+                    make_transport(settings.smtp), reader=InlineReader(_failing_parser))
     intake.db.migrate()
     try:
         imap.append("INBOX", to_bytes(application_email(complete_values(), message_id="<bug@aarhus.dk>")),
@@ -159,7 +159,7 @@ def test_a_message_that_fails_every_attempt_is_parked_moved_to_quarantine_and_it
         with intake.db.session() as session:
             parked = session.get(InboundMessage, row.id)
             parked.state, parked.attempts = "error", 0
-        intake.form_parser = parse_form
+        intake.reader = InlineReader()
         intake.poll_once()
         (row,) = rows(intake)
         assert (row.state, row.outcome) == ("processed", "application")

@@ -1,5 +1,5 @@
-"""The parse pool: several bounded workers, files parsed ahead of the pipeline and each result handed out
-once; .doc files converted by a LibreOffice kept running (none left behind)."""
+"""The parse pool: several bounded workers, each message read in one with its files' readings carried on its
+parts; .doc files converted by a LibreOffice kept running (none left behind)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from config import ParsingSettings, load_settings
 from ingest.chunk import CHUNK_MESSAGES
 from ingest.demo import application_email, complete_values, to_bytes
 from ingest.form_sandbox import FormSandbox
+from ingest.message_files import MessageFiles
 from ingest.parse_pool import ParsePool
 from ingest.poller import Intake
 from parsers import UnreadableFile
@@ -40,20 +41,30 @@ def pool():
     parse_pool.close()
 
 
-def test_a_file_parsed_ahead_is_handed_out_once_and_the_same_file_twice_gives_two_results(pool):
+def _read(pool: ParsePool, raw: bytes) -> MessageFiles:
+    return pool.read(raw, OPTIONS).result(timeout=120)
+
+
+def _candidates(files: MessageFiles) -> list[FormCandidate]:
+    """As the form finder builds them: each part with its reading."""
+    return [FormCandidate(n, part.filename, part.data, part.reading.result if part.reading is not None else None)
+            for n, part in enumerate(files.parts)]
+
+
+def test_each_file_of_a_message_comes_back_with_its_own_reading_the_same_file_twice_too(pool):
     form = fill_form(complete_values())
-    pool.submit_ahead(form, "a.docx", OPTIONS)
-    pool.submit_ahead(form, "a.docx", OPTIONS)
-    first, second = pool(form, "a.docx", OPTIONS), pool(form, "a.docx", OPTIONS)
+    files = _read(pool, to_bytes(application_email(None, annexes={"a.docx": form, "b.docx": form})))
+    first, second = (part.reading.result() for part in files.parts if part.reading is not None)
     assert first[1] is not None and second[1] is not None and first[1] is not second[1]
     assert first[1].get("municipality") == "Aarhus Kommune"
-    assert pool._ahead == {}  # nothing kept once handed out
 
 
-def test_a_refusal_found_ahead_is_raised_when_the_pipeline_asks(pool):
-    pool.submit_ahead(b"PK\x03\x04 not really a zip", "skema.docx", OPTIONS)
+def test_a_refusal_read_in_the_worker_is_raised_when_the_pipeline_asks_for_the_reading(pool):
+    files = _read(pool, to_bytes(application_email(None, annexes={"skema.docx": b"PK\x03\x04 not really a zip"})))
+    (part,) = files.parts
+    assert part.reading is not None
     with pytest.raises(UnreadableFile) as refused:
-        pool(b"PK\x03\x04 not really a zip", "skema.docx", OPTIONS)
+        part.reading.result()
     assert refused.value.code == "corrupt" and refused.value.filename == "skema.docx"
 
 
@@ -68,8 +79,10 @@ def _refused_through(pool: ParsePool, way: str, held: list[weakref.ref[_CallersD
     if way == "chosen":  # as the find_form stage asks: the refusal is kept as the choice's reason
         (_name, refusal), = choose_form([FormCandidate(0, "skema.docx", broken)], OPTIONS, pool).unreadable
         return str(refusal.code)
-    if way == "ahead":
-        pool.submit_ahead(broken, "skema.docx", OPTIONS)
+    if way == "ahead":  # a reading carried on its part, asked for by the form finder
+        files = _read(pool, to_bytes(application_email(None, annexes={"skema.docx": broken})))
+        (_name, refusal), = choose_form(_candidates(files), OPTIONS, pool).unreadable
+        return str(refusal.code)
     try:
         pool(broken, "skema.docx", OPTIONS)
     except UnreadableFile as refused:
@@ -79,7 +92,7 @@ def _refused_through(pool: ParsePool, way: str, held: list[weakref.ref[_CallersD
 
 @pytest.mark.parametrize("way", ["ahead", "asked", "chosen"])
 def test_a_refused_file_leaves_no_reference_cycle_keeping_the_callers_data_alive(pool, way):
-    """A refusal raised from a local, or kept by its future, holds its traceback's frames (and a 9.9 MB
+    """A refusal raised from a local, or kept with a reading, holds its traceback's frames (and a 9.9 MB
     message in them) until a full collection; freed by reference counting, the memory goes back at once."""
     held: list[weakref.ref[_CallersData]] = []
     gc.collect()
@@ -89,30 +102,6 @@ def test_a_refused_file_leaves_no_reference_cycle_keeping_the_callers_data_alive
         assert held[0]() is None
     finally:
         gc.enable()
-
-
-def test_what_was_parsed_ahead_and_never_asked_for_is_forgotten(pool):
-    pool.submit_ahead(fill_form(complete_values()), "a.docx", OPTIONS)
-    pool.forget_ahead()
-    assert pool._ahead == {}
-
-
-def test_forgetting_a_chunks_readings_keeps_the_next_chunks_and_drops_what_it_still_reads(pool):
-    """The poll reads the next chunk while this one runs: when this chunk ends, only its own readings go,
-    and a message of this chunk still being read is not kept when it is done."""
-    this, following = pool.new_batch(), pool.new_batch()
-    ours, theirs = fill_form(complete_values()), fill_form(complete_values(municipality="Odense Kommune"))
-    pool.submit_ahead(ours, "a.docx", OPTIONS, this)
-    pool.submit_ahead(theirs, "b.docx", OPTIONS, following)
-    late = pool.submit_message(to_bytes(application_email(complete_values())), OPTIONS, this)
-    pool.forget_ahead(this)
-    late_files = late.result(timeout=60) if not late.cancelled() else None
-    assert [key[1] for key in pool._ahead] == ["b.docx"]  # the next chunk's reading is still there
-    assert list(pool._messages) == []
-    assert late_files is None or all((id(part.data), part.filename) not in pool._ahead for part in late_files.parts)
-    assert pool(theirs, "b.docx", OPTIONS)[1].get("municipality") == "Odense Kommune"  # handed out as read
-    pool.forget_ahead()
-    assert pool._ahead == {}
 
 
 def _our_office_processes(converter: WarmConverter) -> int:
@@ -152,16 +141,17 @@ def test_a_pool_warmed_up_has_its_workers_running_before_the_first_file_arrives(
     assert all(s._process is None for s in pool._sandboxes)
 
 
-def test_a_doc_submitted_ahead_starts_libreoffice_at_once_not_when_a_worker_gets_to_it():
+def test_a_doc_found_in_a_message_starts_libreoffice_at_once_and_its_reading_comes_from_the_kept_one():
     require_uno()
     doc = next(f for f in FIXTURES if f.filename == "skema.doc").build()
     converter = WarmConverter("soffice")
     pool = ParsePool([FormSandbox(timeout=90)], converter)
     try:
-        pool._executor.submit(time.sleep, 1.0)  # the only worker thread is busy for a second
-        pool.submit_ahead(doc, "skema.doc", OPTIONS)
-        assert converter._bridge is not None  # started already, while the file waits for the worker thread
-        _, record = pool(doc, "skema.doc", OPTIONS)
+        files = _read(pool, to_bytes(application_email(None, annexes={"skema.doc": doc})))
+        assert converter._bridge is not None  # started as the .doc was found, not when a worker got to it
+        (part,) = files.parts
+        assert part.reading is not None
+        _, record = part.reading.result()
         assert record is not None and converter.warm_conversions == 1
     finally:
         pool.close()
@@ -194,7 +184,7 @@ def test_a_poll_starts_the_parse_workers_before_it_reads_the_mailbox(tmp_path):
     intake = Intake.from_settings(settings)
     intake.db.migrate()
     try:
-        pool = intake.form_parser
+        pool = intake.reader
         assert isinstance(pool, ParsePool) and all(s._process is None for s in pool._sandboxes)
         intake.poll_once()  # an empty mailbox: no file to parse
         assert wait_for(lambda: all(s._process is not None and s._process.is_alive() for s in pool._sandboxes), 20)
@@ -212,7 +202,7 @@ def test_a_poll_ends_the_libreoffice_no_doc_has_needed_for_office_idle_minutes(t
     intake = Intake.from_settings(settings)
     intake.db.migrate()
     try:
-        pool = intake.form_parser
+        pool = intake.reader
         assert isinstance(pool, ParsePool) and pool._converter is not None
         assert intake.poll_once().outcomes == {"application": 1}
         assert pool._converter.warm_conversions == 1 and pool._converter._bridge is not None
@@ -242,7 +232,7 @@ def test_a_backlog_starts_libreoffice_only_for_a_doc_it_finds_and_reads_that_doc
     intake = Intake.from_settings(settings)
     intake.db.migrate()
     try:
-        pool = intake.form_parser
+        pool = intake.reader
         assert isinstance(pool, ParsePool) and pool._converter is not None and pool._converter._bridge is None
         assert intake.poll_once().outcomes == {"application": count}
         assert (pool._converter._bridge is not None) == with_doc  # no .doc: no LibreOffice's start to pay for
@@ -261,39 +251,22 @@ def _tasks(pool: ParsePool) -> int:
 def test_a_message_read_in_a_worker_hands_its_form_to_the_finder_without_a_second_parse(pool):
     raw = to_bytes(application_email(complete_values(municipality="Odense"), message_id="<whole@odense.dk>",
                                      annexes={"budget.txt": b"budget"}))
-    files = pool.submit_message(raw, OPTIONS).result()
-    assert files is not None and files.parsed["Message-ID"] == "<whole@odense.dk>"
+    files = _read(pool, raw)
+    assert files.parsed is not None and files.parsed["Message-ID"] == "<whole@odense.dk>"
     assert [part.filename for part in files.parts] == ["Ansøgningsskema Åben Dialog.docx", "budget.txt"]
     asked = _tasks(pool)
-    choice = choose_form([FormCandidate(n, p.filename, p.data) for n, p in enumerate(files.parts)], OPTIONS, pool)
+    choice = choose_form(_candidates(files), OPTIONS, pool)
     assert choice.form is not None and choice.form.record.get("municipality") == "Odense Kommune"
     assert _tasks(pool) == asked  # both files' readings came with the message: no worker was asked again
-    assert pool._ahead == {}  # each handed out once, nothing kept
-
-
-def test_a_file_refused_in_the_message_worker_is_refused_when_the_finder_asks(pool):
-    raw = to_bytes(application_email(None, annexes={"skema.docx": b"PK\x03\x04 not really a zip"}))
-    files = pool.submit_message(raw, OPTIONS).result()
-    assert files is not None
-    with pytest.raises(UnreadableFile) as refused:
-        pool(files.parts[0].data, "skema.docx", OPTIONS)
-    assert refused.value.code == "corrupt" and refused.value.filename == "skema.docx"
 
 
 def test_a_message_beyond_its_limits_comes_back_refused_for_the_structure_stage_to_quarantine_unparsed(pool):
     deep = (b"From: a@aarhus.dk\r\nMessage-ID: <d@aarhus.dk>\r\nContent-Type: multipart/mixed; boundary=b0\r\n\r\n"
             + b"".join(b"--b%d\r\nContent-Type: multipart/mixed; boundary=b%d\r\n\r\n" % (i, i + 1)
                        for i in range(40)))
-    files = pool.submit_message(deep, OPTIONS).result()
-    assert files is not None and files.parsed is None and files.refusal is not None
+    files = _read(pool, deep)
+    assert files.parsed is None and files.refusal is not None
     assert files.refusal[0] == "too_deep"
-
-
-def test_the_same_bytes_in_another_object_still_find_their_reading(pool):
-    form = fill_form(complete_values())
-    pool.submit_ahead(form, "a.docx", OPTIONS)
-    _, record = pool(bytes(bytearray(form)), "a.docx", OPTIONS)  # equal, not identical
-    assert record is not None and pool._ahead == {}
 
 
 def test_a_message_whose_worker_dies_is_read_by_the_poll_itself_and_its_form_refused_not_lost(tmp_path):
@@ -301,7 +274,8 @@ def test_a_message_whose_worker_dies_is_read_by_the_poll_itself_and_its_form_ref
     mailbox.Maildir(settings.mailbox.maildir_path, create=True).add(
         to_bytes(application_email(complete_values(), message_id="<dies@kommune.dk>")))
     intake = Intake.from_settings(settings)
-    intake.form_parser = ParsePool([FormSandbox(timeout=60, parse_function=die)])
+    intake.reader.close()
+    intake.reader = ParsePool([FormSandbox(timeout=60, parse_function=die)])
     intake.db.migrate()
     try:
         report = intake.poll_once()

@@ -20,7 +20,7 @@ from ingest.chunk import CHUNK_MESSAGES
 from ingest.demo import application_email, complete_values, to_bytes
 from ingest.errors import MailboxError
 from ingest.mailbox import Mailbox, open_mailbox
-from ingest.parse_pool import ParsePool
+from ingest.message_reader import InlineReader
 from ingest.poller import Intake
 from parsers.file_safety import FileKind
 from parsers.form_file import ParseOptions, parse_form
@@ -64,7 +64,7 @@ def test_the_next_chunk_is_fetched_and_archived_while_this_chunks_last_message_r
             seen.append((_archived_messages(intake.archive.root), rows or 0))
         return parse_form(data, filename, options)
 
-    watching = Intake(intake.settings, intake.db, intake.archive, intake.transport, form_parser=parse)
+    watching = Intake(intake.settings, intake.db, intake.archive, intake.transport, reader=InlineReader(parse))
     report = watching.poll_once()
     assert seen == [(count, CHUNK_MESSAGES)]
     assert report.processed == count and report.moved == count and report.seen == count and report.errors == 0
@@ -149,8 +149,6 @@ def test_a_poll_stopped_in_a_chunk_lets_go_of_the_next_chunk_it_was_reading(inta
         raise AssertionError("the poll should have stopped on the outage")
     except ArchiveUnavailable:
         pass
-    pool = intake.form_parser
-    assert isinstance(pool, ParsePool) and pool._ahead == {} and pool._messages == {}
     assert _folder_count(imap, "INBOX") == count
     assert prepared.is_set()
     monkeypatch.setattr(chunk_module, "run_stored_message", run_stored_message)

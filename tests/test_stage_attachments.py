@@ -22,7 +22,7 @@ def test_every_file_is_archived_by_digest_and_recorded_as_an_annex(memory_db, tm
                                                                ("Budget.pdf", "annex")]
     budget = ctx.attachments[1]
     assert budget.sha256 == hashlib.sha256(b"%PDF-1.4\n% budget\n").hexdigest() and budget.size == 18
-    assert ctx.archive.get("files", budget.sha256) == ctx.attachment_data[1] == b"%PDF-1.4\n% budget\n"
+    assert ctx.archive.get("files", budget.sha256) == ctx.attachment_parts[1].data == b"%PDF-1.4\n% budget\n"
     assert ctx.row.attachments == ctx.attachments
 
 
@@ -37,4 +37,4 @@ def test_a_file_inside_a_forwarded_email_is_found(memory_db, tmp_path):
 
 def test_an_email_without_files_records_none(memory_db, tmp_path):
     ctx = through(context(memory_db, tmp_path, email(with_form=False)), structure.process, attachments.process)
-    assert ctx.attachments == [] and ctx.attachment_data == []
+    assert ctx.attachments == [] and ctx.attachment_parts == []

@@ -7,13 +7,11 @@ them before the message's commit (``run_pipeline``), so no row names a file not 
 from __future__ import annotations
 
 from ingest.context import MessageContext
-from ingest.mime import attachments
 from storage import Attachment
 
 
 def process(ctx: MessageContext) -> None:
-    parts = ctx.parts_ahead if ctx.parts_ahead is not None else attachments(ctx.message)
-    for part in parts:
+    for part in ctx.files.parts if ctx.files is not None else []:
         digest, writing = ctx.archive.put_behind("files", part.data)
         ctx.files_writing.append(writing)
         # linked from the annex's side: the message's list of attachments is not loaded to add it; not flushed
@@ -22,4 +20,4 @@ def process(ctx: MessageContext) -> None:
                          size=len(part.data), sha256=digest, role="annex")
         ctx.session.add(row)
         ctx.attachments.append(row)
-        ctx.attachment_data.append(part.data)
+        ctx.attachment_parts.append(part)

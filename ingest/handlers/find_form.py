@@ -17,8 +17,8 @@ from storage.states import ReplyKind
 
 
 def process(ctx: MessageContext) -> None:
-    candidates = [FormCandidate(n, a.filename, data)
-                  for n, (a, data) in enumerate(zip(ctx.attachments, ctx.attachment_data, strict=True))]
+    candidates = [FormCandidate(n, a.filename, part.data, part.reading.result if part.reading is not None else None)
+                  for n, (a, part) in enumerate(zip(ctx.attachments, ctx.attachment_parts, strict=True))]
     choice = choose_form(candidates, ctx.parse_options, ctx.parse)
     if choice.form is not None:
         ctx.form = choice.form

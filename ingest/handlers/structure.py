@@ -1,4 +1,4 @@
-"""Stage: parse the whole message within ``MessageLimits``; beyond them it is quarantined, never crashes.
+"""Stage: the whole message as read within ``MessageLimits`` (``ctx.files``); beyond them it is quarantined.
 
 Until this stage the pipeline holds only the message's headers (read safely); a message nested a thousand
 levels deep, with a hundred thousand header lines or a megabyte-long header line is kept, shown to staff
@@ -11,7 +11,6 @@ from __future__ import annotations
 from ingest.context import MessageContext
 from ingest.errors import QuarantineMessage
 from ingest.loop_guard import no_reply_reason_for
-from ingest.message_reading import MessageLimits, MessageStructureError, read_message
 from storage.reasons import Reason, ReasonCode
 
 
@@ -25,14 +24,9 @@ def quarantine(ctx: MessageContext, code: str, detail: str) -> QuarantineMessage
 
 
 def process(ctx: MessageContext) -> None:
-    if ctx.refused_ahead is not None:  # beyond its limits where it was read ahead (a parse worker)
-        raise quarantine(ctx, *ctx.refused_ahead)
-    if ctx.parsed_ahead is not None:  # the poller parsed it within the same limits already
-        ctx.message = ctx.parsed_ahead
+    if ctx.files is None:  # headers only: the size stage has judged it
         return
-    if ctx.raw is None:  # a test built the context from a parsed message
-        return
-    try:
-        ctx.message = read_message(ctx.raw, MessageLimits.from_settings(ctx.settings.limits))
-    except MessageStructureError as error:
-        raise quarantine(ctx, error.code, error.detail) from error
+    if ctx.files.refusal is not None:  # beyond its limits where it was read
+        raise quarantine(ctx, *ctx.files.refusal)
+    assert ctx.files.parsed is not None  # read within its limits: parsed
+    ctx.message = ctx.files.parsed
