@@ -5,27 +5,26 @@ quarantine folder)."""
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
 from ingest.loop_guard import no_reply_reason_for
+from ingest.mailbox import MailboxEntry
 from ingest.message_reading import read_headers
 from ingest.mime import header
+from ingest.poll_report import PollReport
+from ingest.services import Services
 from notifications.reply_queue import queue_reply
 from storage import InboundMessage
 from storage.models import utcnow
 from storage.reasons import NoReply, NoReplyCode, QuarantineCode, Reason, ReasonCode
 from storage.states import MessageState, Outcome, ReplyKind
 
-if TYPE_CHECKING:
-    from ingest.poller import Intake
-
 log = logging.getLogger("ingest.poller")  # the poll's logger (operators filter on it)
 MAX_ATTEMPTS = 3
 
 
-def record_failure(intake: Intake, row_id: int, exc: Exception) -> int:
+def record_failure(services: Services, row_id: int, exc: Exception) -> int:
     """Count a failed attempt on the message's row; returns the attempts so far."""
-    with intake.db.session() as session:
+    with services.db.session() as session:
         failed = session.get(InboundMessage, row_id)
         if failed is None:
             return 0
@@ -34,17 +33,17 @@ def record_failure(intake: Intake, row_id: int, exc: Exception) -> int:
         return failed.attempts
 
 
-def park(intake: Intake, row_id: int | None) -> str:
+def park(services: Services, row_id: int | None) -> str:
     """Give up on a message that failed every attempt: state parked, outcome quarantined, its error kept for
     staff, its sender told (when the loop rules allow); the caller then moves it to the quarantine folder."""
-    settings = intake.settings
-    with intake.db.session() as session:
+    settings = services.settings
+    with services.db.session() as session:
         row = session.get(InboundMessage, row_id)
         assert row is not None
         row.state, row.outcome, row.processed_at = MessageState.PARKED, Outcome.QUARANTINED, utcnow()
         reason = Reason(ReasonCode.QUARANTINED, {"limit": QuarantineCode.WORKER_GAVE_UP, "attempts": row.attempts})
         try:
-            headers = read_headers(intake.archive.get("messages", row.raw_sha256)) if row.raw_sha256 else None
+            headers = read_headers(services.archive.get("messages", row.raw_sha256)) if row.raw_sha256 else None
         except OSError:
             headers = None
         no_reply = no_reply_reason_for(headers, settings) if headers is not None else NoReply(
@@ -56,3 +55,15 @@ def park(intake: Intake, row_id: int | None) -> str:
                         prior_references=header(headers, "References"))
         log.error("message #%s parked after %d attempts: %s", row.id, row.attempts, row.error)
         return row.state
+
+
+def count_failure(services: Services, entry: MailboxEntry, row_id: int | None, exc: Exception,
+                  report: PollReport) -> bool:
+    """Count a message's failed attempt; True when it is now parked (and must be moved to quarantine)."""
+    log.exception("message uid %s failed", entry.uid, exc_info=exc)
+    report.errors += 1
+    if row_id is None or record_failure(services, row_id, exc) < MAX_ATTEMPTS:
+        return False  # stays in the inbox, visible in the error state, tried again at the next poll
+    park(services, row_id)
+    report.parked += 1
+    return True

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -27,36 +25,35 @@ class OutboxReport:
     sent: int = 0
     deferred: int = 0
     failed: int = 0
+    copies: list[bytes] = field(default_factory=list)  # what the relay took, when asked to keep copies
+
+    def add(self, other: OutboxReport) -> None:
+        self.sent += other.sent
+        self.deferred += other.deferred
+        self.failed += other.failed
+        self.copies += other.copies
 
 
 def send_pending(db: Database, transport: Transport, sender: str, max_attempts: int,
-                 now: datetime | None = None, on_sent: Callable[[bytes], None] | None = None,
-                 close: bool = True, commit_turn: Callable[[], AbstractContextManager[None]] = nullcontext
-                 ) -> OutboxReport:
+                 now: datetime | None = None, keep_copies: bool = False) -> OutboxReport:
     """Send every pending reply that is due. Each reply is claimed (a row lock that another worker skips,
-    on PostgreSQL), sent, and committed on its own; ``on_sent`` gets each sent message's bytes (to keep a copy
-    in a Sent folder). A crash between the server's 250 and the commit sends that one reply again: at most
-    one duplicate per crash, never a lost reply. The transport's connection is closed at the end unless
-    ``close`` is False (a caller sending again soon keeps it, and closes it itself). ``commit_turn`` is
-    entered around each sent reply's commit (holding no lock until then: on SQLite nothing is written yet)."""
+    on PostgreSQL), sent, and committed on its own; with ``keep_copies`` the report holds each sent message's
+    bytes (for a Sent folder). A crash between the server's 250 and the commit sends that one reply again: at
+    most one duplicate per crash, never a lost reply. The transport's connection stays open for the caller's
+    next run; the caller closes it."""
     report = OutboxReport()
     now = now or utcnow()
     with db.session() as session:
         due = list(session.scalars(select(Reply.id)
                                    .where(Reply.status == ReplyStatus.PENDING, Reply.next_attempt_at <= now)
                                    .order_by(Reply.id)))
-    try:
-        for reply_id in due:
-            _send_one(db, transport, sender, max_attempts, now, reply_id, report, on_sent, commit_turn)
-    finally:
-        if close:
-            transport.close()  # one connection served every reply of this run
+    for reply_id in due:
+        _send_one(db, transport, sender, max_attempts, now, reply_id, report, keep_copies)
     return report
 
 
 def _send_one(db: Database, transport: Transport, sender: str, max_attempts: int, now: datetime, reply_id: int,
-              report: OutboxReport, on_sent: Callable[[bytes], None] | None,
-              commit_turn: Callable[[], AbstractContextManager[None]] = nullcontext) -> None:
+              report: OutboxReport, keep_copies: bool) -> None:
     """Claim, send and commit one reply."""
     with db.session() as session:
         reply = session.scalar(select(Reply).where(Reply.id == reply_id, Reply.status == ReplyStatus.PENDING)
@@ -84,7 +81,5 @@ def _send_one(db: Database, transport: Transport, sender: str, max_attempts: int
         reply.sent_at = utcnow()
         reply.last_error = None
         report.sent += 1
-        if on_sent is not None:
-            on_sent(sent)  # the bytes the relay took, for the Sent folder
-        with commit_turn():
-            session.commit()
+        if keep_copies:
+            report.copies.append(sent)  # the bytes the relay took, for the Sent folder

@@ -2,11 +2,12 @@
 
 from storage.archive import Archive, ArchiveUnavailable
 from storage.database import Database
-from storage.decision_models import Decision, DecisionLetter
 from storage.models import (
     Application,
     Attachment,
     Base,
+    Decision,
+    DecisionLetter,
     FieldValueRow,
     InboundMessage,
     ProblemRow,

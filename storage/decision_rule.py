@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage.coordination import serialise
-from storage.decision_models import Decision
+from storage.models import Decision
 from storage.states import DecisionState
 
 OPEN_STATES = (DecisionState.PROPOSED, DecisionState.APPROVED, DecisionState.SENT)

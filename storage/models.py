@@ -1,71 +1,36 @@
-"""The schema: inbound messages, applications with their form versions, attachments and outgoing replies."""
+"""The schema: inbound messages, applications with their form versions, attachments, outgoing replies, staff's
+corrections and notes, and a round's decision with its letters (one module: they refer to each other)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    Boolean,
-    DateTime,
-    ForeignKey,
-    Index,
-    Integer,
-    MetaData,
-    String,
-    Text,
-    TypeDecorator,
-    UniqueConstraint,
-    literal_column,
-)
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, literal_column
 from sqlalchemy import false as sa_false
-from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from parsers.form_record import Problem
 from parsers.problem_codes import ProblemCode
+from storage.model_base import Base, UTCDateTime, utcnow
 from storage.reasons import Reason
-from storage.states import MessageState, ReplyStatus, StaffRole, shown_status
+from storage.staff_models import (
+    AuditEntry,
+    LoginFailure,
+    NamedCounter,
+    ServiceStatus,
+    StaffSession,
+    StaffUser,
+    SyncState,
+    WorkerLease,
+)
+from storage.states import DecisionState, LetterState, MessageState, ReplyStatus, shown_status
 
-if TYPE_CHECKING:
-    from storage.decision_models import DecisionLetter
-
-NAMING = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """Timezone-aware UTC datetimes on every backend (SQLite stores them naive)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to a UTC column")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING)
+# the staff and service tables, and the base, are importable from here as before
+__all__ = ["Application", "Attachment", "AuditEntry", "Base", "Decision", "DecisionLetter", "FieldCorrection",
+           "FieldValueRow", "InboundMessage", "LoginFailure", "NamedCounter", "ProblemRow", "Reply",
+           "ServiceStatus", "StaffNote", "StaffSession", "StaffUser", "Submission", "SyncState", "UTCDateTime",
+           "WorkerLease", "utcnow"]
 
 
 class InboundMessage(Base):
@@ -305,59 +270,6 @@ class Reply(Base):
     application: Mapped[Application | None] = relationship(back_populates="replies")
 
 
-class StaffUser(Base):
-    """A member of the Board's staff who may read the queue; the password is stored as an Argon2 hash."""
-
-    __tablename__ = "staff_user"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    email: Mapped[str] = mapped_column(String(320), unique=True)
-    password_hash: Mapped[str] = mapped_column(String(255))
-    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
-    role: Mapped[str] = mapped_column(String(16), default=StaffRole.STAFF, server_default="staff")  # a StaffRole
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-
-
-class StaffSession(Base):
-    """A signed-in browser: the cookie holds a random token, the database only its SHA-256."""
-
-    __tablename__ = "staff_session"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
-    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_user.id", ondelete="CASCADE"), index=True)
-    csrf_token: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
-
-    staff: Mapped[StaffUser] = relationship()
-
-
-class LoginFailure(Base):
-    __tablename__ = "login_failure"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    email: Mapped[str] = mapped_column(String(320), index=True)
-    client: Mapped[str] = mapped_column(String(64), index=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
-
-
-class AuditEntry(Base):
-    """Who did what, when: every staff action (and every sign-in, refused or not)."""
-
-    __tablename__ = "audit_entry"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
-    actor: Mapped[str] = mapped_column(String(320))
-    action: Mapped[str] = mapped_column(String(64))
-    reference: Mapped[str | None] = mapped_column(String(32), index=True)
-    detail: Mapped[Any] = mapped_column(JSON, default=dict)
-    client: Mapped[str | None] = mapped_column(String(64))
-
-
 class FieldCorrection(Base):
     """A field corrected by staff; the value read from the form stays on its submission."""
 
@@ -388,47 +300,70 @@ class StaffNote(Base):
     application: Mapped[Application] = relationship(back_populates="notes")
 
 
-class ServiceStatus(Base):
-    """What the worker last did, for /healthz: one row per activity ("poll")."""
+class Decision(Base):
+    """A round's selection: proposed by staff, approved (or returned) by an approver. On approval the ranking
+    is frozen into ``snapshot`` (inputs, order, ties, the selected, who, when): later corrections of an
+    application do not change what was decided. A returned proposal stays as history; staff propose anew."""
 
-    __tablename__ = "service_status"
+    __tablename__ = "decision"
 
-    name: Mapped[str] = mapped_column(String(32), primary_key=True)
-    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    last_error: Mapped[str | None] = mapped_column(Text)
-    runs_total: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    failures_total: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round: Mapped[str] = mapped_column(String(32), index=True)
+    state: Mapped[str] = mapped_column(String(16))  # a DecisionState
+    proposed_by: Mapped[str] = mapped_column(String(320))
+    proposed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    proposal_note: Mapped[str | None] = mapped_column(Text)
+    reviewed_by: Mapped[str | None] = mapped_column(String(320))
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    review_comment: Mapped[str | None] = mapped_column(Text)
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    sent_by: Mapped[str | None] = mapped_column(String(320))
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
-
-class NamedCounter(Base):
-    """A counter per name, bumped with one UPDATE … RETURNING: reference numbers that never repeat across
-    workers, and a row whose write lock serialises a check-then-act (the 3–5 selection cap)."""
-
-    __tablename__ = "named_counter"
-
-    name: Mapped[str] = mapped_column(String(64), primary_key=True)
-    value: Mapped[int] = mapped_column(Integer, default=0)
-
-
-class SyncState(Base):
-    """Where a watcher left off with a server, by name: a Graph folder's ``@odata.deltaLink``."""
-
-    __tablename__ = "sync_state"
-
-    name: Mapped[str] = mapped_column(String(255), primary_key=True)
-    value: Mapped[str] = mapped_column(Text)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    letters: Mapped[list[DecisionLetter]] = relationship(back_populates="decision", order_by="DecisionLetter.id")
 
 
-class WorkerLease(Base):
-    """Who polls the mailbox on SQLite, where only one worker may run: host, pid and until when."""
+class DecisionLetter(Base):
+    """The letter telling one application of the round its outcome with the grounds; drafted on approval,
+    edited by staff, sent as a reply in the application's conversation."""
 
-    __tablename__ = "worker_lease"
+    __tablename__ = "decision_letter"
 
-    name: Mapped[str] = mapped_column(String(32), primary_key=True)
-    holder: Mapped[str] = mapped_column(String(255))
-    host: Mapped[str] = mapped_column(String(255))
-    pid: Mapped[int] = mapped_column(Integer)
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    decision_id: Mapped[int] = mapped_column(ForeignKey("decision.id"), index=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("application.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # a LetterKind
+    grounds: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # codes and figures, worded by the template
+    subject: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(8), default="da")
+    edited_by: Mapped[str | None] = mapped_column(String(320))
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # the words an approver approved (on approving the decision, or this letter after an edit): the letter may
+    # be sent only while its subject and body are these
+    approved_subject: Mapped[str | None] = mapped_column(Text)
+    approved_body: Mapped[str | None] = mapped_column(Text)
+    approved_by: Mapped[str | None] = mapped_column(String(320))
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reply_id: Mapped[int | None] = mapped_column(ForeignKey("reply.id"))  # set when sent
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
+    decision: Mapped[Decision] = relationship(back_populates="letters")
+    application: Mapped[Application] = relationship(back_populates="decision_letters")
+    reply: Mapped[Reply | None] = relationship()
+
+    @property
+    def approved(self) -> bool:
+        """Approved in the words it has now."""
+        return (self.approved_by is not None and self.approved_subject == self.subject
+                and self.approved_body == self.body)
+
+    @property
+    def state(self) -> LetterState:
+        """Where the letter is, from its approval and its reply's real status."""
+        if self.reply is not None:
+            return {ReplyStatus.SENT: LetterState.SENT, ReplyStatus.FAILED: LetterState.FAILED}.get(
+                ReplyStatus(self.reply.status), LetterState.QUEUED)
+        if self.decision.state == DecisionState.SENT:
+            return LetterState.NO_ADDRESS
+        return LetterState.APPROVED if self.approved else LetterState.DRAFTED

@@ -11,8 +11,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, null, select
 from sqlalchemy.orm import Session
 
-from storage.decision_models import DecisionLetter
-from storage.models import Application, FieldCorrection, ProblemRow, Reply, Submission
+from storage.models import Application, DecisionLetter, FieldCorrection, ProblemRow, Reply, Submission
 from storage.states import shown_status
 
 EARLIEST = datetime.min.replace(tzinfo=UTC)

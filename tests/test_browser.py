@@ -18,8 +18,7 @@ from sqlalchemy import select
 from web_support import EMAIL, PASSWORD, Bench, demo_settings, populate, serving
 
 from storage import Reply
-from storage.decision_models import DecisionLetter
-from storage.models import AuditEntry, FieldCorrection
+from storage.models import AuditEntry, DecisionLetter, FieldCorrection
 from storage.passwords import hash_password
 from storage.staff import add_staff
 from storage.states import StaffRole

@@ -134,8 +134,8 @@ def test_replies_sent_before_the_mailbox_failed_mid_poll_still_get_their_sent_fo
     import contextlib
     import time
 
-    from ingest.chunk import CHUNK_MESSAGES
     from ingest.errors import MailboxError
+    from ingest.fetch_step import CHUNK_MESSAGES
     from ingest.mailbox import open_mailbox
 
     sink, _ = smtp

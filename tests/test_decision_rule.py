@@ -10,8 +10,7 @@ from test_decisions import TIE_REASON, approver_client, proposed, withdraw_open_
 from web_support import client_for, deliver, sign_in
 
 from storage import Application
-from storage.decision_models import Decision
-from storage.models import AuditEntry
+from storage.models import AuditEntry, Decision
 from web import create_app
 
 # every POST route of the app, and what it is while a decision is open

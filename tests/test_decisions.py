@@ -13,8 +13,7 @@ from sqlalchemy import func, select
 from web_support import PASSWORD, client_for, sign_in
 
 from storage import Application, Reply
-from storage.decision_models import Decision, DecisionLetter
-from storage.models import AuditEntry, StaffUser
+from storage.models import AuditEntry, Decision, DecisionLetter, StaffUser
 from storage.passwords import hash_password
 from storage.staff import add_staff
 from storage.states import StaffRole

@@ -81,7 +81,7 @@ def test_demo_until_ranking_leaves_the_round_undecided_for_staff_to_decide_by_ha
                for path in (tmp_path / "var/outbox").glob("*.eml")]
     assert len(written) == 9 + 2 and not any(str(m["Subject"]).startswith("Afgørelse") for m in written)
     from storage import Database
-    from storage.decision_models import Decision
+    from storage.models import Decision
 
     db = Database("sqlite:///var/uip-intake.db")
     try:

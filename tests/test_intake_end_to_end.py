@@ -203,7 +203,7 @@ def test_a_failing_stage_leaves_the_message_in_the_inbox_in_a_visible_error_stat
     def broken(ctx, stages):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr("ingest.chunk.run_pipeline", broken)
+    monkeypatch.setattr("ingest.process_step.run_pipeline", broken)
     report = intake.poll_once()
     assert report.errors == 1
     with intake.db.session() as session:
@@ -285,10 +285,10 @@ def _parser_watching_the_relay(sink: SmtpSink, at_call: int) -> tuple[Parse, lis
     return parse, seen
 
 
-def test_a_chunks_replies_are_sent_while_the_next_chunk_is_being_processed(intake, imap, smtp):
-    """In a backlog the first acknowledgements go out after the first chunk, not after the last message: the
-    first form of the second chunk is parsed only once a reply has reached the relay (or after 20 s)."""
-    from ingest.chunk import CHUNK_MESSAGES
+def test_a_chunks_replies_are_all_sent_before_the_next_chunk_is_processed(intake, imap, smtp):
+    """In a backlog the first acknowledgements go out after the first chunk, not after the last message: when
+    the first form of the second chunk is read, every reply of the first chunk has reached the relay."""
+    from ingest.fetch_step import CHUNK_MESSAGES
 
     sink, _ = smtp
     count = CHUNK_MESSAGES + 3
@@ -298,7 +298,7 @@ def test_a_chunks_replies_are_sent_while_the_next_chunk_is_being_processed(intak
                       reader=InlineReader(parse_watching_the_relay))
     report = watching.poll_once()
     assert report.processed == count and report.errors == 0
-    assert sent_before_second_chunk and sent_before_second_chunk[0] >= 1
+    assert sent_before_second_chunk == [CHUNK_MESSAGES]
     assert report.outbox is not None and report.outbox.sent == count  # the last chunk's replies too
     with intake.db.session() as session:
         assert {reply.status for reply in session.scalars(select(Reply))} == {"sent"}
@@ -322,17 +322,17 @@ def test_a_message_stored_in_this_poll_goes_to_its_pipeline_without_its_row_bein
     finally:
         event.remove(intake.db.engine, "before_cursor_execute", by_id)
     assert report.outcomes == {"application": 3}
-    assert read_back == []  # the row _store wrote is the one the pipeline updates
+    assert read_back == []  # the row the process step wrote is the one the pipeline updates
     with intake.db.session() as session:
         rows = session.scalars(select(InboundMessage)).all()
         assert [(r.state, r.outcome) for r in rows] == [("processed", "application")] * 3
         assert all(r.application_id is not None and r.processing_ms is not None for r in rows)
 
 
-def test_a_polls_replies_go_out_as_each_message_commits_over_one_smtp_connection(intake, imap, smtp):
+def test_a_polls_replies_go_out_chunk_by_chunk_over_one_smtp_connection(intake, imap, smtp):
     """Every reply of a poll of more than one chunk goes over one connection: a login to the relay per poll,
     not per chunk."""
-    from ingest.chunk import CHUNK_MESSAGES
+    from ingest.fetch_step import CHUNK_MESSAGES
 
     sink, _ = smtp
     count = CHUNK_MESSAGES + 5
@@ -340,18 +340,6 @@ def test_a_polls_replies_go_out_as_each_message_commits_over_one_smtp_connection
     report = intake.poll_once()
     assert report.processed == count and report.outbox is not None and report.outbox.sent == count
     assert len(sink.messages) == count and sink.greetings == 1
-
-
-def test_the_first_reply_reaches_the_relay_while_the_first_chunks_next_message_is_being_read(intake, imap, smtp):
-    """The first message is committed before the second one's form is read: its reply goes without waiting
-    for the rest of its chunk."""
-    sink, _ = smtp
-    _deliver_from_different_senders(imap, 3, "soon")
-    parse_watching_the_relay, seen_at_second = _parser_watching_the_relay(sink, 2)
-    watching = Intake(intake.settings, intake.db, intake.archive, intake.transport,
-                      reader=InlineReader(parse_watching_the_relay))
-    assert watching.poll_once().processed == 3
-    assert seen_at_second == [1]
 
 
 def test_a_caseworkers_reply_from_the_web_app_reaches_the_relay_threaded_and_not_auto_submitted(intake, imap, smtp):

@@ -68,7 +68,7 @@ def emails(count: int, tag: str) -> list[bytes]:
 
 def test_dovecot_restarted_in_the_middle_of_a_poll_loses_nothing(settings, smtp, monkeypatch):
     sink, _ = smtp
-    monkeypatch.setattr("ingest.chunk.CHUNK_MESSAGES", 2)  # the restart falls in the second chunk
+    monkeypatch.setattr("ingest.fetch_step.CHUNK_MESSAGES", 2)  # the restart falls in the second chunk
     with private_dovecot() as server:
         local = pointed_at(settings, server.port, server.password)
         deliver(local, *emails(4, "restart"))

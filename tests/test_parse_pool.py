@@ -17,8 +17,8 @@ from test_form_corpus import die, require_libreoffice
 from test_warm_converter import require_uno
 
 from config import ParsingSettings, load_settings
-from ingest.chunk import CHUNK_MESSAGES
 from ingest.demo import application_email, complete_values, to_bytes
+from ingest.fetch_step import CHUNK_MESSAGES
 from ingest.form_sandbox import FormSandbox
 from ingest.message_files import MessageFiles
 from ingest.parse_pool import ParsePool

@@ -15,10 +15,10 @@ from imapclient import IMAPClient
 from sqlalchemy import func, select
 
 from config import MailboxSettings
-from ingest import chunk as chunk_module
-from ingest.chunk import CHUNK_MESSAGES
+from ingest import fetch_step, process_step
 from ingest.demo import application_email, complete_values, to_bytes
 from ingest.errors import MailboxError
+from ingest.fetch_step import CHUNK_MESSAGES
 from ingest.mailbox import Mailbox, open_mailbox
 from ingest.message_reader import InlineReader
 from ingest.poller import Intake
@@ -125,15 +125,15 @@ def test_a_poll_stopped_in_a_chunk_lets_go_of_the_next_chunk_it_was_reading(inta
     another worker takes it on PostgreSQL, and its readings, so the pool holds nothing), and nothing is lost."""
     count = CHUNK_MESSAGES + 3
     _deliver(imap, count, "stop")
-    run_stored_message = chunk_module.run_stored_message
+    run_stored_message = process_step.run_stored_message
     prepared = threading.Event()
-    real_prepare = chunk_module.prepare_chunk
+    real_fetch = fetch_step.fetch_chunk
     calls: list[int] = []
 
     def prepare(*args: object) -> object:
         calls.append(1)
         try:
-            return real_prepare(*args)  # type: ignore[arg-type]
+            return real_fetch(*args)  # type: ignore[arg-type]
         finally:
             if len(calls) == 2:  # the next chunk, prepared while the first one runs
                 prepared.set()
@@ -142,8 +142,8 @@ def test_a_poll_stopped_in_a_chunk_lets_go_of_the_next_chunk_it_was_reading(inta
         prepared.wait(20)  # the next chunk is being read by now
         raise ArchiveUnavailable("the archive's disk went away (injected)")
 
-    monkeypatch.setattr("ingest.read_ahead.prepare_chunk", prepare)
-    monkeypatch.setattr(chunk_module, "run_stored_message", first_fails)
+    monkeypatch.setattr("ingest.poller.fetch_chunk", prepare)
+    monkeypatch.setattr(process_step, "run_stored_message", first_fails)
     try:
         intake.poll_once()
         raise AssertionError("the poll should have stopped on the outage")
@@ -151,7 +151,7 @@ def test_a_poll_stopped_in_a_chunk_lets_go_of_the_next_chunk_it_was_reading(inta
         pass
     assert _folder_count(imap, "INBOX") == count
     assert prepared.is_set()
-    monkeypatch.setattr(chunk_module, "run_stored_message", run_stored_message)
+    monkeypatch.setattr(process_step, "run_stored_message", run_stored_message)
     report = intake.poll_once()  # on PostgreSQL a claim left behind would be another connection's: skipped
     assert report.claimed_elsewhere == 0 and report.processed == count and report.errors == 0
     assert _folder_count(imap, "INBOX") == 0

@@ -185,7 +185,7 @@ def test_a_proposal_and_changes_to_its_applications_at_the_same_moment_never_dis
     """A proposal against a rejection, a deselection and a correction of the applications it proposes, all at
     once: each change is either made before the proposal (and the snapshot shows it) or refused after it; the
     frozen snapshot and the applications never disagree."""
-    from storage.decision_models import Decision
+    from storage.models import Decision
 
     client = client_for(bench)
     token = sign_in(client)

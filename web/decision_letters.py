@@ -13,8 +13,7 @@ from config import Settings
 from config.rounds import Round
 from notifications import render_reply
 from notifications.locale import date_text, time_text
-from storage.decision_models import Decision, DecisionLetter
-from storage.models import Application, utcnow
+from storage.models import Application, Decision, DecisionLetter, utcnow
 from storage.reasons import GroundCode
 from storage.states import LetterKind
 from web.ranking import MIN_SELECTED

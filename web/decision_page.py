@@ -18,9 +18,8 @@ from starlette.responses import Response
 
 from notifications.reply_queue import letter_message
 from storage.coordination import serialise
-from storage.decision_models import Decision, DecisionLetter
 from storage.decision_rule import OPEN_STATES
-from storage.models import Application
+from storage.models import Application, Decision, DecisionLetter
 from storage.staff import audit
 from web.decisions import (
     DecisionRefused,

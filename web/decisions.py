@@ -23,9 +23,8 @@ from notifications.reply_queue import queue_letter
 from parsers import Problem
 from storage.clarifications import open_clarifications
 from storage.coordination import serialise
-from storage.decision_models import Decision, DecisionLetter
 from storage.decision_rule import OPEN_STATES, SELECTION_LOCK, latest_decision
-from storage.models import Application, FieldCorrection, ProblemRow, utcnow
+from storage.models import Application, Decision, DecisionLetter, FieldCorrection, ProblemRow, utcnow
 from storage.queries import current_values, in_round
 from storage.states import DecisionState
 from web.application_record import candidate
