@@ -146,7 +146,7 @@ def fetch_chunk(services: Services, mailbox: Mailbox, chunk: list[MailboxEntry])
             except OUTAGES:
                 raise
             except Exception as exc:
-                if row_id is not None and count_failure(services, entry, row_id, exc, report):
+                if row_id is not None and count_failure(services, row_id, exc, report, entry):
                     moves.append((entry, row_id, settings.mailbox.quarantine_folder))
                 continue
             if raw is not None:  # None: it vanished from the mailbox meanwhile
@@ -183,7 +183,7 @@ def _archive(services: Services, fetched: list[tuple[MailboxEntry, int | None, b
         except OUTAGES:
             raise
         except Exception as exc:
-            if row_id is not None and count_failure(services, entry, row_id, exc, report):
+            if row_id is not None and count_failure(services, row_id, exc, report, entry):
                 moves.append((entry, row_id, services.settings.mailbox.quarantine_folder))
             continue
         fault_point("kill-after-archive")

@@ -57,13 +57,13 @@ def park(services: Services, row_id: int | None) -> str:
         return row.state
 
 
-def count_failure(services: Services, entry: MailboxEntry, row_id: int | None, exc: Exception,
-                  report: PollReport) -> bool:
+def count_failure(services: Services, row_id: int | None, exc: Exception, report: PollReport,
+                  entry: MailboxEntry | None = None) -> bool:
     """Count a message's failed attempt; True when it is now parked (and must be moved to quarantine)."""
-    log.exception("message uid %s failed", entry.uid, exc_info=exc)
+    log.exception("message #%s (uid %s) failed", row_id, entry.uid if entry else "-, from the archive", exc_info=exc)
     report.errors += 1
     if row_id is None or record_failure(services, row_id, exc) < MAX_ATTEMPTS:
-        return False  # stays in the inbox, visible in the error state, tried again at the next poll
+        return False  # stays where it is, visible in the error state, tried again at the next poll
     park(services, row_id)
     report.parked += 1
     return True

@@ -29,7 +29,7 @@ from ingest.errors import OUTAGES, WorkerConflict
 from ingest.fetch_step import FetchedChunk, chunks, fetch_chunk
 from ingest.mailbox import Mailbox, MailboxEntry
 from ingest.move_step import move_messages
-from ingest.parking import MAX_ATTEMPTS, park, record_failure
+from ingest.parking import MAX_ATTEMPTS, count_failure
 from ingest.pipeline import OVERSIZED_PIPELINE
 from ingest.poll_report import PollReport
 from ingest.process_step import process_chunk, run_stored_message
@@ -161,10 +161,6 @@ def _retry_from_archive(services: Services, report: PollReport) -> None:
             except OUTAGES:
                 raise
             except Exception as exc:
-                log.exception("message #%s failed again", row_id)
-                report.errors += 1
-                if record_failure(services, row_id, exc) >= MAX_ATTEMPTS:
-                    park(services, row_id)
-                    report.parked += 1
+                count_failure(services, row_id, exc, report)  # parked again after MAX_ATTEMPTS; it stays put
                 continue
             report.processed += 1

@@ -69,7 +69,7 @@ def _run_stored(services: Services, item: Stored, report: PollReport) -> str | N
     except OUTAGES:
         raise  # not the message's fault: the poll stops, the message stays in the inbox untouched
     except Exception as exc:  # one bad message must not stop the others
-        parked = count_failure(services, item.entry, item.row_id, exc, report)
+        parked = count_failure(services, item.row_id, exc, report, item.entry)
         return services.settings.mailbox.quarantine_folder if parked else None
     fault_point("kill-after-commit")
     report.processed += 1
