@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 
@@ -29,7 +28,6 @@ class MessageContext:
     attachments: list[Attachment] = field(default_factory=list)
     attachment_parts: list[MimePart] = field(default_factory=list)  # the file of attachments[n] (its bytes and
     # its reading), in order
-    files_writing: list[Future[str]] = field(default_factory=list)  # their archive writes, done before the commit
     form: ParsedForm | None = None
     form_attachment: Attachment | None = None
     problems: list[Problem] = field(default_factory=list)

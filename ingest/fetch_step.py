@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from config.faults import fault_point
 from ingest.errors import OUTAGES
+from ingest.file_archive import store_files
 from ingest.form_sandbox import options_from
 from ingest.inbound_row import row_for
 from ingest.mailbox import Mailbox, MailboxEntry
@@ -171,8 +172,9 @@ def _archive(services: Services, fetched: list[tuple[MailboxEntry, int | None, b
              moves: list[Move], place: tuple[str, str]) -> list[Stored]:
     """Archive the chunk's messages, all at once: the raw message is stored before anything else happens to it
     (this returns once every write is done, so the rows written next refer only to durable files). Each one
-    stored goes to the reader (its MIME, files and forms read in a worker) meanwhile, and a new one's row is
-    made ready here (its digests and addresses worked out on this thread), to be written by the process step."""
+    stored goes to the reader (its MIME, files and forms read in a worker) and a new one's row is made ready
+    here (its digests and addresses worked out on this thread), to be written by the process step; then, as
+    the readings come back, the chunk's attached files are archived, all at once too."""
     limit = services.settings.call.max_message_bytes
     options = options_from(services.settings.parsing)
     stored = services.archive.put_many("messages", [raw for _, _, raw in fetched])
@@ -192,4 +194,16 @@ def _archive(services: Services, fetched: list[tuple[MailboxEntry, int | None, b
         if row_id is None:
             item.row = row_for(place, item.entry, item.raw, item.digest, item.headers_only, item.headers)
         waiting.append(item)
+    store_files(services.archive, [files for files in map(_read, waiting) if files is not None])
     return waiting
+
+
+def _read(item: Stored) -> MessageFiles | None:
+    """The message as the reader read it; None when headers only, or when reading it failed (the process step
+    meets the same failure and counts it against the message)."""
+    if item.reading is None:
+        return None
+    try:
+        return item.reading.result()
+    except Exception:
+        return None

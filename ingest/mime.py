@@ -41,6 +41,7 @@ class MimePart:
     content_type: str
     data: bytes
     reading: Reading | None = field(default=None, compare=False, repr=False)  # read as a form ahead, if it was
+    sha256: str | None = field(default=None, compare=False, repr=False)  # its name in the archive, once stored
 
 
 def decoded_payload(part: Message) -> bytes | None:

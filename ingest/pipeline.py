@@ -7,7 +7,6 @@ land together or not at all.
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import wait
 
 from ingest.context import MessageContext
 from ingest.errors import RejectMessage, StopPipeline
@@ -49,8 +48,7 @@ OVERSIZED_PIPELINE: tuple[Stage, ...] = (duplicates.process, oversized.process)
 
 
 def run_pipeline(ctx: MessageContext, stages: tuple[Stage, ...] = PIPELINE) -> None:
-    """Run ``stages`` over one message and record its outcome on ``ctx.row`` (not committed); returns once
-    the files the message's stages archived are written."""
+    """Run ``stages`` over one message and record its outcome on ``ctx.row`` (not committed)."""
     row = ctx.row
     try:
         for stage in stages:
@@ -66,12 +64,6 @@ def run_pipeline(ctx: MessageContext, stages: tuple[Stage, ...] = PIPELINE) -> N
         row.reason = None if ctx.application is None else (
             Reason(ReasonCode.COMPLETE) if ctx.application.status == ApplicationStatus.COMPLETE
             else Reason(ReasonCode.TO_CLARIFY, {"count": len(ctx.problems)}))
-    finally:
-        # whatever happened, none of this message's writes runs on into the next message's (two writers making
-        # one new directory share the fsync of its parent: durable once both are done)
-        wait(ctx.files_writing)
-    for writing in ctx.files_writing:  # the attachments are on disk before a row naming them is committed
-        writing.result()
     row.state = MessageState.PROCESSED
     row.error = None
     row.processed_at = utcnow()

@@ -13,6 +13,7 @@ from config.faults import fault_point
 from ingest.context import MessageContext
 from ingest.errors import OUTAGES
 from ingest.fetch_step import FetchedChunk, Stored
+from ingest.file_archive import store_files
 from ingest.form_sandbox import options_from
 from ingest.message_files import MessageFiles
 from ingest.message_reading import read_headers
@@ -92,6 +93,7 @@ def run_stored_message(services: Services, row_id: int, raw: bytes, stages: tupl
     options = options_from(settings.parsing)
     if stages is None and files is None:
         files = services.reader.read(raw, options).result()
+        store_files(services.archive, [files])
     with services.db.session() as session:
         if row is not None:
             session.add(row)

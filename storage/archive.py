@@ -73,13 +73,6 @@ class Archive:
         pool = self._writer_pool()
         return [pool.submit(self.put, kind, data) for data in datas]
 
-    def put_behind(self, kind: Kind, data: bytes) -> tuple[str, Future[str]]:
-        """``data``'s SHA-256 at once, and its ``put`` on a writer thread meanwhile: the file is as durable as
-        ``put`` makes it once the future is done (its result is the same digest, or the error). For a caller with
-        other work to do before it needs the file on disk: a message's pipeline stores its attachments so, and
-        waits for them before it commits."""
-        return hashlib.sha256(data).hexdigest(), self._writer_pool().submit(self.put, kind, data)
-
     def _writer_pool(self) -> ThreadPoolExecutor:
         with self._pool_lock:
             if self._pool is None:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from config import Settings, load_settings
 from ingest.context import MessageContext
 from ingest.demo import application_email, complete_values, to_bytes
+from ingest.file_archive import store_files
 from ingest.message_files import read_message_files
 from ingest.message_reading import MessageLimits, content_digest, read_headers
 from parsers.blank_form import FormValue
@@ -39,7 +40,10 @@ def context(db: Database, tmp_path: Path, raw: bytes, uid: str = "1", size: int 
     # read as the poll's message reader reads it, in this process (its files parsed on demand by the stages)
     files = None if headers_only else read_message_files(raw, ParseOptions(),
                                                          MessageLimits.from_settings(settings.limits))
-    return MessageContext(settings=settings, session=session, archive=Archive(tmp_path), row=row, message=headers,
+    archive = Archive(tmp_path)
+    if files is not None:
+        store_files(archive, [files])  # as the fetch step does, before the pipeline
+    return MessageContext(settings=settings, session=session, archive=archive, row=row, message=headers,
                           files=files)
 
 

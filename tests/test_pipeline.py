@@ -3,6 +3,7 @@ Each stage has its own file (tests/test_stage_<name>.py)."""
 
 from __future__ import annotations
 
+import hashlib
 import time
 from pathlib import Path
 
@@ -10,11 +11,13 @@ import pytest
 from stage_support import context, email
 
 from config.errors import PipelineSignal
-from ingest.context import MessageContext
 from ingest.demo import complete_values
 from ingest.errors import DuplicateMessage
-from ingest.handlers import attachments, structure
+from ingest.file_archive import store_files
+from ingest.message_files import MessageFiles, read_message_files
+from ingest.message_reading import MessageLimits
 from ingest.pipeline import OVERSIZED_PIPELINE, run_pipeline
+from parsers.form_file import ParseOptions
 from storage import Archive, ArchiveUnavailable
 from storage.archive import Kind
 from storage.reasons import Reason, ReasonCode
@@ -62,31 +65,28 @@ class _SlowArchive(Archive):
         return super().put(kind, data)
 
 
-def test_the_pipeline_returns_only_once_the_messages_attachments_are_on_disk(memory_db, tmp_path):
-    ctx = context(memory_db, tmp_path, email())
-    ctx.archive = _SlowArchive(tmp_path / "archive")
-    run_pipeline(ctx)
-    assert ctx.row.outcome == "application" and ctx.attachments
-    assert all(ctx.archive.path("files", a.sha256).is_file() for a in ctx.attachments)
+def _files(raw: bytes) -> MessageFiles:
+    return read_message_files(raw, ParseOptions(), MessageLimits())
 
 
-def test_an_attachment_the_archive_cannot_write_stops_the_message_before_anything_is_committed(memory_db, tmp_path):
-    ctx = context(memory_db, tmp_path, email())
-    ctx.archive = _SlowArchive(tmp_path / "archive", fail=True)
+def test_a_chunks_files_are_stored_at_once_and_named_only_when_every_one_is_on_disk(tmp_path):
+    """Three messages' files on a disk where each write takes 0.3 s: all written concurrently, one wait, and
+    each part named by its digest once every write is done."""
+    archive = _SlowArchive(tmp_path / "archive")
+    chunk = [_files(email(f"<m{n}@aarhus.dk>", complete_values(municipality=f"Kommune {n}"))) for n in range(3)]
+    started = time.monotonic()
+    store_files(archive, chunk)
+    assert time.monotonic() - started < 0.3 * 3  # concurrent, not one write after the other
+    parts = [part for files in chunk for part in files.parts]
+    assert len(parts) == 3 and all(part.sha256 == hashlib.sha256(part.data).hexdigest() for part in parts)
+    assert all(archive.path("files", part.sha256).is_file() for part in parts if part.sha256)
+
+
+def test_a_file_the_archive_cannot_write_is_raised_and_no_part_is_named(tmp_path):
+    files = _files(email())
     with pytest.raises(ArchiveUnavailable):
-        run_pipeline(ctx)
-    assert ctx.row.state == "received"  # not marked processed: the caller rolls back, the poll stops
-
-
-def test_a_stage_failing_after_the_attachments_leaves_none_of_their_writes_running(memory_db, tmp_path):
-    def broken(ctx: MessageContext) -> None:
-        raise RuntimeError("a bug in a stage")
-
-    ctx = context(memory_db, tmp_path, email())
-    ctx.archive = _SlowArchive(tmp_path / "archive")
-    with pytest.raises(RuntimeError, match="a bug"):
-        run_pipeline(ctx, (structure.process, attachments.process, broken))
-    assert ctx.files_writing and all(writing.done() for writing in ctx.files_writing)
+        store_files(_SlowArchive(tmp_path / "archive", fail=True), [files])
+    assert files.parts and all(part.sha256 is None for part in files.parts)
 
 
 def test_every_handler_has_its_own_stage_test_module():

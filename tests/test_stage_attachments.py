@@ -1,5 +1,5 @@
-"""Stage `attachments`: every attached file, also inside a forwarded email, is archived by its digest and
-recorded as an annex; its bytes stay on the context for the form finder."""
+"""Stage `attachments`: every attached file, also inside a forwarded email, is recorded as an annex by the
+digest it was archived under; its bytes stay on the context for the form finder."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from ingest.handlers import attachments, structure
 def test_every_file_is_archived_by_digest_and_recorded_as_an_annex(memory_db, tmp_path):
     raw = to_bytes(application_email(complete_values(), annexes={"Budget.pdf": b"%PDF-1.4\n% budget\n"}))
     ctx = through(context(memory_db, tmp_path, raw), structure.process, attachments.process)
-    assert [writing.result() for writing in ctx.files_writing] == [a.sha256 for a in ctx.attachments]
+    assert [part.sha256 for part in ctx.attachment_parts] == [a.sha256 for a in ctx.attachments]
     assert [(a.filename, a.role) for a in ctx.attachments] == [("Ansøgningsskema Åben Dialog.docx", "annex"),
                                                                ("Budget.pdf", "annex")]
     budget = ctx.attachments[1]

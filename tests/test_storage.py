@@ -110,20 +110,6 @@ def test_put_many_gives_each_file_its_own_failure_when_the_archive_cannot_be_wri
             future.result()
 
 
-def test_put_behind_gives_the_digest_at_once_and_writes_the_file_durably_on_a_writer_thread(tmp_path, fsyncs):
-    import hashlib
-    import os
-
-    archive = Archive(tmp_path)
-    digest, writing = archive.put_behind("files", b"an annex")
-    assert digest == hashlib.sha256(b"an annex").hexdigest()
-    assert writing.result() == digest and archive.get("files", digest) == b"an annex"
-    archive.close()
-    assert os.path.basename(fsyncs[0][1]).startswith(".tmp-")  # the bytes first, then the names
-    assert {name for name, _ in fsyncs} == {"uip-archive_0"}, "written on the archive's own thread"
-    assert str(archive.path("files", digest).parent) in {path for _, path in fsyncs}
-
-
 def _old_application(conn: Any, versions: int) -> None:
     """Application 1, its message 1 and submissions 1…``versions``, as raw rows any schema since 0002 takes."""
     import sqlalchemy as sa

@@ -1,7 +1,7 @@
-"""Stage: every attached file (also inside forwarded messages) archived and recorded as an annex.
+"""Stage: every attached file (also inside forwarded messages) recorded as an annex.
 
-The files are written on the archive's writer threads while the later stages run; the pipeline waits for
-them before the message's commit (``run_pipeline``), so no row names a file not yet on disk.
+The files are in the archive already (``ingest.file_archive``, before the pipeline runs), so no row names a
+file not yet on disk and the message's commit waits for no fsync.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from storage import Attachment
 
 def process(ctx: MessageContext) -> None:
     for part in ctx.files.parts if ctx.files is not None else []:
-        digest, writing = ctx.archive.put_behind("files", part.data)
-        ctx.files_writing.append(writing)
+        assert part.sha256 is not None, "the files are archived before the pipeline runs (ingest.file_archive)"
+        digest = part.sha256
         # linked from the annex's side: the message's list of attachments is not loaded to add it; not flushed
         # here: written once, with the role and the application the later stages give it
         row = Attachment(message=ctx.row, filename=part.filename, content_type=part.content_type[:255],
