@@ -102,10 +102,10 @@ class Intake(Services):
                     raise
                 next_chunk, error = _wait(following)
                 try:
-                    keep_copies(self, sent.copies, mailbox)
-                    sent.copies = []
-                    report.outbox.add(sent)
-                    with current.claims:
+                    with current.claims:  # let go of once moved, or when the poll stops here
+                        keep_copies(self, sent.copies, mailbox)
+                        sent.copies = []
+                        report.outbox.add(sent)
                         move_messages(self, mailbox, current.moves, report)
                 except BaseException:
                     if next_chunk is not None:
