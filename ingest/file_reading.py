@@ -33,7 +33,8 @@ class Reading:
 
     def result(self) -> Parsed:
         """The file's kind and record, or its ``UnreadableFile`` / ``ParserCrash`` raised (a fresh one)."""
-        outcome = self._outcome if self._outcome is not None else self._under_way.result()  # type: ignore[union-attr]
+        outcome = self._under_way.result() if self._under_way is not None else self._outcome
+        assert outcome is not None  # one of the two, always (see __init__)
         failure = failure_of(outcome, self.filename)
         if failure is not None:
             try:

@@ -34,14 +34,14 @@ from ingest.pipeline import OVERSIZED_PIPELINE
 from ingest.poll_report import PollReport
 from ingest.process_step import process_chunk, run_stored_message
 from ingest.send_step import keep_copies, send_due, send_replies
-from ingest.services import MailboxFactory, Services
+from ingest.services import Services
 from notifications import OutboxReport
 from storage import InboundMessage
 from storage.coordination import acquire_lease, claim
 from storage.staff import record_poll
 from storage.states import MessageState
 
-__all__ = ["MAX_ATTEMPTS", "Intake", "MailboxFactory"]
+__all__ = ["MAX_ATTEMPTS", "Intake"]
 log = logging.getLogger(__name__)
 
 
